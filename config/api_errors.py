@@ -1,0 +1,56 @@
+"""One error shape for the whole API: {"code", "detail", "errors"}.
+
+`errors` maps each offending field to its messages so clients can point at it.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {str(key): value for key, value in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = exceptions.ValidationError(exc.message_dict)
+        else:
+            exc = exceptions.ValidationError({"non_field_errors": exc.messages})
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        fields = [name for name in errors if name != "non_field_errors"]
+        detail = "Invalid input in: " + ", ".join(fields) + "." if fields else "Invalid input."
+        response.data = {"code": "invalid", "detail": detail, "errors": errors}
+    else:
+        code = getattr(exc, "default_code", "error")
+        if isinstance(exc, exceptions.APIException):
+            codes = exc.get_codes()
+            if isinstance(codes, str):
+                code = codes
+        detail = (
+            response.data.get("detail", str(exc)) if isinstance(response.data, dict) else str(exc)
+        )
+        response.data = {"code": code, "detail": str(detail), "errors": {}}
+    return response
+
+
+def error_response(
+    *,
+    code: str,
+    detail: str,
+    errors: dict | None = None,
+    status_code: int = status.HTTP_400_BAD_REQUEST,
+) -> Response:
+    return Response({"code": code, "detail": detail, "errors": errors or {}}, status=status_code)

@@ -1,0 +1,27 @@
+"""Production: secrets only from the environment, secure cookies.
+
+Refuses to start with DEBUG on or without a real SECRET_KEY.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY, env
+
+DEBUG = env.bool("DEBUG", default=False)
+if DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production settings.")
+if not SECRET_KEY or SECRET_KEY.startswith(("local-dev-only", "test-only")) or len(SECRET_KEY) < 40:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set in the environment to a random value of 40+ characters."
+    )
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
