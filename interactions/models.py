@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm.models import Customer, Team
+from crm.validators import validate_time_zone
 
 
 class Interaction(models.Model):
@@ -79,3 +80,79 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.direction} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class TwilioAccount(models.Model):
+    """A Twilio account whose voice status callbacks Rapport accepts.
+
+    The callback's AccountSid selects the row; its auth token (Fernet-encrypted
+    at rest, crm.encryption) verifies X-Twilio-Signature.
+    """
+
+    account_sid = models.CharField(max_length=34, unique=True)
+    auth_token_encrypted = models.TextField()
+    friendly_name = models.CharField(max_length=100, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account_sid"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_sid__regex=r"^AC[0-9a-f]{32}$"),
+                name="interactions_twilio_account_sid_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.friendly_name or self.account_sid
+
+
+class TwilioCall(models.Model):
+    """Per-CallSid state, so out-of-order callbacks never regress a call.
+
+    `From`/`To` are kept as Twilio sent them (`client:alice` is an address, not
+    a phone number).
+    """
+
+    call_sid = models.CharField(max_length=34, unique=True)
+    account = models.ForeignKey(TwilioAccount, on_delete=models.PROTECT, related_name="calls")
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="twilio_call"
+    )
+    status = models.CharField(max_length=16)
+    sequence_number = models.IntegerField(default=-1)
+    from_address = models.CharField(max_length=255, blank=True, default="")
+    to_address = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField()
+    last_params = models.JSONField(default=dict)  # the newest callback, unknown fields too
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.call_sid} ({self.status})"
+
+
+class AsteriskSource(models.Model):
+    """How one PBX writes Master.csv: the optional columns cdr.conf enables, its clock.
+
+    Defaults match the sample cdr.conf (loguniqueid and loguserfield: 18 columns).
+    Interactions from it get source `asterisk:<name>`.
+    """
+
+    name = models.SlugField(max_length=50, unique=True)
+    log_unique_id = models.BooleanField(default=True)
+    log_user_field = models.BooleanField(default=True)
+    new_cdr_columns = models.BooleanField(default=False)  # peeraccount, linkedid, sequence
+    # PBX local time unless cdr.conf says usegmtime=yes (then UTC).
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def column_count(self) -> int:
+        return 16 + self.log_unique_id + self.log_user_field + 3 * self.new_cdr_columns
