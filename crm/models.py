@@ -1,8 +1,33 @@
+import unicodedata
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 
-from crm.validators import validate_time_zone
+from crm.validators import validate_language_tag, validate_time_zone
+
+# A "thing to remember" is a sentence or two, not a case file: long notes
+# belong in an interaction. Enforced by the model, the API and the database.
+FACT_TEXT_MAX_LENGTH = 1000
+
+
+def search_text(*parts: str) -> str:
+    """Lower-case, accent-free text for search: 'Jürgen Müller' -> 'jurgen muller'.
+
+    Done in Python rather than with PostgreSQL's unaccent() because unaccent()
+    is not IMMUTABLE and so cannot back an index; the same function runs on
+    SQLite, so `make run` searches accent-insensitively too.
+    """
+    text = " ".join(part for part in parts if part)
+    # Letters NFKD does not decompose but people type without the stroke.
+    text = text.translate(
+        str.maketrans({"Đ": "D", "đ": "d", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "ß": "ss"})
+    )
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(stripped.casefold().split())
 
 
 class Team(models.Model):
@@ -44,6 +69,18 @@ class TeamMembership(models.Model):
         return f"{self.user} ({self.role}) in {self.team}"
 
 
+class Tag(models.Model):
+    """A free label reps put on customers ("vip", "hard of hearing" goes in accessibility)."""
+
+    name = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Customer(models.Model):
     class Channel(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -53,11 +90,24 @@ class Customer(models.Model):
 
     full_name = models.CharField(max_length=200)
     preferred_name = models.CharField(max_length=100, blank=True, default="")
+    # How to say the name, e.g. "YUR-gen MUE-ler"; free text, shown beside the name.
+    pronunciation = models.CharField(max_length=200, blank=True, default="")
+    pronouns = models.CharField(max_length=40, blank=True, default="")
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    preferred_language = models.CharField(max_length=35, blank=True, default="")
+    # BCP 47, stored in langcodes' standard form ("en-GB").
+    preferred_language = models.CharField(
+        max_length=35, blank=True, default="", validators=[validate_language_tag]
+    )
     preferred_channel = models.CharField(
         max_length=16, choices=Channel.choices, blank=True, default=""
     )
+    # Do-not-disturb window in the customer's own time zone; may wrap midnight
+    # (21:00-08:00). Both set or both empty.
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
+    accessibility_needs = models.TextField(blank=True, default="", max_length=2000)
+    organisation = models.CharField(max_length=200, blank=True, default="")
+    organisation_role = models.CharField(max_length=120, blank=True, default="")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -65,10 +115,18 @@ class Customer(models.Model):
         blank=True,
         related_name="owned_customers",
     )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
     # A merged customer stays as a pointer so old ids still resolve.
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
+    # Derived from the names by save(): see search_text(). On PostgreSQL a GIN
+    # trigram index (crm_customer_name_trgm, created in migration 0002 only
+    # there, since SQLite cannot parse it) makes partial and typo-tolerant
+    # name search use an index instead of a scan.
+    search_name = models.CharField(max_length=310, blank=True, default="", editable=False)
+    # Newest contact with the customer; other apps bump it with services.customer_touch.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -78,14 +136,34 @@ class Customer(models.Model):
             models.CheckConstraint(
                 condition=~Q(merged_into=models.F("pk")), name="crm_customer_not_merged_into_self"
             ),
+            models.CheckConstraint(
+                condition=Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
+                name="crm_customer_quiet_hours_both_or_neither",
+            ),
+            models.CheckConstraint(
+                condition=Q(preferred_channel__in=["", "phone", "email", "sms", "in_person"]),
+                name="crm_customer_preferred_channel_valid",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.full_name
 
+    def save(self, *args, **kwargs):
+        self.search_name = search_text(self.full_name, self.preferred_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"full_name", "preferred_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
     @property
     def display_name(self) -> str:
         return self.preferred_name or self.full_name
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
 
 
 class ContactPoint(models.Model):
@@ -133,3 +211,189 @@ class ContactPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.value}"
+
+
+class ConsentRecord(models.Model):
+    """One change of a customer's consent to be contacted on a channel.
+
+    Append-only: the newest record per channel is the current consent, the
+    older ones are the history (who, when, how) a data-protection request asks for.
+    """
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", "Granted"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Method(models.TextChoices):
+        VERBAL = "verbal", "Verbally, on a call or visit"
+        WRITTEN = "written", "Signed form"
+        WEB_FORM = "web_form", "Web form"
+        EMAIL = "email", "By e-mail"
+        IMPORT = "import", "Imported"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__in=["phone", "email", "sms"]), name="crm_consent_channel_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["granted", "withdrawn"]), name="crm_consent_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer", "channel", "-recorded_at"], name="crm_consent_current_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status} for customer {self.customer_id}"
+
+
+class ProfileFact(models.Model):
+    """A "thing to remember" about the customer: family, work, interests..."""
+
+    class Category(models.TextChoices):
+        FAMILY = "family", "Family"
+        WORK = "work", "Work"
+        INTERESTS = "interests", "Interests"
+        PREFERENCES = "preferences", "Preferences"
+        ACCESSIBILITY = "accessibility", "Accessibility"
+        OTHER = "other", "Other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="facts")
+    category = models.CharField(max_length=16, choices=Category.choices, default=Category.OTHER)
+    text = models.TextField(max_length=FACT_TEXT_MAX_LENGTH)
+    is_pinned = models.BooleanField(default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField()
+    # The interaction the fact was learnt in. A plain id, not a ForeignKey:
+    # crm must not depend on interactions (DESIGN.md, one-way dependencies).
+    origin_interaction_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Soft delete: the fact disappears from the profile, its history stays.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-is_pinned", "-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    category__in=[
+                        "family",
+                        "work",
+                        "interests",
+                        "preferences",
+                        "accessibility",
+                        "other",
+                    ]
+                ),
+                name="crm_fact_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(LessThanOrEqual(Length("text"), FACT_TEXT_MAX_LENGTH)) & ~Q(text=""),
+                name="crm_fact_text_length",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer", "-is_pinned", "-recorded_at"],
+                condition=Q(deleted_at__isnull=True),
+                name="crm_fact_live_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.text[:40]}"
+
+
+class ProfileFactRevision(models.Model):
+    """Every state a fact has had, with who made it: created, edited, deleted, restored."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        EDITED = "edited", "Edited"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Restored"
+
+    fact = models.ForeignKey(ProfileFact, on_delete=models.CASCADE, related_name="revisions")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    category = models.CharField(max_length=16)
+    text = models.TextField(max_length=FACT_TEXT_MAX_LENGTH)
+    is_pinned = models.BooleanField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["fact", "changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"fact {self.fact_id} {self.action} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class CustomerMerge(models.Model):
+    """What one merge moved from the duplicate (source) to the survivor (target)."""
+
+    source = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_received")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    merged_at = models.DateTimeField()
+    # {"<app_label.model>.<field>": [ids moved]} plus dropped duplicate contact points.
+    moved = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-merged_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=models.F("target")), name="crm_merge_not_into_self"
+            ),
+            models.UniqueConstraint(fields=["source"], name="crm_merge_source_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.source_id} merged into {self.target_id}"

@@ -13,3 +13,29 @@ def validate_time_zone(value: str) -> None:
             f"'{value}' is not an IANA time zone (for example 'Europe/Berlin').",
             code="invalid_time_zone",
         ) from exc
+
+
+def validate_language_tag(value: str) -> None:
+    """A BCP 47 tag whose subtags exist in the IANA registry (`langcodes`)."""
+    import langcodes
+
+    try:
+        is_valid = langcodes.tag_is_valid(value) and langcodes.Language.get(value).is_valid()
+    except (ValueError, LookupError):
+        is_valid = False
+    if not is_valid:
+        raise ValidationError(
+            f"'{value}' is not a BCP 47 language tag (for example 'en-GB' or 'pt-BR').",
+            code="invalid_language",
+        )
+
+
+def standardize_language_tag(value: str) -> str:
+    """Canonical case and form ('EN_us' -> 'en-US'); invalid tags come back unchanged
+    so that validate_language_tag reports them."""
+    import langcodes
+
+    try:
+        return langcodes.standardize_tag(value)
+    except (ValueError, LookupError):
+        return value
