@@ -28,3 +28,5 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "merged_into"]
     inlines = [ContactPointInline]
+
+import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

@@ -397,3 +397,81 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.source_id} merged into {self.target_id}"
+
+
+class AuditEntry(models.Model):
+    """One touch of personal data or of security settings: who, what, when (crm.audit).
+
+    Append-only. No endpoint updates or deletes a row, and on PostgreSQL a
+    trigger (migration 0003_audit_trail) refuses UPDATE and DELETE; the one
+    exception is erasure blanking `details` of entries about an erased
+    customer (crm.audit.audit_redact_customer). `details` names fields and
+    ids, never the personal values themselves.
+
+    `actor` carries no database constraint so deleting a user never has to
+    update (and so never trips over) the audit rows; `actor_label` keeps the
+    name the actor had when acting. `customer_id` is a plain id for the same
+    reason and so that entries about an erased or merged customer stay.
+    """
+
+    class Action(models.TextChoices):
+        CUSTOMER_VIEWED = "customer.viewed", "Customer profile viewed"
+        CUSTOMER_CREATED = "customer.created", "Customer created"
+        CUSTOMER_UPDATED = "customer.updated", "Customer details changed"
+        CUSTOMER_MERGED = "customer.merged", "Customers merged"
+        CUSTOMER_EXPORTED = "customer.exported", "Customer data exported"
+        CUSTOMER_ERASED = "customer.erased", "Customer erased"
+        CONTACT_POINT_ADDED = "contact_point.added", "Contact point added"
+        CONTACT_POINT_CHANGED = "contact_point.changed", "Contact point changed"
+        CONTACT_POINT_REMOVED = "contact_point.removed", "Contact point removed"
+        CONSENT_RECORDED = "consent.recorded", "Consent recorded"
+        FACT_CREATED = "fact.created", "Thing to remember added"
+        FACT_EDITED = "fact.edited", "Thing to remember edited"
+        FACT_DELETED = "fact.deleted", "Thing to remember deleted"
+        FACT_RESTORED = "fact.restored", "Thing to remember restored"
+        API_CLIENT_CREATED = "api_client.created", "API client created"
+        API_CLIENT_CHANGED = "api_client.changed", "API client changed"
+        API_CLIENT_REVOKED = "api_client.revoked", "API client revoked"
+        API_CLIENT_ROTATED = "api_client.rotated", "API client secret rotated"
+        LOGIN_SUCCEEDED = "auth.login", "Logged in"
+        LOGIN_FAILED = "auth.login_failed", "Login failed"
+        LOGOUT = "auth.logout", "Logged out"
+
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    # Dotted "<entity>.<verb>"; Action lists the known ones, apps may add more.
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    customer_id = models.BigIntegerField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name_plural = "audit entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__regex=r"^[a-z_]+\.[a-z_]+$"), name="crm_audit_action_dotted"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer_id", "-occurred_at"],
+                condition=Q(customer_id__isnull=False),
+                name="crm_audit_customer_idx",
+            ),
+            models.Index(fields=["actor", "-occurred_at"], name="crm_audit_actor_idx"),
+            models.Index(fields=["action", "-occurred_at"], name="crm_audit_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label or '-'} {self.action}"

@@ -25,3 +25,14 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Hardening (H6): `manage.py check --deploy` is clean with these. ---------
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# __Host- cookies: browser-enforced Secure, Path=/ and no Domain, so a sibling
+# subdomain cannot plant or overwrite them.
+SESSION_COOKIE_NAME = "__Host-rapport_session"
+CSRF_COOKIE_NAME = "__Host-rapport_csrf"
+# Behind a TLS-terminating proxy the browser's Origin is https://<host>.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
