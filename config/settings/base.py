@@ -162,6 +162,18 @@ CONTENT_SECURITY_POLICY_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 # Default region for phone numbers written without a country prefix.
 PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 
+# --- Interactions (H2) ----------------------------------------------------------
+# Apps above `interactions` that add fields to the rep's log form, as dotted
+# paths to classes implementing interactions.hooks.InteractionFormExtension.
+INTERACTION_FORM_EXTENSIONS: list[str] = []
+# A new contact by the same customer in the same category within this many days
+# of an open matter's last contact joins that matter as a repeat contact.
+INTERACTION_MATTER_WINDOW_DAYS = env.int("INTERACTION_MATTER_WINDOW_DAYS", default=7)
+# occurred_at may be this far in the future (clock skew of phone systems).
+INTERACTION_FUTURE_TOLERANCE_MINUTES = env.int("INTERACTION_FUTURE_TOLERANCE_MINUTES", default=10)
+# How long a feedback (CSAT) link stays valid.
+INTERACTION_FEEDBACK_MAX_AGE_DAYS = env.int("INTERACTION_FEEDBACK_MAX_AGE_DAYS", default=14)
+
 # --- Celery -----------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, which needs no server.
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
