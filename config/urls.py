@@ -4,8 +4,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import health
+from followups.lookup_api import CallerLookupView
 
 api_v1 = [
+    # Before any interactions router: "sync" must not be read as an interaction id.
+    path("", include("interactions.sync_urls")),
+    path("lookup/", CallerLookupView.as_view(), name="lookup"),
     path("", include("crm.api_urls")),
 ]
 

@@ -29,4 +29,5 @@ class CustomerAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner", "merged_into"]
     inlines = [ContactPointInline]
 
+import crm.api_client_admin  # noqa: E402,F401 - registers the API client admin (H4)
 import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

@@ -399,6 +399,82 @@ class CustomerMerge(models.Model):
         return f"customer {self.source_id} merged into {self.target_id}"
 
 
+class ApiClient(models.Model):
+    """A machine that calls the API (phone system, e-mail gateway, data sync).
+
+    Its secret is shown once; only a SHA-256 digest is kept, found by the
+    indexed `prefix` (the secret is long and random, so a fast digest is safe;
+    a password hasher would cost ~0.25 s a request). `user` is a service
+    account so rows the client writes can name who wrote them.
+    """
+
+    class Scope(models.TextChoices):
+        CUSTOMERS_READ = "customers:read", "Read customers"
+        CUSTOMERS_WRITE = "customers:write", "Write customers"
+        INTERACTIONS_READ = "interactions:read", "Read interactions"
+        INTERACTIONS_WRITE = "interactions:write", "Write interactions"
+        FOLLOWUPS_READ = "followups:read", "Read follow-ups"
+        FOLLOWUPS_WRITE = "followups:write", "Write follow-ups"
+
+    name = models.CharField(max_length=100, unique=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client"
+    )
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_digest = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list, blank=True)
+    # Batch sync and phone integrations: a caller no customer has yet either
+    # becomes a new customer or stays unmatched for a rep to assign.
+    creates_unmatched_customers = models.BooleanField(default=False)
+    # DRF-style rate "N/s|m|h|d"; empty uses API_CLIENT_DEFAULT_RATE.
+    rate_limit = models.CharField(max_length=20, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_active=True) | Q(revoked_at__isnull=False),
+                name="crm_apiclient_inactive_is_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_scopes(self, scopes: list[str] | tuple[str, ...]) -> bool:
+        granted = set(self.scopes or [])
+        return all(scope in granted for scope in scopes)
+
+
+class IdempotencyRecord(models.Model):
+    """First response to an `Idempotency-Key`, replayed for 24 h (crm.idempotency).
+
+    The row is inserted before the work runs, in the same transaction, so a
+    second request with the same key waits on the unique index and then
+    replays instead of doing the work again.
+    """
+
+    scope = models.CharField(max_length=64)  # "client:<id>" or "user:<id>"
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="crm_idempotency_unique_key"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="crm_idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"
+
+
 class AuditEntry(models.Model):
     """One touch of personal data or of security settings: who, what, when (crm.audit).
 

@@ -10,3 +10,5 @@ class InteractionAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "rep"]
     raw_id_fields = ["customer", "rep"]
     date_hierarchy = "occurred_at"
+
+import interactions.integrations_admin  # noqa: E402,F401 - Twilio/Asterisk admin (H4)

@@ -42,3 +42,17 @@ def interaction_log(
     interaction.full_clean()
     interaction.save()
     return interaction
+
+
+def interaction_sync(*, records: list, creates_unmatched_customers: bool = False) -> list:
+    """Batch upsert by (source, external_id); one SyncResult per record, in order.
+
+    `records` is open JSON (each validated here); see interactions/sync.py for
+    the guarantees (no duplicates under concurrent replays, bad items isolated).
+    """
+    from interactions.sync import interaction_records_upsert, record_validate
+
+    return interaction_records_upsert(
+        items=[record_validate(raw) for raw in records],
+        creates_unmatched_customers=creates_unmatched_customers,
+    )

@@ -223,21 +223,49 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <rapport@localho
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # API clients: `Authorization: Bearer <secret>` (first, so a 401 names Bearer).
+        "crm.authentication.ApiClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Session users pass when logged in (roles are checked by crm.access); API
+    # clients only where the view's `required_scopes` names one of their scopes.
+    "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.ApiClientRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
 }
+# Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
+API_CLIENT_DEFAULT_RATE = env("API_CLIENT_DEFAULT_RATE", default="6000/m")
+# Fernet keys for secrets at rest (comma-separated, first encrypts); derived
+# from SECRET_KEY when empty. https://cryptography.io/en/latest/fernet/
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
+# Change feeds stop this far behind now so late-committing writes are not skipped.
+CHANGE_FEED_LAG_SECONDS = env.int("CHANGE_FEED_LAG_SECONDS", default=5)
+
+# Throttle counters and other shared state: Redis when REDIS_URL is set.
+# https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rapport API",
     "DESCRIPTION": "Customer interactions, profiles and follow-up promises.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "SyncStatusEnum": ["created", "updated", "unchanged", "error"],
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,55 @@
+"""Per-API-client rate limits on the shared cache (Redis in production).
+
+A fixed window counted with the cache's atomic `incr`, so several gunicorn
+workers share one count (DRF's SimpleRateThrottle keeps a list per key and
+read-modify-writes it, which loses counts under concurrency). Rate limits
+protect capacity; they are not a security control.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from crm.authentication import api_client_of
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int] | None:
+    """ "600/m" -> (600, 60); "" -> None. Accepts DRF's "min"/"hour" spellings."""
+    if not rate:
+        return None
+    count, _, period = rate.partition("/")
+    return int(count), _PERIODS[period.strip()[:1]]
+
+
+class ApiClientRateThrottle(BaseThrottle):
+    def __init__(self) -> None:
+        self._wait = 0.0
+
+    def allow_request(self, request, view) -> bool:
+        client = api_client_of(request)
+        if client is None:
+            return True
+        parsed = parse_rate(client.rate_limit or settings.API_CLIENT_DEFAULT_RATE)
+        if parsed is None:
+            return True
+        limit, period = parsed
+        now = time.time()
+        window = int(now // period)
+        key = f"throttle:api-client:{client.pk}:{period}:{window}"
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr: start the window again
+            cache.set(key, 1, timeout=period + 1)
+            count = 1
+        if count > limit:
+            self._wait = (window + 1) * period - now
+            return False
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait or None

@@ -1,0 +1,510 @@
+"""Batch upsert of interaction records by (source, external_id): the sync engine.
+
+Used by POST /api/v1/interactions/sync/ and the Asterisk and Twilio sources
+(through `interaction_sync` in interactions/services.py).
+
+Guarantees:
+- One result per item, in request order: created, updated, unchanged or error.
+- A bad item never blocks the good ones: items are validated in Python first,
+  and if the database still rejects the batch statement, each row is retried
+  alone in a savepoint so only the offending one fails.
+- No duplicates under concurrent replays: rows are written with
+  `INSERT ... ON CONFLICT (source, external_id) WHERE external_id <> '' DO UPDATE
+  ... WHERE (columns) IS DISTINCT FROM (new columns)`, matching the partial
+  unique constraint. PostgreSQL locks a conflicting row even when the WHERE is
+  false, and a concurrent insert of the same key waits for the first to commit,
+  so "unchanged" is decided against committed data. Rows within a statement
+  are sorted by key so concurrent batches take row locks in the same order.
+- A record without a customer (unmatched caller) never clears a customer a rep
+  assigned meanwhile.
+- Automatically created customers (per-client setting) are serialised per
+  phone/e-mail with transaction-scoped advisory locks taken in sorted order
+  before any row is written, so concurrent batches create one customer each.
+"""
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from crm.models import ContactPoint, Customer
+from crm.phone import normalise_email, try_normalise_phone
+from interactions.models import Interaction
+from interactions.sources.common import IngestRecord
+
+MAX_RECORDS = 1000
+DEADLOCK_RETRIES = 3
+_INT_MAX = 2**31 - 1
+
+# The record fields a sync may set; other columns keep their values on update.
+SYNCED_COLUMNS = [
+    "customer",
+    "channel",
+    "direction",
+    "occurred_at",
+    "duration_seconds",
+    "rep",
+    "summary",
+    "outcome",
+    "from_number",
+    "to_number",
+    "category",
+]
+
+
+@dataclass
+class SyncResult:
+    index: int
+    status: str
+    id: int | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "status": self.status, "id": self.id, "errors": self.errors}
+
+
+# --- validation of open JSON input ------------------------------------------------
+
+
+def _string(record: dict, name: str, errors: dict, *, max_length: int, required: bool) -> str:
+    value = record.get(name)
+    if value is None or value == "":
+        if required:
+            errors[name] = ["This field is required."]
+        return ""
+    if not isinstance(value, str):
+        errors[name] = ["Expected a string."]
+        return ""
+    if "\x00" in value:
+        errors[name] = ["NUL characters are not allowed."]
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON "\\ud800"
+        errors[name] = ["Not valid Unicode text."]
+        return ""
+    if len(value) > max_length:
+        errors[name] = [f"Ensure this field has no more than {max_length} characters."]
+        return ""
+    return value
+
+
+def _field_max_length(name: str, default: int) -> int:
+    try:
+        return Interaction._meta.get_field(name).max_length or default
+    except Exception:  # noqa: BLE001 - optional column not on the model yet
+        return default
+
+
+def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
+    """Arbitrary JSON -> IngestRecord, or field errors. Never raises."""
+    if not isinstance(raw, dict):
+        return {"non_field_errors": ["Expected an object."]}
+    errors: dict[str, list[str]] = {}
+    source = _string(raw, "source", errors, max_length=64, required=True)
+    external_id = _string(raw, "external_id", errors, max_length=255, required=True)
+    channel = _string(raw, "channel", errors, max_length=16, required=True)
+    if channel and channel not in Interaction.Channel.values:
+        errors["channel"] = [f"Expected one of {', '.join(Interaction.Channel.values)}."]
+    direction = _string(raw, "direction", errors, max_length=16, required=True)
+    if direction and direction not in Interaction.Direction.values:
+        errors["direction"] = [f"Expected one of {', '.join(Interaction.Direction.values)}."]
+    occurred_at = None
+    raw_time = raw.get("occurred_at")
+    if raw_time is None:
+        errors["occurred_at"] = ["This field is required."]
+    elif not isinstance(raw_time, str):
+        errors["occurred_at"] = ["Expected an ISO 8601 date-time string."]
+    else:
+        try:
+            occurred_at = parse_datetime(raw_time)
+        except ValueError:
+            occurred_at = None
+        if occurred_at is None:
+            errors["occurred_at"] = ["Expected an ISO 8601 date-time, e.g. 2026-03-05T10:00:00Z."]
+        elif timezone.is_naive(occurred_at):
+            errors["occurred_at"] = ["Include a UTC offset or Z."]
+            occurred_at = None
+    duration = raw.get("duration_seconds", 0)
+    if duration is None:
+        duration = 0
+    if isinstance(duration, bool) or not isinstance(duration, int):
+        errors["duration_seconds"] = ["Expected a whole number of seconds."]
+        duration = 0
+    elif not 0 <= duration <= _INT_MAX:
+        errors["duration_seconds"] = [f"Must be between 0 and {_INT_MAX}."]
+    outcome = _string(raw, "outcome", errors, max_length=32, required=False)
+    if outcome and outcome not in Interaction.Outcome.values:
+        errors["outcome"] = [f"Expected one of {', '.join(Interaction.Outcome.values)}."]
+    from_number = _string(
+        raw, "from_number", errors, max_length=_field_max_length("from_number", 64), required=False
+    )
+    to_number = _string(
+        raw, "to_number", errors, max_length=_field_max_length("to_number", 64), required=False
+    )
+    summary = _string(raw, "summary", errors, max_length=20000, required=False)
+    category = _string(
+        raw, "category", errors, max_length=_field_max_length("category", 64), required=False
+    )
+    rep = _string(raw, "rep", errors, max_length=254, required=False)
+    customer_id = raw.get("customer")
+    if customer_id is not None and (
+        isinstance(customer_id, bool)
+        or not isinstance(customer_id, int)
+        or not 0 < customer_id < 2**63
+    ):
+        errors["customer"] = ["Expected a customer id."]
+        customer_id = None
+    customer_phone = _string(raw, "customer_phone", errors, max_length=64, required=False)
+    customer_email = _string(raw, "customer_email", errors, max_length=320, required=False)
+    if customer_email:
+        try:
+            customer_email = normalise_email(customer_email)
+        except Exception:  # noqa: BLE001 - Django's ValidationError
+            errors["customer_email"] = ["Enter a valid e-mail address."]
+    customer_name = _string(raw, "customer_name", errors, max_length=200, required=False)
+    if errors:
+        return errors
+    return IngestRecord(
+        source=source,
+        external_id=external_id,
+        channel=channel,
+        direction=direction,
+        occurred_at=occurred_at,
+        duration_seconds=duration,
+        from_number=from_number,
+        to_number=to_number,
+        summary=summary,
+        outcome=outcome,
+        category=category,
+        rep=rep,
+        customer_id=customer_id,
+        customer_phone=customer_phone,
+        customer_email=customer_email,
+        customer_name=customer_name,
+    )
+
+
+# --- resolving customers and reps in bulk -----------------------------------------
+
+
+def _survivors(ids: set[int]) -> dict[int, int]:
+    """Customer id -> id to use (a merged customer's survivor); unknown ids absent."""
+    resolved: dict[int, int] = {}
+    pending = {pk: pk for pk in ids}
+    for _ in range(5):  # merges chain rarely; a bound keeps a bad loop from spinning
+        if not pending:
+            break
+        rows = dict(
+            Customer.objects.filter(pk__in=set(pending.values())).values_list(
+                "pk", "merged_into_id"
+            )
+        )
+        next_pending = {}
+        for original, current in pending.items():
+            if current not in rows:
+                continue
+            if rows[current] is None:
+                resolved[original] = current
+            else:
+                next_pending[original] = rows[current]
+        pending = next_pending
+    return resolved
+
+
+def _customers_by_contact(kind: str, values: set[str]) -> dict[str, int]:
+    if not values:
+        return {}
+    found: dict[str, int] = {}
+    rows = (
+        ContactPoint.objects.filter(kind=kind, value__in=values, customer__merged_into__isnull=True)
+        .order_by("customer_id")
+        .values_list("value", "customer_id")
+    )
+    for value, customer_id in rows:
+        found.setdefault(value, customer_id)  # several customers share it: the oldest
+    return found
+
+
+def _reps(names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    User = get_user_model()
+    lowered = {name.lower() for name in names}
+    found: dict[str, int] = {}
+    rows = (
+        User.objects.filter(is_active=True)
+        .annotate(email_lower=Lower("email"))
+        .filter(Q(username__in=names) | Q(email_lower__in=lowered))
+        .order_by("pk")
+        .values_list("pk", "username", "email_lower")
+    )
+    for pk, username, email in rows:
+        found.setdefault(username, pk)
+        if email:
+            found.setdefault(email, pk)
+    return found
+
+
+def _advisory_lock(keys: list[str]) -> None:
+    if connection.vendor != "postgresql" or not keys:
+        return
+    ids = [
+        int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys
+    ]
+    with connection.cursor() as cursor:
+        for lock_id in sorted(set(ids)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _customers_create_unmatched(
+    records: list[tuple[int, IngestRecord, str, str]],
+) -> dict[str, int]:
+    """Create one customer per unmatched phone/e-mail; returns contact value -> id."""
+    from crm.services import customer_create
+
+    wanted: dict[str, tuple[str, str, str]] = {}
+    for _, record, phone, email in records:
+        key = phone or email
+        wanted.setdefault(key, (phone, email, record.customer_name))
+    _advisory_lock([f"rapport.customer-autocreate:{key}" for key in wanted])
+    # Re-read after the locks: a concurrent batch may have created them meanwhile.
+    existing = _customers_by_contact(
+        ContactPoint.Kind.PHONE, {p for p, _, _ in wanted.values() if p}
+    )
+    existing |= _customers_by_contact(
+        ContactPoint.Kind.EMAIL, {e for _, e, _ in wanted.values() if e}
+    )
+    created: dict[str, int] = {}
+    for key, (phone, email, name) in sorted(wanted.items()):
+        if key in existing:
+            created[key] = existing[key]
+            continue
+        customer = customer_create(
+            full_name=(name or key)[:200],
+            phones=[phone] if phone else [],
+            emails=[email] if email else [],
+        )
+        created[key] = customer.pk
+    return created
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    index: int
+    values: dict[str, Any]
+
+
+def _model_columns() -> tuple[list[Any], list[str]]:
+    fields = [f for f in Interaction._meta.concrete_fields if not f.primary_key]
+    synced = [f.column for f in fields if f.name in SYNCED_COLUMNS]
+    return fields, synced
+
+
+def _row_params(values: dict[str, Any], fields: list[Any], now: datetime) -> list[Any]:
+    instance = Interaction(**values)
+    params = []
+    for model_field in fields:
+        if model_field.name in ("created_at", "updated_at"):
+            value = now
+        else:
+            value = model_field.pre_save(instance, add=True)
+        params.append(model_field.get_db_prep_save(value, connection))
+    return params
+
+
+def _upsert_sql(rows: int, fields: list[Any], synced: list[str]) -> str:
+    table = connection.ops.quote_name(Interaction._meta.db_table)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    customer_column = Interaction._meta.get_field("customer").column
+
+    def new_value(column: str) -> str:
+        if column == customer_column:
+            # An unmatched record keeps whatever customer the row already has.
+            return f"COALESCE(EXCLUDED.{quote(column)}, {table}.{quote(column)})"
+        return f"EXCLUDED.{quote(column)}"
+
+    assignments = ", ".join(f"{quote(c)} = {new_value(c)}" for c in synced)
+    old = ", ".join(f"{table}.{quote(c)}" for c in synced)
+    new = ", ".join(new_value(c) for c in synced)
+    # Only quoted column names and placeholders are interpolated; values are parameters.
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * rows)} "  # noqa: S608
+        f"ON CONFLICT ({quote('source')}, {quote('external_id')}) WHERE {quote('external_id')} <> '' "
+        f"DO UPDATE SET {assignments}, {quote('updated_at')} = EXCLUDED.{quote('updated_at')} "
+        f"WHERE ({old}) IS DISTINCT FROM ({new}) "
+        f"RETURNING id, (xmax = 0) AS inserted, {quote('source')}, {quote('external_id')}"
+    )
+
+
+def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
+    """One round of rows with distinct keys: one statement, or row by row on a DB error."""
+    if not rows:
+        return
+    fields, synced = _model_columns()
+    rows = sorted(rows, key=lambda r: (r.values["source"], r.values["external_id"]))
+    now = timezone.now()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            params = [p for row in rows for p in _row_params(row.values, fields, now)]
+            cursor.execute(_upsert_sql(len(rows), fields, synced), params)
+            returned = cursor.fetchall()
+    except OperationalError:
+        raise  # deadlocks and lost connections: the caller retries the batch
+    except DatabaseError:
+        if len(rows) == 1:
+            results[rows[0].index] = SyncResult(
+                rows[0].index,
+                "error",
+                errors={"non_field_errors": ["The database rejected this record."]},
+            )
+            return
+        for row in rows:
+            _write_rows([row], results)
+        return
+    by_key = {
+        (source, external_id): (pk, inserted) for pk, inserted, source, external_id in returned
+    }
+    unchanged_keys = []
+    for row in rows:
+        key = (row.values["source"], row.values["external_id"])
+        if key in by_key:
+            pk, inserted = by_key[key]
+            results[row.index] = SyncResult(row.index, "created" if inserted else "updated", pk)
+        else:
+            unchanged_keys.append((row, key))
+    if unchanged_keys:
+        condition = Q()
+        for _, (source, external_id) in unchanged_keys:
+            condition |= Q(source=source, external_id=external_id)
+        ids = {
+            (source, external_id): pk
+            for pk, source, external_id in Interaction.objects.filter(condition).values_list(
+                "pk", "source", "external_id"
+            )
+        }
+        for row, key in unchanged_keys:
+            results[row.index] = SyncResult(row.index, "unchanged", ids.get(key))
+
+
+def _model_values(
+    record: IngestRecord, customer_id: int | None, rep_id: int | None
+) -> dict[str, Any]:
+    names = {f.name for f in Interaction._meta.concrete_fields}
+    values: dict[str, Any] = {
+        "source": record.source,
+        "external_id": record.external_id,
+        "customer_id": customer_id,
+        "channel": record.channel,
+        "direction": record.direction,
+        "occurred_at": record.occurred_at,
+        "duration_seconds": record.duration_seconds,
+        "rep_id": rep_id,
+        "summary": record.summary,
+        "outcome": record.outcome,
+    }
+    for optional in ("from_number", "to_number", "category"):
+        if optional in names:
+            values[optional] = getattr(record, optional)
+    return values
+
+
+def interaction_records_upsert(
+    *, items: list[IngestRecord | dict[str, list[str]]], creates_unmatched_customers: bool = False
+) -> list[SyncResult]:
+    """Upsert validated records (errors pass through); one result per item, in order."""
+    for attempt in range(DEADLOCK_RETRIES):
+        try:
+            with transaction.atomic():
+                return _upsert_once(items, creates_unmatched_customers)
+        except OperationalError as exc:
+            is_deadlock = getattr(getattr(exc, "__cause__", None), "sqlstate", "") in {
+                "40P01",
+                "40001",
+            }
+            if not is_deadlock or attempt == DEADLOCK_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
+    results: dict[int, SyncResult] = {}
+    valid: list[tuple[int, IngestRecord]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, IngestRecord):
+            valid.append((index, item))
+        else:
+            results[index] = SyncResult(index, "error", errors=item)
+    survivors = _survivors({r.customer_id for _, r in valid if r.customer_id is not None})
+    phones: dict[int, str] = {}
+    for index, record in valid:
+        if record.customer_id is None and record.customer_phone:
+            normalised = try_normalise_phone(record.customer_phone)
+            if normalised is not None:  # client:alice, 1001: not a customer's number
+                phones[index] = normalised.e164
+    by_phone = _customers_by_contact(ContactPoint.Kind.PHONE, set(phones.values()))
+    by_email = _customers_by_contact(
+        ContactPoint.Kind.EMAIL, {r.customer_email for _, r in valid if r.customer_email}
+    )
+    reps = _reps({r.rep for _, r in valid if r.rep})
+    resolved: list[tuple[int, IngestRecord, int | None, int | None]] = []
+    unmatched: list[tuple[int, IngestRecord, str, str]] = []
+    for index, record in valid:
+        errors: dict[str, list[str]] = {}
+        customer_id = None
+        if record.customer_id is not None:
+            customer_id = survivors.get(record.customer_id)
+            if customer_id is None:
+                errors["customer"] = [f"No customer with id {record.customer_id}."]
+        else:
+            phone = phones.get(index, "")
+            customer_id = by_phone.get(phone) if phone else None
+            if customer_id is None and record.customer_email:
+                customer_id = by_email.get(record.customer_email)
+            if (
+                customer_id is None
+                and (phone or record.customer_email)
+                and creates_unmatched_customers
+            ):
+                unmatched.append((index, record, phone, record.customer_email if not phone else ""))
+        rep_id = None
+        if record.rep:
+            rep_id = reps.get(record.rep) or reps.get(record.rep.lower())
+            if rep_id is None:
+                errors["rep"] = [f"No active user with username or e-mail {record.rep!r}."]
+        if errors:
+            results[index] = SyncResult(index, "error", errors=errors)
+            continue
+        resolved.append((index, record, customer_id, rep_id))
+    if unmatched:
+        ok = {index for index, *_ in resolved}
+        unmatched = [u for u in unmatched if u[0] in ok]
+        created = _customers_create_unmatched(unmatched)
+        new_ids = {index: created[phone or email] for index, _, phone, email in unmatched}
+        resolved = [(i, r, new_ids.get(i, c), rep) for i, r, c, rep in resolved]
+    # Rounds of distinct keys: a key repeated in one batch is applied in order.
+    rounds: list[list[_Row]] = []
+    seen: dict[tuple[str, str], int] = defaultdict(int)
+    for index, record, customer_id, rep_id in resolved:
+        key = (record.source, record.external_id)
+        position = seen[key]
+        seen[key] += 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(_Row(index, _model_values(record, customer_id, rep_id)))
+    for batch in rounds:
+        _write_rows(batch, results)
+    return [results[index] for index in range(len(items))]
