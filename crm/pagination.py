@@ -19,6 +19,7 @@ model has `updated_at`.
 import base64
 import binascii
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -51,6 +52,8 @@ def _decode(cursor: str) -> tuple[datetime, int]:
 
 
 def _parse_since(raw: str) -> datetime:
+    # An unencoded "+01:00" arrives as " 01:00": read it the way the client meant it.
+    raw = re.sub(r" (\d{2}:?\d{2})$", r"+\1", raw.strip())
     try:
         moment = parse_datetime(raw)
     except ValueError:

@@ -6,7 +6,10 @@ from crm.api_client_services import api_client_create
 
 
 def bearer_client(
-    *scopes: str, name: str | None = None, creates_unmatched_customers: bool = False, rate_limit: str = ""
+    *scopes: str,
+    name: str | None = None,
+    creates_unmatched_customers: bool = False,
+    rate_limit: str = "",
 ):
     """(ApiClient, rest_framework APIClient sending its secret)."""
     issued = api_client_create(

@@ -18,8 +18,16 @@ URL = "/api/v1/lookup/?phone=%2B14155552671"
 def test_create_command_prints_secret_once_and_stores_only_a_digest(db):
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("create_api_client", "pbx", "--scope", "customers:read", "--scope", "interactions:write",
-                 stdout=out, stderr=err)
+    call_command(
+        "create_api_client",
+        "pbx",
+        "--scope",
+        "customers:read",
+        "--scope",
+        "interactions:write",
+        stdout=out,
+        stderr=err,
+    )
 
     secret = out.getvalue().strip()
     client = ApiClient.objects.get(name="pbx")
@@ -34,7 +42,14 @@ def test_create_command_prints_secret_once_and_stores_only_a_digest(db):
 
 def test_create_command_rejects_unknown_scope(db):
     with pytest.raises(CommandError, match="invalid choice"):
-        call_command("create_api_client", "x", "--scope", "everything", stdout=io.StringIO(), stderr=io.StringIO())
+        call_command(
+            "create_api_client",
+            "x",
+            "--scope",
+            "everything",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
     assert ApiClient.objects.count() == 0
 
 

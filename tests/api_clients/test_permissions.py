@@ -22,11 +22,17 @@ SYNC_BODY = {
 # (name, scope it needs, request)
 ENDPOINTS = [
     ("lookup", "customers:read", lambda c: c.get("/api/v1/lookup/?phone=4155552671")),
-    ("sync", "interactions:write", lambda c: c.post("/api/v1/interactions/sync/", SYNC_BODY, format="json")),
+    (
+        "sync",
+        "interactions:write",
+        lambda c: c.post("/api/v1/interactions/sync/", SYNC_BODY, format="json"),
+    ),
     (
         "asterisk",
         "interactions:write",
-        lambda c: c.post("/api/v1/integrations/asterisk/cdr/", data=cdr_line().encode(), content_type="text/csv"),
+        lambda c: c.post(
+            "/api/v1/integrations/asterisk/cdr/", data=cdr_line().encode(), content_type="text/csv"
+        ),
     ),
 ]
 
