@@ -68,3 +68,14 @@ def require_admin(user: AnyUser) -> None:
 def require_staff_member(user: AnyUser) -> None:
     if not is_staff_member(user):
         raise PermissionDenied("Only members of a team may do this.")
+
+
+def can_merge_customers(user: AnyUser) -> bool:
+    """Merging rewrites other teams' history (their interactions and promises
+    move to the survivor), so it is for supervisors and admins, not reps."""
+    return is_admin(user) or is_supervisor(user)
+
+
+def require_customer_merge(user: AnyUser) -> None:
+    if not can_merge_customers(user):
+        raise PermissionDenied("Only supervisors and admins may merge customers.")

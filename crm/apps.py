@@ -7,6 +7,11 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import signals
+        from django.db.backends.signals import connection_created
+
+        from crm.search_setup import on_connection_created
+
+        connection_created.connect(on_connection_created, dispatch_uid="crm-search-setup")
 
         from crm import audit
 

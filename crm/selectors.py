@@ -1,36 +1,390 @@
-"""Every non-trivial read of customers."""
+"""Every non-trivial read of customers: search, lookups, the profile, duplicates."""
 
-from django.db.models import QuerySet
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
-from crm.models import ContactPoint, Customer
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from crm.models import (
+    ConsentRecord,
+    ContactPoint,
+    Customer,
+    ProfileFact,
+    ProfileFactRevision,
+    search_text,
+)
 from crm.phone import normalise_email, try_normalise_phone
 
+# Name similarity (pg_trgm) at which two customers are shown as possible duplicates.
+DUPLICATE_NAME_SIMILARITY = 0.6
+# A query with this many digits (and no "@") is read as a phone number first.
+PHONE_QUERY_MIN_DIGITS = 6
+_PHONE_CHARS = re.compile(r"^[\s\d+().\-/#*xXextEXT.:]+$")
+_VANITY = re.compile(r"^[\s\d+().\-A-Za-z]+$")
 
-def customer_list(*, query: str = "") -> QuerySet[Customer]:
-    customers = Customer.objects.filter(merged_into__isnull=True).select_related("owner")
-    if query:
-        customers = customers.filter(full_name__icontains=query)
-    return customers
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def newest_activity_first() -> list:
+    return [
+        Coalesce(F("last_activity_at"), F("updated_at")).desc(),
+        F("pk").desc(),
+    ]
+
+
+# --- phone and e-mail -----------------------------------------------------------------
+
+
+def phone_candidates(raw: str) -> list[str]:
+    """Every E.164 number `raw` can mean: read in the default region, as an
+    international number written with 00 instead of +, or with the + left out."""
+    # NFKC folds full-width digits and plus signs ("＋１ ６５０…") to ASCII.
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < PHONE_QUERY_MIN_DIGITS:
+        return []
+    variants = [text]
+    compact = re.sub(r"[\s().\-/]", "", text)
+    if compact.startswith("00"):
+        variants.append("+" + compact[2:])
+    elif not compact.startswith("+"):
+        variants.append("+" + compact)
+    found: list[str] = []
+    for variant in variants:
+        phone = try_normalise_phone(variant)
+        if phone and phone.e164 not in found:
+            found.append(phone.e164)
+    return found
+
+
+def looks_like_phone(query: str) -> bool:
+    text = unicodedata.normalize("NFKC", query).strip()
+    if "@" in text or sum(char.isdigit() for char in text) < PHONE_QUERY_MIN_DIGITS:
+        return False
+    return bool(_PHONE_CHARS.match(text) or _VANITY.match(text))
+
+
+def _active() -> QuerySet[Customer]:
+    return Customer.objects.filter(merged_into__isnull=True)
 
 
 def customers_by_phone(*, phone: str) -> QuerySet[Customer]:
-    normalised = try_normalise_phone(phone)
-    if normalised is None:
+    """All active customers with this number (households share lines), newest activity first."""
+    numbers = phone_candidates(phone)
+    if not numbers:
         return Customer.objects.none()
-    return Customer.objects.filter(
-        merged_into__isnull=True,
-        contact_points__kind=ContactPoint.Kind.PHONE,
-        contact_points__value=normalised.e164,
-    ).distinct()
+    owners = ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value__in=numbers)
+    return _active().filter(pk__in=owners.values("customer_id")).order_by(*newest_activity_first())
 
 
 def customers_by_email(*, email: str) -> QuerySet[Customer]:
     try:
         normalised = normalise_email(email)
-    except Exception:  # noqa: BLE001 - an unparseable address matches nobody
+    except ValidationError:
         return Customer.objects.none()
-    return Customer.objects.filter(
-        merged_into__isnull=True,
-        contact_points__kind=ContactPoint.Kind.EMAIL,
-        contact_points__value=normalised,
-    ).distinct()
+    owners = ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, value=normalised)
+    return _active().filter(pk__in=owners.values("customer_id")).order_by(*newest_activity_first())
+
+
+# --- search and lists -----------------------------------------------------------------
+
+
+def _name_search(customers: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+    needle = search_text(query)
+    if not needle:
+        return customers.none()
+    rank = Case(
+        When(search_name__startswith=needle, then=Value(2.0)),
+        When(search_name__contains=needle, then=Value(1.0)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    if _is_postgres():
+        from django.contrib.postgres.search import TrigramWordSimilarity
+
+        # LIKE '%q%' and the word-similarity operator both use the GIN trigram
+        # index: partial names and typos ("Jurgen Mueler") without a scan.
+        customers = customers.filter(
+            Q(search_name__contains=needle) | Q(search_name__trigram_word_similar=needle)
+        ).annotate(rank=rank + TrigramWordSimilarity(needle, "search_name"))
+    else:
+        customers = customers.filter(search_name__contains=needle).annotate(rank=rank)
+    return customers.order_by("-rank", "full_name", "pk")
+
+
+def customer_list(
+    *,
+    query: str = "",
+    owner_id: int | None = None,
+    tag: str = "",
+    preferred_language: str = "",
+    preferred_channel: str = "",
+    ordering: str = "",
+) -> QuerySet[Customer]:
+    """Active customers matching `query` (name, phone in any format or e-mail),
+    best match first, with what a list row shows prefetched (constant queries)."""
+    customers = (
+        _active()
+        .select_related("owner")
+        .prefetch_related(
+            "tags",
+            "contact_points",
+            Prefetch(
+                "consent_records", queryset=ConsentRecord.objects.select_related("recorded_by")
+            ),
+        )
+    )
+    if owner_id:
+        customers = customers.filter(owner_id=owner_id)
+    if tag:
+        customers = customers.filter(tags__name=tag.strip().lower())
+    if preferred_language:
+        customers = customers.filter(preferred_language__iexact=preferred_language)
+    if preferred_channel:
+        customers = customers.filter(preferred_channel=preferred_channel)
+    query = (query or "").strip()
+    if query:
+        if "@" in query:
+            try:
+                email = normalise_email(query)
+            except ValidationError:
+                email = query.lower()
+            owners = ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, value=email)
+            return customers.filter(pk__in=owners.values("customer_id")).order_by(
+                *newest_activity_first()
+            )
+        if looks_like_phone(query):
+            numbers = phone_candidates(query)
+            if numbers:
+                owners = ContactPoint.objects.filter(
+                    kind=ContactPoint.Kind.PHONE, value__in=numbers
+                )
+                return customers.filter(pk__in=owners.values("customer_id")).order_by(
+                    *newest_activity_first()
+                )
+        return _name_search(customers, query)
+    if ordering:
+        return customers.order_by(ordering, "pk")
+    return customers
+
+
+def customer_get(*, customer_id: int) -> Customer:
+    """The customer with this id, or the survivor it was merged into (old ids resolve)."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    hops = 0
+    while customer is not None and customer.merged_into_id is not None and hops < 10:
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+        hops += 1
+    if customer is None:
+        raise Http404("No such customer.")
+    return customer
+
+
+def live_facts() -> Prefetch:
+    return Prefetch(
+        "facts",
+        queryset=ProfileFact.objects.filter(deleted_at__isnull=True).select_related("recorded_by"),
+        to_attr="live_facts",
+    )
+
+
+def customer_profile_queryset() -> QuerySet[Customer]:
+    """Everything the profile card, the page and the API detail show, in a fixed
+    number of queries whatever the number of contact points, facts or consents."""
+    return Customer.objects.select_related("owner", "merged_into").prefetch_related(
+        "tags",
+        "contact_points",
+        live_facts(),
+        Prefetch(
+            "consent_records",
+            queryset=ConsentRecord.objects.select_related("recorded_by"),
+        ),
+    )
+
+
+def customer_profile(*, customer_id: int) -> Customer:
+    """The profile of the customer (or of its survivor), fully prefetched."""
+    # Active ids (nearly all reads) cost no extra query; a merged id costs one more.
+    customer = Customer.objects.filter(pk=customer_id).only("pk", "merged_into_id").first()
+    if customer is None:
+        raise Http404("No such customer.")
+    if customer.merged_into_id is not None:
+        customer = customer_get(customer_id=customer_id)
+    return customer_profile_queryset().get(pk=customer.pk)
+
+
+def fact_history(*, fact: ProfileFact) -> QuerySet[ProfileFactRevision]:
+    return fact.revisions.select_related("changed_by").order_by("changed_at", "pk")
+
+
+# --- derived profile facts --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    channel: str
+    label: str
+    status: str  # granted | withdrawn | unknown
+    record: ConsentRecord | None
+
+
+def customer_consents(customer: Customer) -> list[ConsentState]:
+    """Current consent per channel: the newest record wins. Uses the prefetched
+    records when present (ordered newest first by the model)."""
+    records = list(customer.consent_records.all())
+    records.sort(key=lambda record: (record.recorded_at, record.pk), reverse=True)
+    states = []
+    for channel, label in ConsentRecord.Channel.choices:
+        newest = next((record for record in records if record.channel == channel), None)
+        states.append(
+            ConsentState(
+                channel=channel,
+                label=label,
+                status=newest.status if newest else "unknown",
+                record=newest,
+            )
+        )
+    return states
+
+
+def customer_local_time(customer: Customer, *, now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(customer.time_zone))
+
+
+def is_quiet_time(start: time | None, end: time | None, local: time) -> bool:
+    """Whether `local` falls in the quiet window [start, end), which may wrap midnight."""
+    if start is None or end is None:
+        return False
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def customer_is_in_quiet_hours(customer: Customer, *, now: datetime) -> bool:
+    local = customer_local_time(customer, now=now).time().replace(tzinfo=None)
+    return is_quiet_time(customer.quiet_hours_start, customer.quiet_hours_end, local)
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    customer: Customer
+    reasons: list[str]
+    score: float
+
+
+def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[DuplicateCandidate]:
+    """Active customers that may be the same person: a shared phone or e-mail,
+    or a very similar name (trigram similarity on PostgreSQL, equal on SQLite)."""
+    reasons: dict[int, list[str]] = {}
+    scores: dict[int, float] = {}
+    shared = (
+        ContactPoint.objects.filter(
+            kind__in=[ContactPoint.Kind.PHONE, ContactPoint.Kind.EMAIL],
+            value__in=ContactPoint.objects.filter(
+                customer=customer, kind__in=[ContactPoint.Kind.PHONE, ContactPoint.Kind.EMAIL]
+            ).values("value"),
+            customer__merged_into__isnull=True,
+        )
+        .exclude(customer=customer)
+        .values_list("customer_id", "kind", "value")
+    )
+    for customer_id, kind, value in shared[: limit * 4]:
+        reasons.setdefault(customer_id, []).append(f"same {kind} {value}")
+        scores[customer_id] = scores.get(customer_id, 0.0) + 1.0
+    similar = _active().exclude(pk=customer.pk)
+    if _is_postgres():
+        from django.contrib.postgres.search import TrigramSimilarity
+
+        similar = (
+            similar.filter(search_name__trigram_similar=customer.search_name)
+            .annotate(similarity=TrigramSimilarity("search_name", customer.search_name))
+            .filter(similarity__gte=DUPLICATE_NAME_SIMILARITY)
+            .order_by("-similarity")
+            .values_list("pk", "similarity")[:limit]
+        )
+    else:
+        similar = (
+            similar.filter(search_name=customer.search_name)
+            .annotate(similarity=Value(1.0, output_field=FloatField()))
+            .values_list("pk", "similarity")[:limit]
+        )
+    for customer_id, similarity in similar:
+        reasons.setdefault(customer_id, []).append(f"similar name ({similarity:.0%})")
+        scores[customer_id] = scores.get(customer_id, 0.0) + float(similarity)
+    found = customer_profile_queryset().in_bulk(list(reasons))
+    candidates = [
+        DuplicateCandidate(customer=found[pk], reasons=reasons[pk], score=scores[pk])
+        for pk in reasons
+        if pk in found
+    ]
+    candidates.sort(key=lambda candidate: (-candidate.score, candidate.customer.pk))
+    return candidates[:limit]
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    kind: str
+    value: str
+    customers: list[Customer]
+
+
+def duplicate_groups(*, limit: int = 50) -> list[DuplicatePair]:
+    """Phones and e-mails on more than one active customer, most shared first:
+    the supervisor's merge queue. (Name-only lookalikes are per customer, in
+    customer_duplicates, since comparing every pair of names does not scale.)"""
+    groups = (
+        ContactPoint.objects.filter(
+            kind__in=[ContactPoint.Kind.PHONE, ContactPoint.Kind.EMAIL],
+            customer__merged_into__isnull=True,
+        )
+        .values("kind", "value")
+        .annotate(customers=Count("customer_id", distinct=True))
+        .filter(customers__gt=1)
+        .order_by("-customers", "kind", "value")[:limit]
+    )
+    groups = list(groups)
+    if not groups:
+        return []
+    condition = Q()
+    for group in groups:
+        condition |= Q(kind=group["kind"], value=group["value"])
+    members: dict[tuple[str, str], list[int]] = {}
+    for customer_id, kind, value in (
+        ContactPoint.objects.filter(condition, customer__merged_into__isnull=True)
+        .order_by("customer_id")
+        .values_list("customer_id", "kind", "value")
+    ):
+        members.setdefault((kind, value), []).append(customer_id)
+    customers = Customer.objects.select_related("owner").in_bulk(
+        {pk for ids in members.values() for pk in ids}
+    )
+    return [
+        DuplicatePair(
+            kind=group["kind"],
+            value=group["value"],
+            customers=[customers[pk] for pk in members[(group["kind"], group["value"])]],
+        )
+        for group in groups
+    ]

@@ -174,6 +174,15 @@ INTERACTION_FUTURE_TOLERANCE_MINUTES = env.int("INTERACTION_FUTURE_TOLERANCE_MIN
 # How long a feedback (CSAT) link stays valid.
 INTERACTION_FEEDBACK_MAX_AGE_DAYS = env.int("INTERACTION_FEEDBACK_MAX_AGE_DAYS", default=14)
 
+# Slots on the customer page (/customers/<id>/) that other apps fill with an
+# htmx fragment: each is loaded from reverse(url_name, args=[customer.pk]).
+# A url_name that does not resolve (app not installed) is skipped.
+CUSTOMER_PAGE_PANELS = [
+    {"title": "Log an interaction", "url_name": "interactions:customer-log-form"},
+    {"title": "Open promises", "url_name": "followups:customer-promises"},
+    {"title": "Timeline", "url_name": "interactions:customer-timeline"},
+]
+
 # --- Celery -----------------------------------------------------------------
 # Embedded default: kombu's filesystem transport, which needs no server.
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
