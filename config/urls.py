@@ -10,6 +10,8 @@ api_v1 = [
     # Before any interactions router: "sync" must not be read as an interaction id.
     path("", include("interactions.sync_urls")),
     path("lookup/", CallerLookupView.as_view(), name="lookup"),
+    # Data subject requests: customers/{id}/export/ and /erase/ (admins only, H6).
+    path("", include("followups.dsr_urls")),
     path("", include("crm.api_urls")),
 ]
 

@@ -18,3 +18,6 @@ class FollowUpAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "owner"]
     raw_id_fields = ["customer", "owner", "origin_interaction"]
     date_hierarchy = "due_at"
+
+
+import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)
