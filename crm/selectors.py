@@ -333,7 +333,17 @@ def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[Duplicat
     for customer_id, similarity in similar:
         reasons.setdefault(customer_id, []).append(f"similar name ({similarity:.0%})")
         scores[customer_id] = scores.get(customer_id, 0.0) + float(similarity)
-    found = customer_profile_queryset().in_bulk(list(reasons))
+    found = (
+        Customer.objects.select_related("owner")
+        .prefetch_related(
+            "tags",
+            "contact_points",
+            Prefetch(
+                "consent_records", queryset=ConsentRecord.objects.select_related("recorded_by")
+            ),
+        )
+        .in_bulk(list(reasons))
+    )
     candidates = [
         DuplicateCandidate(customer=found[pk], reasons=reasons[pk], score=scores[pk])
         for pk in reasons

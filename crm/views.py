@@ -134,9 +134,12 @@ def customer_panels(customer: Customer) -> list[dict]:
 def _profile_context(request: HttpRequest, customer: Customer) -> dict:
     now = timezone.now()
     facts = customer.live_facts
+    # Formatted here: the template's date filter would turn it back into UTC.
+    local_time = selectors.customer_local_time(customer, now=now)
     return {
         "customer": customer,
-        "local_time": selectors.customer_local_time(customer, now=now),
+        "local_time": local_time.strftime("%a %H:%M"),
+        "local_clock": local_time.strftime("%H:%M"),
         "is_quiet_now": selectors.customer_is_in_quiet_hours(customer, now=now),
         "consents": selectors.customer_consents(customer),
         "facts": facts,
