@@ -5,6 +5,92 @@ from django.db.models import Q
 from crm.models import Customer, Team
 from crm.validators import validate_time_zone
 
+SENTIMENT_MIN, SENTIMENT_MAX = -2, 2
+FEEDBACK_SCORE_MIN, FEEDBACK_SCORE_MAX = 1, 5
+
+
+class InteractionCategory(models.Model):
+    """What an interaction is about; admins add their own beside the seeded six.
+
+    Interactions point at `slug` (to_field), so API clients and the sync engine
+    name a category by its slug ("complaint") and the column holds that text.
+    """
+
+    slug = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive: kept on history, not offered."
+    )
+    position = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "interaction categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Matter(models.Model):
+    """Interactions about the same need. Repeat contacts and first-contact
+    resolution are measured on matters (interactions.selectors)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="matters")
+    category = models.ForeignKey(
+        InteractionCategory,
+        to_field="slug",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="matters",
+    )
+    subject = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # The contact that opened it: its rep, team and channel attribute the matter in metrics.
+    first_interaction = models.ForeignKey(
+        "Interaction", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    last_contact_at = models.DateTimeField()
+    contact_count = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_contact_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "resolved"]),
+                name="interactions_matter_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True)
+                | Q(status="resolved", resolved_at__isnull=False),
+                name="interactions_matter_resolved_at_iff_resolved",
+            ),
+        ]
+        indexes = [
+            # The join-window lookup: open matters of one customer.
+            models.Index(
+                fields=["customer", "category", "-last_contact_at"],
+                condition=Q(status="open"),
+                name="interactions_matter_open_idx",
+            ),
+            models.Index(fields=["opened_at"], name="interactions_matter_opened_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or f"Matter {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
 
 class Interaction(models.Model):
     class Channel(models.TextChoices):
@@ -44,8 +130,43 @@ class Interaction(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
     )
-    summary = models.TextField(blank=True, default="", max_length=20000)
+    subject = models.CharField(max_length=255, blank=True, default="")
+    # The rep's notes (internal: never shown to the customer). For an ingested
+    # e-mail, the message's text.
+    summary = models.TextField("notes", blank=True, default="", max_length=20000)
     outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True, default="")
+    category = models.ForeignKey(
+        InteractionCategory,
+        to_field="slug",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    # The customer's mood as the rep judged it: -2 (very unhappy) .. +2 (very happy).
+    sentiment = models.SmallIntegerField(null=True, blank=True)
+    matter = models.ForeignKey(
+        Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+    )
+    # Joined an open matter (same need again): what first-contact resolution counts against.
+    is_repeat_contact = models.BooleanField(default=False)
+    # Phone: E.164 when the value is a phone number, else as the system sent it
+    # ("client:alice", extension "1001").
+    from_number = models.CharField(max_length=64, blank=True, default="")
+    to_number = models.CharField(max_length=64, blank=True, default="")
+    recording_url = models.URLField(max_length=500, blank=True, default="")
+    disposition = models.CharField(max_length=32, blank=True, default="")
+    # E-mail (RFC 5322 ids with their angle brackets).
+    email_message_id = models.CharField(max_length=998, blank=True, default="")
+    email_in_reply_to = models.CharField(max_length=998, blank=True, default="")
+    email_references = models.JSONField(default=list, blank=True)
+    email_from = models.CharField(max_length=998, blank=True, default="")
+    email_to = models.TextField(blank=True, default="")
+    email_cc = models.TextField(blank=True, default="")
+    # [{"filename", "content_type", "size"}]: listed, not stored.
+    attachments = models.JSONField(default=list, blank=True)
+    # In person.
+    location = models.CharField(max_length=255, blank=True, default="")
     # Where a synced record came from and its id there: the idempotency key.
     source = models.CharField(max_length=64, default="manual")
     external_id = models.CharField(max_length=255, blank=True, default="")
@@ -71,11 +192,23 @@ class Interaction(models.Model):
             models.CheckConstraint(
                 condition=Q(duration_seconds__gte=0), name="interactions_duration_not_negative"
             ),
+            models.CheckConstraint(
+                condition=Q(sentiment__isnull=True)
+                | Q(sentiment__gte=SENTIMENT_MIN, sentiment__lte=SENTIMENT_MAX),
+                name="interactions_sentiment_range",
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["customer", "-occurred_at", "-id"], name="interactions_timeline_idx"
             ),
+            # E-mail threading looks replies up by their parent's Message-ID.
+            models.Index(
+                fields=["email_message_id"],
+                condition=~Q(email_message_id=""),
+                name="interactions_email_msgid_idx",
+            ),
+            models.Index(fields=["matter", "occurred_at"], name="interactions_matter_idx"),
         ]
 
     def __str__(self) -> str:
@@ -156,3 +289,30 @@ class AsteriskSource(models.Model):
     @property
     def column_count(self) -> int:
         return 16 + self.log_unique_id + self.log_user_field + 3 * self.new_cdr_columns
+
+
+class Feedback(models.Model):
+    """A customer's CSAT answer to one interaction: once (unique), 1..5."""
+
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="feedback"
+    )
+    matter = models.ForeignKey(
+        Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="feedback"
+    )
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, default="", max_length=4000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=FEEDBACK_SCORE_MIN, score__lte=FEEDBACK_SCORE_MAX),
+                name="interactions_feedback_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for interaction {self.interaction_id}"
