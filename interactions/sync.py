@@ -37,7 +37,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from interactions.models import Interaction
+from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
 MAX_RECORDS = 1000
@@ -416,9 +416,11 @@ def _model_values(
         "summary": record.summary,
         "outcome": record.outcome,
     }
-    for optional in ("from_number", "to_number", "category"):
+    for optional in ("from_number", "to_number"):
         if optional in names:
             values[optional] = getattr(record, optional)
+    # category is a ForeignKey to InteractionCategory.slug (H2): the column holds the slug.
+    values["category_id"] = record.category or None
     return values
 
 
@@ -460,6 +462,12 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
         ContactPoint.Kind.EMAIL, {r.customer_email for _, r in valid if r.customer_email}
     )
     reps = _reps({r.rep for _, r in valid if r.rep})
+    # The category FK is checked at commit (deferred): reject unknown slugs per item here.
+    categories = set(
+        InteractionCategory.objects.filter(
+            slug__in={r.category for _, r in valid if r.category}
+        ).values_list("slug", flat=True)
+    )
     resolved: list[tuple[int, IngestRecord, int | None, int | None]] = []
     unmatched: list[tuple[int, IngestRecord, str, str]] = []
     for index, record in valid:
@@ -485,6 +493,8 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
             rep_id = reps.get(record.rep) or reps.get(record.rep.lower())
             if rep_id is None:
                 errors["rep"] = [f"No active user with username or e-mail {record.rep!r}."]
+        if record.category and record.category not in categories:
+            errors["category"] = [f"Unknown category {record.category!r}."]
         if errors:
             results[index] = SyncResult(index, "error", errors=errors)
             continue
