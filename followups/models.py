@@ -1,3 +1,15 @@
+"""Promises (follow-ups), their history, the business calendar, escalation
+policies and the notification outbox.
+
+The engine's contract (DESIGN.md, "The follow-up engine"): every open
+follow-up stores the time of its next transition in `next_action_at`; the
+sweep claims due rows over a partial index of open rows, records each
+transition as a `FollowUpEvent` whose unique key makes it exactly-once, and
+writes `Notification` rows (the outbox) in the same transaction.
+"""
+
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -6,11 +18,25 @@ from crm.models import Customer, Team
 from interactions.models import Interaction
 
 
+class Priority(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
 class FollowUp(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        SMS = "sms", "SMS"
+        IN_PERSON = "in_person", "In person"
+        VIDEO = "video", "Video"
+        CHAT = "chat", "Chat"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="followups")
     origin_interaction = models.ForeignKey(
@@ -26,14 +52,59 @@ class FollowUp(models.Model):
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="followups"
     )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     action = models.CharField(max_length=500)
+    # How to reach the customer; defaults to the customer's preferred channel.
+    channel = models.CharField(max_length=16, choices=Channel.choices, blank=True, default="")
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    # What the rep said ("by Friday"), kept so the history shows how due_at was derived.
+    due_phrase = models.CharField(max_length=100, blank=True, default="")
     due_at = models.DateTimeField()
+    # The first agreed due time; renegotiations move due_at, never this.
+    original_due_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+
+    # --- the engine's bookkeeping ------------------------------------------
+    # The schedule of the current cycle, computed once by services.followup_schedule
+    # (business time needs the calendar, so the sweep never computes it per row).
+    remind_at = models.DateTimeField(null=True, blank=True)
+    escalate_1_at = models.DateTimeField(null=True, blank=True)
+    escalate_2_at = models.DateTimeField(null=True, blank=True)
     # When the engine next has something to do for this row (null when nothing).
     next_action_at = models.DateTimeField(null=True, blank=True)
+    is_reminded = models.BooleanField(default=False)
     is_overdue = models.BooleanField(default=False)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    # Bumped by each renegotiation: a new agreed due time starts a new cycle of
+    # transitions (part of the events' unique key).
+    cycle = models.PositiveSmallIntegerField(default=0)
+    renegotiation_count = models.PositiveSmallIntegerField(default=0)
+
     completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    completion_note = models.TextField(blank=True, default="", max_length=5000)
+    kept_by_interaction = models.ForeignKey(
+        Interaction,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="kept_followups",
+    )
+    # Null until done; true when completed at or before the (latest agreed) due time.
+    is_kept_on_time = models.BooleanField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -48,9 +119,25 @@ class FollowUp(models.Model):
                 condition=Q(status="open") | Q(next_action_at__isnull=True),
                 name="followups_closed_has_no_next_action",
             ),
+            models.CheckConstraint(
+                condition=Q(priority__in=["normal", "high", "urgent"]),
+                name="followups_priority_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(escalation_level__lte=2), name="followups_escalation_level_max"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(completed_at__isnull=False),
+                name="followups_done_has_completed_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
+                name="followups_cancelled_has_reason",
+            ),
         ]
         indexes = [
-            # The sweep's index: only open rows, ordered by when they next need work.
+            # The sweep's index: only open rows, ordered by when they next need work,
+            # so its cost follows the due work, not the table (DESIGN.md).
             models.Index(
                 fields=["next_action_at"],
                 condition=Q(status="open"),
@@ -61,7 +148,264 @@ class FollowUp(models.Model):
                 condition=Q(status="open"),
                 name="followups_open_owner_due_idx",
             ),
+            models.Index(
+                fields=["team", "due_at"],
+                condition=Q(status="open"),
+                name="followups_open_team_due_idx",
+            ),
+            models.Index(fields=["customer", "status", "due_at"], name="followups_customer_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} (due {self.due_at:%Y-%m-%d %H:%M})"
+
+
+class FollowUpEvent(models.Model):
+    """One entry on a follow-up's history: a transition of the engine or a person's change.
+
+    Engine transitions (remind, overdue, escalate) are unique per
+    (follow-up, kind, level, cycle): the sweep inserts with ON CONFLICT DO
+    NOTHING and acts only on rows it actually inserted, so two beats, a
+    redelivered task or a worker killed mid-batch never make a second one.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Promised"
+        REMIND = "remind", "Reminder sent"
+        OVERDUE = "overdue", "Became overdue"
+        ESCALATE = "escalate", "Escalated"
+        COMPLETED = "completed", "Completed"
+        KEPT = "kept", "Kept by an interaction"
+        REASSIGNED = "reassigned", "Reassigned"
+        RENEGOTIATED = "renegotiated", "Due date renegotiated"
+        CANCELLED = "cancelled", "Cancelled"
+
+    TRANSITION_KINDS = ("remind", "overdue", "escalate")
+
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Escalation level for "escalate" (1, 2); 0 otherwise.
+    level = models.PositiveSmallIntegerField(default=0)
+    cycle = models.PositiveSmallIntegerField(default=0)
+    occurred_at = models.DateTimeField()
+    # The transition's scheduled time (engine events): how late the sweep was.
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Old and new values, the note or reason: what a person reading the history needs.
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["followup", "kind", "level", "cycle"],
+                condition=Q(kind__in=["remind", "overdue", "escalate"]),
+                name="followups_event_transition_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "created",
+                        "remind",
+                        "overdue",
+                        "escalate",
+                        "completed",
+                        "kept",
+                        "reassigned",
+                        "renegotiated",
+                        "cancelled",
+                    ]
+                ),
+                name="followups_event_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="escalate", level__in=[1, 2]) | (~Q(kind="escalate") & Q(level=0)),
+                name="followups_event_level_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["followup", "occurred_at"], name="followups_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.level} of follow-up {self.followup_id}"
+
+
+class Notification(models.Model):
+    """The outbox: one row per (transition, recipient, channel).
+
+    In-app rows are delivered by existing (the bell reads them); e-mail rows
+    are sent by `followups.tasks.deliver_notification` with retries and a
+    stable Message-ID derived from `message_key`, so a retried send is the
+    same message to the recipient's mail client.
+    """
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In the app"
+        EMAIL = "email", "E-mail"
+
+    class DeliveryStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followup_notifications"
+    )
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(FollowUpEvent, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    kind = models.CharField(max_length=16)
+    level = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    delivery_status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    message_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "recipient", "channel"], name="followups_notification_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["in_app", "email"]), name="followups_notification_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery_status__in=["pending", "sent", "failed"]),
+                name="followups_notification_status_valid",
+            ),
+        ]
+        indexes = [
+            # The bell: unread in-app notifications of one user.
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(channel="in_app", read_at__isnull=True),
+                name="followups_notif_unread_idx",
+            ),
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(channel="in_app"),
+                name="followups_notif_inbox_idx",
+            ),
+            # The outbox relay: pending e-mails by when they may be tried next.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(delivery_status="pending"),
+                name="followups_notif_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.kind} to {self.recipient_id}"
+
+    @property
+    def message_id(self) -> str:
+        """Stable RFC 5322 Message-ID: the same for every retry of this notification."""
+        return f"<followup-notification-{self.message_key}@rapport.invalid>"
+
+
+class BusinessHours(models.Model):
+    """One opening interval of a team's week, in the team's time zone.
+
+    A team without rows uses DEFAULT_BUSINESS_HOURS (Mon-Fri 09:00-17:00).
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="business_hours")
+    weekday = models.PositiveSmallIntegerField(
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ]
+    )
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        ordering = ["team", "weekday", "opens_at"]
+        verbose_name_plural = "business hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="followups_hours_weekday"),
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=models.F("closes_at")), name="followups_hours_order"
+            ),
+            models.UniqueConstraint(
+                fields=["team", "weekday", "opens_at"], name="followups_hours_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.get_weekday_display()} {self.opens_at}-{self.closes_at}"
+
+
+class Closure(models.Model):
+    """A day the team is closed beyond public holidays (company day off, office move)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["team", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "date"], name="followups_closure_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} closed {self.date}"
+
+
+class EscalationPolicy(models.Model):
+    """When a team's promises are reminded and escalated (admin-editable).
+
+    A team without a row uses the defaults below. Priority may only shorten the
+    times (percentages <= 100); nothing about the customer's size or value
+    enters the calculation (DESIGN.md: respect every customer).
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="escalation_policy")
+    # Wall-clock minutes before due_at: the reminder to the owner.
+    reminder_lead_minutes = models.PositiveIntegerField(default=60)
+    # Business minutes after due_at (team calendar): level 1 to the team's supervisors.
+    escalate_1_after_business_minutes = models.PositiveIntegerField(default=4 * 60)
+    # Business minutes after due_at: level 2 to the admins.
+    escalate_2_after_business_minutes = models.PositiveIntegerField(default=16 * 60)
+    high_priority_percent = models.PositiveSmallIntegerField(default=50)
+    urgent_priority_percent = models.PositiveSmallIntegerField(default=25)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "escalation policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(high_priority_percent__gte=1, high_priority_percent__lte=100)
+                & Q(urgent_priority_percent__gte=1, urgent_priority_percent__lte=100),
+                name="followups_policy_priority_only_shortens",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    escalate_2_after_business_minutes__gt=models.F(
+                        "escalate_1_after_business_minutes"
+                    )
+                ),
+                name="followups_policy_levels_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalation policy of {self.team}"

@@ -1,8 +1,30 @@
+"""Celery entry points: take ids, call one service, decide retry."""
+
 from celery import shared_task
 
-from followups.services import followup_sweep
+from followups import services
 
 
 @shared_task(name="followups.tasks.sweep", time_limit=120, soft_time_limit=100)
 def sweep() -> int:
-    return followup_sweep()
+    """Beat fires this every FOLLOWUP_SWEEP_SECONDS; safe to run twice at once."""
+    return services.followup_sweep()
+
+
+@shared_task(
+    bind=True,
+    name="followups.tasks.deliver_notification",
+    time_limit=60,
+    soft_time_limit=45,
+    max_retries=services.EMAIL_MAX_ATTEMPTS,
+)
+def deliver_notification(self, notification_id: int) -> str:
+    """Send one e-mail notification; on an SMTP failure retry with exponential backoff.
+
+    The backoff lives in the row (next_attempt_at) too, so a retry lost with
+    the broker is picked up by the sweep's outbox relay.
+    """
+    outcome, retry_in = services.notification_deliver(notification_id=notification_id)
+    if outcome == "retry":
+        raise self.retry(countdown=retry_in)
+    return outcome

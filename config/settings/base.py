@@ -214,6 +214,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
+# First retry delay of a refused notification e-mail; doubles each attempt (followups).
+FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "followups-sweep": {
         "task": "followups.tasks.sweep",

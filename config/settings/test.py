@@ -6,4 +6,5 @@ from .base import env
 SECRET_KEY = env("SECRET_KEY", default="test-only-not-secret-rapport")  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Reliability tests point worker processes at a real SMTP server on loopback.
+EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
