@@ -6,7 +6,7 @@ run finds what the first made and adds nothing.
 """
 
 import random
-from datetime import timedelta
+from datetime import time, timedelta
 
 import phonenumbers
 from django.apps import apps
@@ -15,7 +15,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import ContactPoint, Customer, Team, TeamMembership
+from crm.models import (
+    ConsentRecord,
+    ContactPoint,
+    Customer,
+    ProfileFact,
+    ProfileFactRevision,
+    Tag,
+    Team,
+    TeamMembership,
+    search_text,
+)
 
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105 - printed to the operator on purpose
 ADMIN_PASSWORD = "rapport-admin"  # noqa: S105
@@ -123,6 +133,93 @@ PROMISES = [
     "Reply with the upgrade options",
 ]
 
+# --- profile details (issue 3) ---------------------------------------------------
+PRONUNCIATIONS = {
+    "Siobhán": "shi-VAWN",
+    "Niamh": "NEEV",
+    "Jürgen": "YUR-gen",
+    "Björn": "BYURN",
+    "Íñigo": "EEN-yee-go",
+    "Benoît": "buh-NWAH",
+    "Hélène": "ay-LEN",
+    "Jérôme": "zhay-ROHM",
+    "Zoë": "ZOH-ee",
+    "Aoi": "AH-oh-ee",
+    "Haruto": "ha-ROO-toh",
+    "Đức": "DUK",
+    "Thảo": "TAO",
+    "Ngọc": "NGOWK",
+    "Vihaan": "vee-HAHN",
+    "Matthias": "ma-TEE-as",
+}
+SHE = {
+    "Emily",
+    "Jessica",
+    "Ashley",
+    "Sarah",
+    "Anna",
+    "Lena",
+    "Sophie",
+    "Katrin",
+    "Émilie",
+    "Hélène",
+    "Zoë",
+    "Amélie",
+    "Lucía",
+    "Sofía",
+    "Valentina",
+    "Camila",
+    "Yui",
+    "Hina",
+    "Sakura",
+    "Aoi",
+    "Ananya",
+    "Diya",
+    "Isha",
+    "Kavya",
+    "Linh",
+    "Thảo",
+    "Trang",
+    "Ngọc",
+    "Amelia",
+    "Isla",
+    "Freya",
+    "Siobhán",
+    "Niamh",
+}
+ORGANISATIONS = [
+    ("Northwind Traders", "Office manager"),
+    ("Contoso Dental", "Practice owner"),
+    ("Fabrikam Logistics", "Fleet coordinator"),
+    ("Riverside Primary School", "Bursar"),
+    ("Tailspin Cafés", "Franchise owner"),
+]
+ACCESSIBILITY = [
+    "Hard of hearing: speak clearly and confirm by e-mail.",
+    "Uses a screen reader: send plain-text e-mails, no PDFs.",
+    "Wheelchair user: book the step-free entrance for visits.",
+    "Prefers short calls; dyslexia, so read out reference numbers slowly.",
+]
+FACTS = [
+    ("family", "Daughter starts university in the autumn."),
+    ("family", "Caring for an elderly parent; calls can be interrupted."),
+    ("family", "New baby in March - congratulate if they mention it."),
+    ("work", "Works night shifts at the hospital; mornings are for sleeping."),
+    ("work", "Runs a small bakery; busiest before 10:00."),
+    ("interests", "Season ticket holder; talk football, not on match days."),
+    ("interests", "Plays cello in a community orchestra."),
+    ("interests", "Keen gardener - asked about our outdoor sensor."),
+    ("preferences", "Likes a written summary after every call."),
+    ("preferences", "Does not want upsell offers."),
+    ("preferences", "Prefers to be addressed formally."),
+    ("accessibility", "Needs large-print letters."),
+    ("other", "Was double-billed in 2025; be extra careful with invoices."),
+]
+TAGS = ["vip", "small-business", "billing-dispute", "long-time-customer", "new"]
+# Serials of demo customers that get a near-identical second record (the same
+# phone, a variant spelling): the supervisor's merge queue.
+DUPLICATE_SERIALS = [3, 17, 42, 99, 150, 230]
+
 
 def _phone_for(region: str, serial: int) -> str:
     example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
@@ -142,6 +239,13 @@ def _ascii_local(text: str) -> str:
     return "".join(c for c in decomposed if c.isascii() and (c.isalnum())).lower()
 
 
+def _ascii_name(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 class Command(BaseCommand):
     help = "Create the demo teams, users, customers, interactions and follow-ups (idempotent)."
 
@@ -151,6 +255,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             teams, reps, supervisors = self._people()
             customers = self._customers(rng, reps)
+            self._profiles(rng, now, customers, reps)
+            self._duplicates(customers, reps)
+            customers = [c for c in customers if c.merged_into_id is None]
             interactions = self._interactions(rng, now, customers, reps, teams)
             created_followups = self._followups(rng, now, interactions, teams)
         # Bring overdue flags up to date right away, as the sweep would.
@@ -236,6 +343,7 @@ class Command(BaseCommand):
                 continue
             customer = Customer(
                 full_name=f"{first} {last}",
+                search_name=search_text(f"{first} {last}", first if serial % 4 else ""),
                 preferred_name=first if serial % 4 else "",
                 time_zone=zones[serial % len(zones)],
                 preferred_language=language,
@@ -263,6 +371,166 @@ class Command(BaseCommand):
                 contact_points__value__endswith="@demo.rapport.example"
             ).order_by("pk")
         )
+
+    def _profiles(self, rng, now, customers, reps):
+        """Pronouns, pronunciation, quiet hours, consent, things to remember...
+
+        A customer without any consent record has not been enriched yet; that
+        is the idempotency key (it also upgrades demo data seeded before).
+        """
+        enriched = set(
+            ConsentRecord.objects.filter(customer__in=customers).values_list(
+                "customer_id", flat=True
+            )
+        )
+        todo = [c for c in customers if c.pk not in enriched and c.merged_into_id is None]
+        if not todo:
+            return
+        tags = {name: Tag.objects.get_or_create(name=name)[0] for name in TAGS}
+        through = Customer.tags.through
+        consents, facts, tag_rows = [], [], []
+        for customer in todo:
+            # Per-customer generator: the same customer gets the same details
+            # whatever else the run does.
+            local = random.Random(customer.pk * 7919)  # noqa: S311 - demo data
+            first = customer.full_name.split()[0]
+            customer.pronunciation = PRONUNCIATIONS.get(first, "")
+            if customer.pk % 9 == 0:
+                customer.pronouns = "they/them"
+            elif customer.pk % 5:
+                customer.pronouns = "she/her" if first in SHE else "he/him"
+            quiet = customer.pk % 4
+            if quiet in (1, 2):
+                customer.quiet_hours_start, customer.quiet_hours_end = time(21), time(8)
+            elif quiet == 3:
+                customer.quiet_hours_start, customer.quiet_hours_end = time(20), time(9)
+            if customer.pk % 17 == 0:
+                customer.accessibility_needs = ACCESSIBILITY[customer.pk % len(ACCESSIBILITY)]
+            if customer.pk % 4 == 0:
+                organisation, role = ORGANISATIONS[customer.pk % len(ORGANISATIONS)]
+                customer.organisation, customer.organisation_role = organisation, role
+            if customer.pk % 3 == 0:
+                tag = tags[TAGS[customer.pk % len(TAGS)]]
+                tag_rows.append(through(customer_id=customer.pk, tag_id=tag.pk))
+            owner_id = customer.owner_id
+            asked_at = now - timedelta(days=local.randint(30, 700))
+            consents.append(
+                ConsentRecord(
+                    customer=customer,
+                    channel="phone",
+                    status="granted",
+                    method="verbal",
+                    recorded_at=asked_at,
+                    recorded_by_id=owner_id,
+                )
+            )
+            consents.append(
+                ConsentRecord(
+                    customer=customer,
+                    channel="email",
+                    status="granted",
+                    method="web_form",
+                    recorded_at=asked_at - timedelta(days=3),
+                )
+            )
+            if customer.pk % 5 == 0:
+                consents.append(
+                    ConsentRecord(
+                        customer=customer,
+                        channel="sms",
+                        status="withdrawn",
+                        method="verbal",
+                        note="Asked us to stop texting.",
+                        recorded_at=asked_at + timedelta(days=10),
+                        recorded_by_id=owner_id,
+                    )
+                )
+            for index, (category, text) in enumerate(local.sample(FACTS, local.randint(1, 3))):
+                facts.append(
+                    ProfileFact(
+                        customer=customer,
+                        category=category,
+                        text=text,
+                        is_pinned=index == 0,
+                        recorded_by_id=owner_id,
+                        recorded_at=now - timedelta(days=local.randint(1, 300)),
+                    )
+                )
+        Customer.objects.bulk_update(
+            todo,
+            [
+                "pronunciation",
+                "pronouns",
+                "quiet_hours_start",
+                "quiet_hours_end",
+                "accessibility_needs",
+                "organisation",
+                "organisation_role",
+            ],
+            batch_size=500,
+        )
+        through.objects.bulk_create(tag_rows, ignore_conflicts=True)
+        ConsentRecord.objects.bulk_create(consents, batch_size=1000)
+        ProfileFact.objects.bulk_create(facts, batch_size=1000)
+        ProfileFactRevision.objects.bulk_create(
+            [
+                ProfileFactRevision(
+                    fact=fact,
+                    action="created",
+                    category=fact.category,
+                    text=fact.text,
+                    is_pinned=fact.is_pinned,
+                    changed_by_id=fact.recorded_by_id,
+                    changed_at=fact.recorded_at,
+                )
+                for fact in facts
+            ],
+            batch_size=1000,
+        )
+
+    def _duplicates(self, customers, reps):
+        """A second record for a few customers, as a phone system or an import
+        would make it: the same number, the name spelt without accents."""
+        by_serial = {}
+        for value, customer_id in ContactPoint.objects.filter(
+            kind="email", value__endswith="@demo.rapport.example"
+        ).values_list("value", "customer_id"):
+            local_part = value.split("@")[0]
+            if local_part.startswith("dup-"):
+                by_serial.setdefault(("dup", int(local_part[4:])), customer_id)
+            else:
+                by_serial.setdefault(("original", int(local_part.rsplit(".", 1)[1])), customer_id)
+        originals = {c.pk: c for c in customers}
+        for serial in DUPLICATE_SERIALS:
+            if ("dup", serial) in by_serial:
+                continue
+            original = originals.get(by_serial.get(("original", serial)))
+            if original is None:
+                continue
+            phone = original.contact_points.filter(kind="phone", is_primary=True).first()
+            name = _ascii_name(original.full_name)
+            duplicate = Customer(
+                full_name=name,
+                search_name=search_text(name),
+                time_zone=original.time_zone,
+                preferred_language=original.preferred_language,
+            )
+            duplicate.save()
+            if phone is not None:
+                ContactPoint.objects.create(
+                    customer=duplicate,
+                    kind="phone",
+                    value=phone.value,
+                    label="work",
+                    is_primary=True,
+                )
+            ContactPoint.objects.create(
+                customer=duplicate,
+                kind="email",
+                value=f"dup-{serial}@demo.rapport.example",
+                label="work",
+                is_primary=True,
+            )
 
     def _interactions(self, rng, now, customers, reps, teams):
         Interaction = apps.get_model("interactions", "Interaction")
