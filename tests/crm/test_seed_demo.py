@@ -1,0 +1,26 @@
+import pytest
+from django.core.management import call_command
+
+from crm.models import ConsentRecord, Customer, ProfileFact
+from crm.selectors import duplicate_groups
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_fills_profiles_and_is_idempotent():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+    counts = (Customer.objects.count(), ProfileFact.objects.count(), ConsentRecord.objects.count())
+
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
+
+    assert (
+        Customer.objects.count(),
+        ProfileFact.objects.count(),
+        ConsentRecord.objects.count(),
+    ) == counts
+    assert Customer.objects.exclude(pronunciation="").exists()
+    assert Customer.objects.exclude(pronouns="").exists()
+    assert Customer.objects.filter(quiet_hours_start__isnull=False).exists()
+    assert ProfileFact.objects.filter(is_pinned=True).count() >= 400
+    assert len(duplicate_groups()) == 6
+    assert not Customer.objects.filter(search_name="").exists()
