@@ -12,6 +12,8 @@ api_v1 = [
     path("lookup/", CallerLookupView.as_view(), name="lookup"),
     # Data subject requests: customers/{id}/export/ and /erase/ (admins only, H6).
     path("", include("followups.dsr_urls")),
+    # Supervisors' figures for BI tools (H5).
+    path("", include("followups.metrics_urls")),
     path("", include("crm.api_urls")),
 ]
 
@@ -24,5 +26,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Supervisors: overdue board, escalations, metrics (H5).
+    path("supervisor/", include("followups.board_urls", namespace="board")),
     path("", include("crm.urls")),
 ]

@@ -1,0 +1,452 @@
+"""Service metrics for supervisors: outcomes, never handle time as a target.
+
+Promise figures come from follow-ups (this app); first-contact resolution,
+repeat contacts, complaints and CSAT from the interaction log
+(`interactions.metrics_selectors`). Every figure is an aggregate computed in
+SQL: a fixed number of queries whatever the number of reps, promises or
+interactions. The page, its CSV exports and `/api/v1/metrics/...` all call
+`metrics_report` / `metrics_table`, so they cannot disagree.
+
+Conventions (shown on the page):
+- The date range selects promises by their (latest agreed) due date and
+  contacts by when they happened; both ends are whole UTC days, inclusive.
+- A promise's outcome is decided once it is done, or open past its due time:
+  kept on time / kept late / missed (still open). Cancelled promises and those
+  not yet due are not counted.
+- Lateness is completed_at - due_at of promises kept late.
+- Weeks start on Monday (ISO weeks, UTC).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Aggregate, Count, DurationField, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from crm.models import Team, TeamMembership
+from followups.board_selectors import BoardScope
+from followups.models import FollowUp
+from interactions import metrics_selectors as contact_selectors
+from interactions.models import Interaction
+
+# Long ranges make weekly charts unreadable and scans long; two years is a lot of weeks.
+MAX_RANGE_DAYS = 731
+DEFAULT_RANGE_WEEKS = 12
+
+
+class Median(Aggregate):
+    """PostgreSQL's percentile_cont(0.5) (an ordered-set aggregate; works on intervals)."""
+
+    function = "PERCENTILE_CONT"
+    name = "Median"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+@dataclass(frozen=True)
+class MetricsFilter:
+    start: date
+    end: date  # inclusive
+    team_id: int | None = None
+    rep_id: int | None = None
+    channel: str | None = None
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def end_before(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def default_metrics_filter(today: date | None = None) -> MetricsFilter:
+    today = today or timezone.now().date()
+    return MetricsFilter(
+        start=today - timedelta(weeks=DEFAULT_RANGE_WEEKS) + timedelta(days=1), end=today
+    )
+
+
+class MetricsFilterForm(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, empty_label="All my teams"
+    )
+    rep = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="All reps"
+    )
+    channel = forms.ChoiceField(
+        required=False, choices=[("", "All channels"), *Interaction.Channel.choices]
+    )
+
+    def __init__(self, *args, scope: BoardScope, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.order_by("name")
+        members = TeamMembership.objects.all()
+        if not scope.is_admin:
+            teams = teams.filter(pk__in=scope.team_ids)
+            members = members.filter(team_id__in=scope.team_ids)
+        self.fields["team"].queryset = teams
+        self.fields["rep"].queryset = (
+            get_user_model()
+            .objects.filter(pk__in=members.values("user_id"))
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["rep"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+    def clean(self) -> dict:
+        data = super().clean()
+        default = default_metrics_filter()
+        start, end = data.get("start") or default.start, data.get("end") or default.end
+        if end < start:
+            raise ValidationError({"end": ["The end is before the start."]})
+        if (end - start).days > MAX_RANGE_DAYS:
+            raise ValidationError({"start": [f"Choose at most {MAX_RANGE_DAYS} days."]})
+        data["start"], data["end"] = start, end
+        return data
+
+    def metrics_filter(self) -> MetricsFilter:
+        data = self.cleaned_data
+        return MetricsFilter(
+            start=data["start"],
+            end=data["end"],
+            team_id=data["team"].pk if data.get("team") else None,
+            rep_id=data["rep"].pk if data.get("rep") else None,
+            channel=data.get("channel") or None,
+        )
+
+
+# --- promises --------------------------------------------------------------------------
+
+
+def _scoped_followups(*, scope: BoardScope, metrics_filter: MetricsFilter) -> QuerySet[FollowUp]:
+    queryset = scope.filter(FollowUp.objects.all())
+    if metrics_filter.team_id is not None:
+        queryset = queryset.filter(team_id=metrics_filter.team_id)
+    if metrics_filter.rep_id is not None:
+        queryset = queryset.filter(owner_id=metrics_filter.rep_id)
+    if metrics_filter.channel:
+        queryset = queryset.filter(channel=metrics_filter.channel)
+    return queryset
+
+
+def _kept_on_time_q() -> Q:
+    # The engine records is_kept_on_time at completion; rows completed before it
+    # existed fall back to comparing the times.
+    return Q(status=FollowUp.Status.DONE) & (
+        Q(is_kept_on_time=True) | Q(is_kept_on_time__isnull=True, completed_at__lte=F("due_at"))
+    )
+
+
+def _kept_late_q() -> Q:
+    return Q(status=FollowUp.Status.DONE) & (
+        Q(is_kept_on_time=False) | Q(is_kept_on_time__isnull=True, completed_at__gt=F("due_at"))
+    )
+
+
+def _missed_q(now: datetime) -> Q:
+    return Q(status=FollowUp.Status.OPEN, due_at__lt=now)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass
+class PromiseMetrics:
+    due_in_range: int
+    kept_on_time: int
+    kept_late: int
+    missed: int
+    decided: int
+    kept_on_time_percent: float | None
+    median_lateness: timedelta | None
+    renegotiated: int
+    renegotiations: int
+    open_now: int
+    overdue_now: int
+
+
+def promise_metrics(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime
+) -> PromiseMetrics:
+    """One aggregate query (two on SQLite, which has no percentile)."""
+    base = _scoped_followups(scope=scope, metrics_filter=metrics_filter)
+    in_range = Q(due_at__gte=metrics_filter.start_at, due_at__lt=metrics_filter.end_before) & ~Q(
+        status=FollowUp.Status.CANCELLED
+    )
+    lateness = F("completed_at") - F("due_at")
+    aggregates = {
+        "due_in_range": Count("pk", filter=in_range),
+        "kept_on_time": Count("pk", filter=in_range & _kept_on_time_q()),
+        "kept_late": Count("pk", filter=in_range & _kept_late_q()),
+        "missed": Count("pk", filter=in_range & _missed_q(now)),
+        "renegotiated": Count("pk", filter=in_range & Q(renegotiation_count__gt=0)),
+        "renegotiations": Sum("renegotiation_count", filter=in_range),
+        "open_now": Count("pk", filter=Q(status=FollowUp.Status.OPEN)),
+        "overdue_now": Count("pk", filter=_missed_q(now)),
+    }
+    if connection.vendor == "postgresql":
+        aggregates["median_lateness"] = Median(
+            lateness, filter=in_range & _kept_late_q(), output_field=DurationField()
+        )
+    row = base.aggregate(**aggregates)
+    if connection.vendor != "postgresql":
+        # `make run` on SQLite: small data, so the median is taken in Python.
+        values = list(
+            base.filter(in_range & _kept_late_q())
+            .annotate(lateness=lateness)
+            .values_list("lateness", flat=True)
+        )
+        row["median_lateness"] = statistics.median(values) if values else None
+    decided = row["kept_on_time"] + row["kept_late"] + row["missed"]
+    return PromiseMetrics(
+        due_in_range=row["due_in_range"],
+        kept_on_time=row["kept_on_time"],
+        kept_late=row["kept_late"],
+        missed=row["missed"],
+        decided=decided,
+        kept_on_time_percent=_percent(row["kept_on_time"], decided),
+        median_lateness=row["median_lateness"],
+        renegotiated=row["renegotiated"],
+        renegotiations=row["renegotiations"] or 0,
+        open_now=row["open_now"],
+        overdue_now=row["overdue_now"],
+    )
+
+
+def promise_weeks(*, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime) -> list[dict]:
+    """Kept-on-time rate per ISO week of the due date: one GROUP BY query."""
+    rows = (
+        _scoped_followups(scope=scope, metrics_filter=metrics_filter)
+        .filter(due_at__gte=metrics_filter.start_at, due_at__lt=metrics_filter.end_before)
+        .exclude(status=FollowUp.Status.CANCELLED)
+        .annotate(week=TruncWeek("due_at", tzinfo=UTC))
+        .order_by()
+        .values("week")
+        .annotate(
+            kept_on_time=Count("pk", filter=_kept_on_time_q()),
+            kept_late=Count("pk", filter=_kept_late_q()),
+            missed=Count("pk", filter=_missed_q(now)),
+            renegotiated=Count("pk", filter=Q(renegotiation_count__gt=0)),
+        )
+    )
+    by_week = {_as_date(row["week"]): row for row in rows}
+    result = []
+    for week in weeks_between(metrics_filter.start, metrics_filter.end):
+        row = by_week.get(week, {})
+        kept, late, missed = (
+            row.get("kept_on_time", 0),
+            row.get("kept_late", 0),
+            row.get("missed", 0),
+        )
+        decided = kept + late + missed
+        result.append(
+            {
+                "week": week,
+                "kept_on_time": kept,
+                "kept_late": late,
+                "missed": missed,
+                "decided": decided,
+                "kept_on_time_percent": _percent(kept, decided),
+                "renegotiated": row.get("renegotiated", 0),
+            }
+        )
+    return result
+
+
+def _as_date(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def weeks_between(start: date, end: date) -> list[date]:
+    """Mondays of every ISO week touching [start, end]."""
+    monday = start - timedelta(days=start.weekday())
+    weeks = []
+    while monday <= end:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+# --- the whole report --------------------------------------------------------------------
+
+
+@dataclass
+class MetricsReport:
+    metrics_filter: MetricsFilter
+    as_of: datetime
+    promises: PromiseMetrics
+    promise_weeks: list[dict]
+    contacts: contact_selectors.ContactMetrics | None
+    matter_weeks: list[dict] = field(default_factory=list)
+    complaint_categories: list[str] = field(default_factory=list)
+    complaint_weeks_by_category: list[dict] = field(default_factory=list)
+    complaint_trend: dict | None = None
+    csat_weeks: list[dict] = field(default_factory=list)
+    handle_time_by_outcome: list[dict] = field(default_factory=list)
+
+
+def _contact_scope(
+    scope: BoardScope, metrics_filter: MetricsFilter
+) -> contact_selectors.ContactScope:
+    return contact_selectors.ContactScope(
+        team_ids=None if scope.is_admin else frozenset(scope.team_ids),
+        team_id=metrics_filter.team_id,
+        rep_id=metrics_filter.rep_id,
+        channel=metrics_filter.channel,
+        start_at=metrics_filter.start_at,
+        end_before=metrics_filter.end_before,
+    )
+
+
+def metrics_report(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> MetricsReport:
+    now = now or timezone.now()
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+    return MetricsReport(
+        metrics_filter=metrics_filter,
+        as_of=now,
+        promises=promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now),
+        promise_weeks=promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now),
+        contacts=contact_selectors.contact_metrics(contact_scope=contact_scope, now=now),
+        matter_weeks=contact_selectors.matter_weeks(
+            contact_scope=contact_scope, weeks=weeks, now=now
+        ),
+        complaint_categories=complaints.categories,
+        complaint_weeks_by_category=complaints.weeks,
+        complaint_trend=complaints.trend,
+        csat_weeks=contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks),
+        handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
+            contact_scope=contact_scope
+        ),
+    )
+
+
+# --- tables for CSV (the same numbers as the charts) -------------------------------------
+
+CSV_TABLES = ("promises", "contacts", "complaints", "csat")
+
+
+def metrics_table(
+    name: str, *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> tuple[list[str], list[list]]:
+    now = now or timezone.now()
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    if name == "promises":
+        header = [
+            "week",
+            "kept_on_time",
+            "kept_late",
+            "missed",
+            "decided",
+            "kept_on_time_percent",
+            "renegotiated",
+        ]
+        rows = promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now)
+    elif name == "contacts":
+        header = [
+            "week",
+            "matters",
+            "resolved_first_contact",
+            "first_contact_resolution_percent",
+            "repeat_7d",
+            "repeat_7d_percent",
+            "repeat_30d",
+            "repeat_30d_percent",
+        ]
+        rows = contact_selectors.matter_weeks(contact_scope=contact_scope, weeks=weeks, now=now)
+    elif name == "complaints":
+        complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+        header = ["week", *complaints.categories, "total"]
+        rows = complaints.weeks
+    elif name == "csat":
+        header = ["week", "requests", "responses", "response_rate_percent", "csat_average"]
+        rows = contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
+    else:
+        raise ValueError(name)
+    return header, [[_csv_value(row.get(column)) for column in header] for row in rows]
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+# --- API payloads (JSON-ready; the same numbers as the page) --------------------------
+
+
+def _range(metrics_filter: MetricsFilter) -> dict:
+    return {"start": metrics_filter.start.isoformat(), "end": metrics_filter.end.isoformat()}
+
+
+def _json_weeks(rows: list[dict]) -> list[dict]:
+    return [{**row, "week": row["week"].isoformat()} for row in rows]
+
+
+def promise_report(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> dict:
+    now = now or timezone.now()
+    metrics = promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now)
+    payload = {**_range(metrics_filter), **asdict(metrics)}
+    lateness = payload.pop("median_lateness")
+    payload["median_lateness_seconds"] = lateness.total_seconds() if lateness is not None else None
+    payload["weeks"] = _json_weeks(
+        promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now)
+    )
+    return payload
+
+
+def contact_report(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> dict:
+    now = now or timezone.now()
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    metrics = contact_selectors.contact_metrics(contact_scope=contact_scope, now=now)
+    return {
+        **_range(metrics_filter),
+        **asdict(metrics),
+        "weeks": _json_weeks(
+            contact_selectors.matter_weeks(contact_scope=contact_scope, weeks=weeks, now=now)
+        ),
+    }
+
+
+def complaint_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+    return {
+        **_range(metrics_filter),
+        "categories": complaints.categories,
+        "weeks": _json_weeks(complaints.weeks),
+        "trend": complaints.trend,
+    }
+
+
+def csat_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    return {
+        **_range(metrics_filter),
+        "weeks": _json_weeks(
+            contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
+        ),
+    }

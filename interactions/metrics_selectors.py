@@ -1,0 +1,321 @@
+"""Contact metrics for the supervisors' metrics page (followups/metrics_selectors.py).
+
+First-contact resolution and repeat contacts come from matters; complaints
+from the interaction's category; CSAT from feedback. Every figure is one
+aggregate query in SQL, whatever the number of interactions.
+
+Definitions (the metrics page states them too):
+- A matter counts in the week its first contact happened, for the team, rep
+  and channel of that contact.
+- Resolved on first contact: the matter is resolved and no contact joined it
+  as a repeat (Interaction.is_repeat_contact).
+- Repeat contact within N days: another inbound contact by the same customer
+  in the same category within N days of the matter's first contact, whether it
+  joined the matter or opened a new one (a resolved matter that comes back
+  counts too).
+- CSAT: feedback on interactions in the range; the response rate is over the
+  contacts that could be rated (with a customer, someone answered).
+
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
+
+from interactions.models import Interaction, Matter
+
+
+@dataclass(frozen=True)
+class ContactScope:
+    """Which interactions count: teams in scope (None = all, for admins), the
+    page's filters and its date range [start_at, end_before)."""
+
+    team_ids: frozenset[int] | None
+    start_at: datetime
+    end_before: datetime
+    team_id: int | None = None
+    rep_id: int | None = None
+    channel: str | None = None
+
+    def filter(self, queryset: QuerySet, *, prefix: str = "") -> QuerySet:
+        if self.team_ids is not None:
+            queryset = queryset.filter(**{f"{prefix}team_id__in": self.team_ids})
+        if self.team_id is not None:
+            queryset = queryset.filter(**{f"{prefix}team_id": self.team_id})
+        if self.rep_id is not None:
+            queryset = queryset.filter(**{f"{prefix}rep_id": self.rep_id})
+        if self.channel:
+            queryset = queryset.filter(**{f"{prefix}channel": self.channel})
+        return queryset
+
+
+@dataclass
+class ContactMetrics:
+    interactions: int
+    matters: int | None = None
+    resolved_first_contact: int | None = None
+    first_contact_resolution_percent: float | None = None
+    repeat_7d: int | None = None
+    repeat_7d_percent: float | None = None
+    repeat_30d: int | None = None
+    repeat_30d_percent: float | None = None
+    complaints: int | None = None
+    csat_requests: int | None = None
+    csat_responses: int | None = None
+    csat_response_rate_percent: float | None = None
+    csat_average: float | None = None
+
+
+@dataclass
+class ComplaintWeeks:
+    categories: list[str] = field(default_factory=list)
+    weeks: list[dict] = field(default_factory=list)
+    trend: dict | None = None
+
+
+def _percent(part: int | None, whole: int | None) -> float | None:
+    return round(100 * part / whole, 1) if part is not None and whole else None
+
+
+def _interactions(contact_scope: ContactScope) -> QuerySet[Interaction]:
+    return contact_scope.filter(
+        Interaction.objects.filter(
+            occurred_at__gte=contact_scope.start_at, occurred_at__lt=contact_scope.end_before
+        )
+    )
+
+
+# Categories whose slug contains this are complaints ("complaint", and any an
+# admin adds such as "complaint-billing"): complaints are charted by category.
+COMPLAINT_SLUG_MARKER = "complaint"
+# Outcomes where nobody spoke with the customer: nothing to rate, so no CSAT ask.
+UNRATEABLE_OUTCOMES = ("no_answer", "voicemail")
+REPEAT_WINDOWS_DAYS = (7, 30)
+# Trend: the average weekly change, called "flat" below this many complaints a week.
+TREND_FLAT_PER_WEEK = 0.5
+
+
+def _matters(contact_scope: ContactScope) -> QuerySet[Matter]:
+    """Matters opened in the range, attributed to the team, rep and channel of
+    the contact that opened them."""
+    return contact_scope.filter(
+        Matter.objects.filter(
+            opened_at__gte=contact_scope.start_at, opened_at__lt=contact_scope.end_before
+        ),
+        prefix="first_interaction__",
+    )
+
+
+def _repeat_within(days: int) -> Exists:
+    """Another inbound contact by the same customer about the same category within
+    `days` of the matter's first contact, in this matter or a new one: the
+    customer had to come back."""
+    return Exists(
+        Interaction.objects.filter(
+            customer_id=OuterRef("customer_id"),
+            category_id=OuterRef("category_id"),
+            direction=Interaction.Direction.INBOUND,
+            occurred_at__gt=OuterRef("opened_at"),
+            occurred_at__lte=OuterRef("opened_at") + timedelta(days=days),
+        ).exclude(pk=OuterRef("first_interaction_id"))
+    )
+
+
+def _resolved_first_contact_q() -> Q:
+    """Resolved without the customer having to come back on it."""
+    return Q(status=Matter.Status.RESOLVED, has_repeat_in_matter=False)
+
+
+def _annotated_matters(contact_scope: ContactScope) -> QuerySet[Matter]:
+    return _matters(contact_scope).alias(
+        has_repeat_in_matter=Exists(
+            Interaction.objects.filter(matter_id=OuterRef("pk"), is_repeat_contact=True)
+        ),
+        repeat_7d=_repeat_within(7),
+        repeat_30d=_repeat_within(30),
+    )
+
+
+def _matter_aggregates() -> dict:
+    return {
+        "matters": Count("pk"),
+        "resolved_first_contact": Count("pk", filter=_resolved_first_contact_q()),
+        "repeat_7d": Count("pk", filter=Q(repeat_7d=True)),
+        "repeat_30d": Count("pk", filter=Q(repeat_30d=True)),
+    }
+
+
+def _complaints(contact_scope: ContactScope) -> QuerySet[Interaction]:
+    return _interactions(contact_scope).filter(category_id__contains=COMPLAINT_SLUG_MARKER)
+
+
+def _rateable(contact_scope: ContactScope) -> QuerySet[Interaction]:
+    return (
+        _interactions(contact_scope)
+        .filter(customer__isnull=False)
+        .exclude(outcome__in=UNRATEABLE_OUTCOMES)
+    )
+
+
+def contact_metrics(*, contact_scope: ContactScope, now: datetime) -> ContactMetrics:
+    """Four aggregate queries: interactions, matters, complaints, CSAT."""
+    interactions = _interactions(contact_scope).aggregate(
+        interactions=Count("pk"),
+        complaints=Count("pk", filter=Q(category_id__contains=COMPLAINT_SLUG_MARKER)),
+    )
+    matters = _annotated_matters(contact_scope).aggregate(**_matter_aggregates())
+    csat = _rateable(contact_scope).aggregate(
+        requests=Count("pk"),
+        responses=Count("feedback"),
+        average=Avg("feedback__score"),
+    )
+    return ContactMetrics(
+        interactions=interactions["interactions"],
+        matters=matters["matters"],
+        resolved_first_contact=matters["resolved_first_contact"],
+        first_contact_resolution_percent=_percent(
+            matters["resolved_first_contact"], matters["matters"]
+        ),
+        repeat_7d=matters["repeat_7d"],
+        repeat_7d_percent=_percent(matters["repeat_7d"], matters["matters"]),
+        repeat_30d=matters["repeat_30d"],
+        repeat_30d_percent=_percent(matters["repeat_30d"], matters["matters"]),
+        complaints=interactions["complaints"],
+        csat_requests=csat["requests"],
+        csat_responses=csat["responses"],
+        csat_response_rate_percent=_percent(csat["responses"], csat["requests"]),
+        csat_average=round(csat["average"], 2) if csat["average"] is not None else None,
+    )
+
+
+def _week_key(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def matter_weeks(*, contact_scope: ContactScope, weeks: list[date], now: datetime) -> list[dict]:
+    rows = (
+        _annotated_matters(contact_scope)
+        .annotate(week=TruncWeek("opened_at", tzinfo=UTC))
+        .order_by()
+        .values("week")
+        .annotate(**_matter_aggregates())
+    )
+    by_week = {_week_key(row["week"]): row for row in rows}
+    result = []
+    for week in weeks:
+        row = by_week.get(week, {})
+        matters = row.get("matters", 0)
+        resolved, repeat_7d, repeat_30d = (
+            row.get("resolved_first_contact", 0),
+            row.get("repeat_7d", 0),
+            row.get("repeat_30d", 0),
+        )
+        result.append(
+            {
+                "week": week,
+                "matters": matters,
+                "resolved_first_contact": resolved,
+                "first_contact_resolution_percent": _percent(resolved, matters),
+                "repeat_7d": repeat_7d,
+                "repeat_7d_percent": _percent(repeat_7d, matters),
+                "repeat_30d": repeat_30d,
+                "repeat_30d_percent": _percent(repeat_30d, matters),
+            }
+        )
+    return result
+
+
+def complaint_weeks(*, contact_scope: ContactScope, weeks: list[date]) -> ComplaintWeeks:
+    """Complaints per week and category (one GROUP BY), with the weekly trend."""
+    rows = (
+        _complaints(contact_scope)
+        .annotate(week=TruncWeek("occurred_at", tzinfo=UTC))
+        .order_by()
+        .values("week", "category__name")
+        .annotate(count=Count("pk"))
+    )
+    counts: dict[date, dict[str, int]] = {}
+    categories: set[str] = set()
+    for row in rows:
+        counts.setdefault(_week_key(row["week"]), {})[row["category__name"]] = row["count"]
+        categories.add(row["category__name"])
+    ordered = sorted(categories)
+    result = []
+    for week in weeks:
+        week_counts = counts.get(week, {})
+        result.append(
+            {
+                "week": week,
+                **{c: week_counts.get(c, 0) for c in ordered},
+                "total": sum(week_counts.values()),
+            }
+        )
+    return ComplaintWeeks(categories=ordered, weeks=result, trend=complaint_trend(result))
+
+
+def complaint_trend(weeks: list[dict]) -> dict | None:
+    """Least-squares slope of weekly complaint totals: complaints a week, per week."""
+    if len(weeks) < 2:
+        return None
+    totals = [row["total"] for row in weeks]
+    n = len(totals)
+    mean_x, mean_y = (n - 1) / 2, sum(totals) / n
+    denominator = sum((x - mean_x) ** 2 for x in range(n))
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in enumerate(totals)) / denominator
+    if abs(slope) < TREND_FLAT_PER_WEEK:
+        direction, text = "flat", "Trend: about flat"
+    elif slope < 0:
+        direction, text = "down", f"Trend: falling, about {abs(slope):.1f} fewer a week"
+    else:
+        direction, text = "up", f"Trend: rising, about {slope:.1f} more a week"
+    return {"slope_per_week": round(slope, 2), "direction": direction, "text": text}
+
+
+def csat_weeks(*, contact_scope: ContactScope, weeks: list[date]) -> list[dict]:
+    rows = (
+        _rateable(contact_scope)
+        .annotate(week=TruncWeek("occurred_at", tzinfo=UTC))
+        .order_by()
+        .values("week")
+        .annotate(requests=Count("pk"), responses=Count("feedback"), average=Avg("feedback__score"))
+    )
+    by_week = {_week_key(row["week"]): row for row in rows}
+    result = []
+    for week in weeks:
+        row = by_week.get(week, {})
+        average = row.get("average")
+        result.append(
+            {
+                "week": week,
+                "requests": row.get("requests", 0),
+                "responses": row.get("responses", 0),
+                "response_rate_percent": _percent(row.get("responses", 0), row.get("requests", 0)),
+                "csat_average": round(average, 2) if average is not None else None,
+            }
+        )
+    return result
+
+
+def handle_time_by_outcome(*, contact_scope: ContactScope) -> list[dict]:
+    """Average handle time beside each outcome: context for the outcomes, never a target."""
+    rows = (
+        _interactions(contact_scope)
+        .exclude(outcome="")
+        .order_by()
+        .values("outcome")
+        .annotate(interactions=Count("pk"), average_seconds=Avg("duration_seconds"))
+        .order_by("outcome")
+    )
+    labels = dict(Interaction.Outcome.choices)
+    return [
+        {
+            "outcome": labels.get(row["outcome"], row["outcome"]),
+            "interactions": row["interactions"],
+            "average_minutes": round((row["average_seconds"] or 0) / 60, 1),
+        }
+        for row in rows
+    ]
