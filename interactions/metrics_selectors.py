@@ -7,8 +7,8 @@ aggregate query in SQL, whatever the number of interactions.
 Definitions (the metrics page states them too):
 - A matter counts in the week its first contact happened, for the team, rep
   and channel of that contact.
-- Resolved on first contact: the matter is resolved and no contact joined it
-  as a repeat (Interaction.is_repeat_contact).
+- Resolved on first contact: the matter is resolved and has one contact
+  (the same rule as interactions.selectors.matter_fcr_rate).
 - Repeat contact within N days: another inbound contact by the same customer
   in the same category within N days of the matter's first contact, whether it
   joined the matter or opened a new one (a resolved matter that comes back
@@ -94,7 +94,6 @@ def _interactions(contact_scope: ContactScope) -> QuerySet[Interaction]:
 COMPLAINT_SLUG_MARKER = "complaint"
 # Outcomes where nobody spoke with the customer: nothing to rate, so no CSAT ask.
 UNRATEABLE_OUTCOMES = ("no_answer", "voicemail")
-REPEAT_WINDOWS_DAYS = (7, 30)
 # Trend: the average weekly change, called "flat" below this many complaints a week.
 TREND_FLAT_PER_WEEK = 0.5
 
@@ -126,31 +125,26 @@ def _repeat_within(days: int) -> Exists:
 
 
 def _resolved_first_contact_q() -> Q:
-    """Resolved without the customer having to come back on it."""
-    return Q(status=Matter.Status.RESOLVED, has_repeat_in_matter=False)
+    """Resolved with its one and only contact: the rule of
+    interactions.selectors.matter_fcr_rate, so both report the same rate."""
+    return Q(status=Matter.Status.RESOLVED, contact_count=1)
 
 
 def _annotated_matters(contact_scope: ContactScope) -> QuerySet[Matter]:
-    return _matters(contact_scope).alias(
-        has_repeat_in_matter=Exists(
-            Interaction.objects.filter(matter_id=OuterRef("pk"), is_repeat_contact=True)
-        ),
-        repeat_7d=_repeat_within(7),
-        repeat_30d=_repeat_within(30),
-    )
+    return _matters(contact_scope)
 
 
 def _matter_aggregates() -> dict:
     return {
         "matters": Count("pk"),
         "resolved_first_contact": Count("pk", filter=_resolved_first_contact_q()),
-        "repeat_7d": Count("pk", filter=Q(repeat_7d=True)),
-        "repeat_30d": Count("pk", filter=Q(repeat_30d=True)),
+        "repeat_7d": Count("pk", filter=_repeat_within(7)),
+        "repeat_30d": Count("pk", filter=_repeat_within(30)),
     }
 
 
 def _complaints(contact_scope: ContactScope) -> QuerySet[Interaction]:
-    return _interactions(contact_scope).filter(category_id__contains=COMPLAINT_SLUG_MARKER)
+    return _interactions(contact_scope).filter(category__slug__contains=COMPLAINT_SLUG_MARKER)
 
 
 def _rateable(contact_scope: ContactScope) -> QuerySet[Interaction]:
@@ -165,7 +159,7 @@ def contact_metrics(*, contact_scope: ContactScope, now: datetime) -> ContactMet
     """Four aggregate queries: interactions, matters, complaints, CSAT."""
     interactions = _interactions(contact_scope).aggregate(
         interactions=Count("pk"),
-        complaints=Count("pk", filter=Q(category_id__contains=COMPLAINT_SLUG_MARKER)),
+        complaints=Count("pk", filter=Q(category__slug__contains=COMPLAINT_SLUG_MARKER)),
     )
     matters = _annotated_matters(contact_scope).aggregate(**_matter_aggregates())
     csat = _rateable(contact_scope).aggregate(

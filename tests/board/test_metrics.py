@@ -1,0 +1,250 @@
+"""Metrics on a scripted history equal the values computed by hand."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from followups import board_selectors, metrics_selectors
+from followups.metrics_selectors import MetricsFilter
+from interactions import selectors as interaction_selectors
+from interactions.models import Feedback, InteractionCategory, Matter
+from tests import factories
+from tests.board.conftest import member, promise
+
+NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
+RANGE = MetricsFilter(start=date(2026, 4, 6), end=date(2026, 4, 19))  # two ISO weeks
+
+
+def at(day: int, hour: int = 10, month: int = 4) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=UTC)
+
+
+def done(owner, team, due, completed, on_time, **fields):
+    return promise(
+        owner,
+        team,
+        due,
+        status="done",
+        completed_at=completed,
+        is_kept_on_time=on_time,
+        next_action_at=None,
+        **fields,
+    )
+
+
+@pytest.fixture
+def promises(org):
+    done(org.maria, org.east, at(7), at(7, 9), True)  # kept on time
+    done(org.maria, org.east, at(7), at(7, 12), False)  # 2 h late
+    done(org.james, org.east, at(8), at(8, 16), False)  # 6 h late
+    done(org.james, org.east, at(14), at(14), True)  # on the minute: on time
+    promise(org.maria, org.east, at(15))  # missed, still open
+    promise(org.maria, org.east, at(16), status="cancelled", cancel_reason="x", next_action_at=None)
+    done(org.maria, org.east, at(16), at(16, 9), True, renegotiation_count=2)
+    promise(org.james, org.east, at(25, month=5))  # due after the range, open
+    done(org.james, org.east, at(10), at(10, 8), None)  # recorded before is_kept_on_time existed
+    promise(org.wei, org.west, at(7))  # another team: not in Sam's figures
+
+
+def test_promise_metrics_match_the_hand_computed_values(org, promises):
+    scope = board_selectors.board_scope(org.sam)
+
+    metrics = metrics_selectors.promise_metrics(scope=scope, metrics_filter=RANGE, now=NOW)
+
+    assert metrics.kept_on_time == 4
+    assert metrics.kept_late == 2
+    assert metrics.missed == 1
+    assert metrics.decided == 7
+    assert metrics.kept_on_time_percent == 57.1  # 4 / 7
+    assert metrics.median_lateness == timedelta(hours=4)  # median of 2 h and 6 h
+    assert (metrics.renegotiated, metrics.renegotiations) == (1, 2)
+    assert (metrics.open_now, metrics.overdue_now) == (2, 1)
+
+
+def test_weekly_kept_on_time_and_filters(org, promises):
+    scope = board_selectors.board_scope(org.sam)
+
+    weeks = metrics_selectors.promise_weeks(scope=scope, metrics_filter=RANGE, now=NOW)
+    james_only = metrics_selectors.promise_metrics(
+        scope=scope,
+        metrics_filter=MetricsFilter(start=RANGE.start, end=RANGE.end, rep_id=org.james.pk),
+        now=NOW,
+    )
+
+    assert [
+        (w["week"], w["kept_on_time"], w["kept_late"], w["missed"], w["kept_on_time_percent"])
+        for w in weeks
+    ] == [
+        (date(2026, 4, 6), 2, 2, 0, 50.0),
+        (date(2026, 4, 13), 2, 0, 1, 66.7),
+    ]
+    assert (james_only.kept_on_time, james_only.kept_late, james_only.missed) == (2, 1, 0)
+
+
+def contact(customer, when, category, *, matter=None, team, rep, repeat=False, **fields):
+    return factories.InteractionFactory(
+        customer=customer,
+        occurred_at=when,
+        category_id=category,
+        matter=matter,
+        team=team,
+        rep=rep,
+        is_repeat_contact=repeat,
+        **fields,
+    )
+
+
+def matter_with(customer, first, category, *, status="resolved", contacts=1):
+    matter = Matter.objects.create(
+        customer=customer,
+        category_id=category,
+        status=status,
+        first_interaction=first,
+        opened_at=first.occurred_at,
+        last_contact_at=first.occurred_at,
+        contact_count=contacts,
+        resolved_at=first.occurred_at if status == "resolved" else None,
+    )
+    first.matter = matter
+    first.save(update_fields=["matter"])
+    return matter
+
+
+@pytest.fixture
+def contacts(org):
+    InteractionCategory.objects.get_or_create(
+        slug="complaint-billing", defaults={"name": "Billing complaint"}
+    )
+    east = {"team": org.east, "rep": org.maria}
+    a, b, c, d, e, f = (factories.CustomerFactory() for _ in range(6))
+    # A complains, it is resolved at once, but A comes back 3 days later (a new matter).
+    a1 = contact(a, at(7, 9), "complaint", **east)
+    matter_with(a, a1, "complaint")
+    a2 = contact(a, at(10), "complaint", **east)
+    matter_with(a, a2, "complaint", status="open")
+    # B asks, calls again 4 days later on the same matter, then it is resolved.
+    b1 = contact(b, at(8), "question", **east)
+    m3 = matter_with(b, b1, "question", contacts=2)
+    contact(b, at(12), "question", matter=m3, repeat=True, **east)
+    # C's request is resolved, C is back 14 days later (outside the range).
+    c1 = contact(c, at(14), "request", **east)
+    matter_with(c, c1, "request")
+    contact(c, at(28), "request", **east)
+    # D praises; resolved.
+    d1 = contact(d, at(15), "praise", **east)
+    matter_with(d, d1, "praise")
+    # E's billing complaint stays open.
+    e1 = contact(e, at(16), "complaint-billing", **east)
+    matter_with(e, e1, "complaint-billing", status="open")
+    # F did not answer: counts as an interaction, cannot be rated.
+    contact(f, at(9), None, outcome="no_answer", **east)
+    # West's complaint: not Sam's team.
+    w1 = contact(factories.CustomerFactory(), at(8), "complaint", team=org.west, rep=org.wei)
+    matter_with(w1.customer, w1, "complaint")
+    for interaction, score in ((a1, 2), (d1, 5), (c1, 4), (w1, 1)):
+        Feedback.objects.create(interaction=interaction, matter=interaction.matter, score=score)
+
+
+def contact_scope(org, user=None, **filters):
+    scope = board_selectors.board_scope(user or org.sam)
+    metrics_filter = MetricsFilter(start=RANGE.start, end=RANGE.end, **filters)
+    return scope, metrics_filter, metrics_selectors._contact_scope(scope, metrics_filter)
+
+
+def test_contact_metrics_match_the_hand_computed_values(org, contacts):
+    _, _, scope = contact_scope(org)
+
+    from interactions import metrics_selectors as contact_metrics
+
+    metrics = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
+
+    # Matters opened in range (East): A1, A2, B, C, D, E = 6.
+    assert metrics.matters == 6
+    assert metrics.resolved_first_contact == 3  # A1, C, D (B needed two contacts; A2, E open)
+    assert metrics.first_contact_resolution_percent == 50.0
+    assert metrics.repeat_7d == 2  # A1 (A back after 3 days), B (back after 4)
+    assert metrics.repeat_7d_percent == 33.3
+    assert metrics.repeat_30d == 3  # ... and C (back after 14 days)
+    assert metrics.repeat_30d_percent == 50.0
+    assert metrics.complaints == 3  # A1, A2, E1
+    assert metrics.interactions == 8  # A1 A2 B1 B2 C1 D1 E1 F
+    assert (metrics.csat_requests, metrics.csat_responses) == (7, 3)  # F cannot be rated
+    assert metrics.csat_response_rate_percent == 42.9
+    assert metrics.csat_average == 3.67  # (2 + 5 + 4) / 3
+
+
+def test_first_contact_resolution_agrees_with_the_interaction_logs_own_selector(org, contacts):
+    _, _, scope = contact_scope(org)
+    from interactions import metrics_selectors as contact_metrics
+
+    ours = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
+    theirs = interaction_selectors.matter_fcr_rate(
+        start=scope.start_at, end=scope.end_before, team_ids=[org.east.pk]
+    )
+    assert (ours.matters, ours.resolved_first_contact) == (
+        theirs["matters"],
+        theirs["resolved_first_contact"],
+    )
+
+
+def test_weekly_complaints_by_category_and_csat(org, contacts):
+    scope, metrics_filter, _ = contact_scope(org)
+
+    report = metrics_selectors.metrics_report(scope=scope, metrics_filter=metrics_filter, now=NOW)
+
+    assert report.complaint_categories == ["Billing complaint", "Complaint"]
+    assert [
+        (w["week"], w["Billing complaint"], w["Complaint"], w["total"])
+        for w in report.complaint_weeks_by_category
+    ] == [
+        (date(2026, 4, 6), 0, 2, 2),
+        (date(2026, 4, 13), 1, 0, 1),
+    ]
+    assert report.complaint_trend["direction"] == "down"
+    assert [(w["requests"], w["responses"], w["csat_average"]) for w in report.csat_weeks] == [
+        (4, 1, 2.0),
+        (3, 2, 4.5),
+    ]
+    assert [
+        (w["matters"], w["resolved_first_contact"], w["repeat_7d"]) for w in report.matter_weeks
+    ] == [
+        (3, 1, 2),  # A1, A2, B opened in the first week
+        (3, 2, 0),
+    ]
+
+
+def test_admins_see_every_team(org, contacts):
+    _, _, scope = contact_scope(org, user=org.admin)
+    from interactions import metrics_selectors as contact_metrics
+
+    metrics = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
+    assert (metrics.matters, metrics.complaints, metrics.csat_responses) == (7, 4, 4)
+
+
+def test_channel_and_rep_filters(org, contacts):
+    _, _, by_email = contact_scope(org, channel="email")
+    _, _, by_james = contact_scope(org, rep_id=org.james.pk)
+    from interactions import metrics_selectors as contact_metrics
+
+    assert contact_metrics.contact_metrics(contact_scope=by_email, now=NOW).interactions == 0
+    assert contact_metrics.contact_metrics(contact_scope=by_james, now=NOW).matters == 0
+
+
+def test_metrics_report_query_count_does_not_grow_with_data(org, promises, contacts):
+    scope = board_selectors.board_scope(org.sam)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            metrics_selectors.metrics_report(scope=scope, metrics_filter=RANGE, now=NOW)
+        return len(captured)
+
+    before = count()
+    for i in range(10):
+        rep = member(org.east, username=f"more{i}")
+        customer = factories.CustomerFactory()
+        first = contact(customer, at(8 + i % 7), "complaint", team=org.east, rep=rep)
+        matter_with(customer, first, "complaint")
+        promise(rep, org.east, at(9 + i % 7))
+    assert count() == before
