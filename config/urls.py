@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("followups.dsr_urls")),
     # Supervisors' figures for BI tools (H5).
     path("", include("followups.metrics_urls")),
+    # Promises: list, create, complete/, reassign/, renegotiate/, cancel/ (H3).
+    path("", include("followups.api_urls")),
     path("", include("crm.api_urls")),
 ]
 
@@ -28,5 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     # Supervisors: overdue board, escalations, metrics (H5).
     path("supervisor/", include("followups.board_urls", namespace="board")),
+    # My day, promise history, customer panel, notifications (H3).
+    path("followups/", include("followups.urls")),
     path("", include("crm.urls")),
 ]

@@ -122,6 +122,14 @@ def followup_schedule(
     followup.next_action_at = followup.remind_at or followup.due_at
 
 
+def user_team(user: AbstractBaseUser) -> Team | None:
+    """The user's first team: where their promises belong unless another is named."""
+    membership = (
+        TeamMembership.objects.filter(user_id=user.pk).select_related("team").order_by("pk").first()
+    )
+    return membership.team if membership else None
+
+
 def user_time_zone(user: AbstractBaseUser) -> str:
     """A rep's clock: the time zone of their (first) team, UTC without one."""
     membership = (
@@ -154,17 +162,24 @@ def followup_visibility_filter(user: AbstractBaseUser):
     return Q(team_id__in=access.team_ids_of(user)) | Q(owner_id=user.pk)
 
 
-def _require_work(user: AbstractBaseUser, followup: FollowUp) -> None:
-    """Complete, renegotiate, cancel: the owner, anyone in its team, admins."""
-    if followup.owner_id == user.pk or access.is_admin(user):
+def _require_work(user: AbstractBaseUser, followup: FollowUp, *, by_api_client: bool) -> None:
+    """Complete, renegotiate, cancel: the owner, anyone in its team, admins, and
+    API clients holding followups:write (checked by the API's HasScope)."""
+    if by_api_client or followup.owner_id == user.pk or access.is_admin(user):
         return
     if followup.team_id is not None and followup.team_id in access.team_ids_of(user):
         return
     raise PermissionDenied("Only the owner, the owning team and admins may change this promise.")
 
 
-def _require_reassign(user: AbstractBaseUser, followup: FollowUp, new_owner) -> None:
-    if access.is_admin(user):
+def _require_reassign(
+    user: AbstractBaseUser, followup: FollowUp, new_owner, *, by_api_client: bool
+) -> None:
+    if by_api_client or access.is_admin(user):
+        if followup.team_id is not None and followup.team_id not in access.team_ids_of(new_owner):
+            raise ValidationError(
+                {"owner": ["The new owner must be a member of the promise's team."]}
+            )
         return
     allowed = followup.owner_id == user.pk or (
         followup.team_id is not None and followup.team_id in access.supervised_team_ids(user)
@@ -216,12 +231,12 @@ def followup_promise(
     priority: str = Priority.NORMAL,
     created_by: AbstractBaseUser | None = None,
     now: datetime | None = None,
+    by_api_client: bool = False,
 ) -> FollowUp:
     """Record a promise made to a customer; due_at or a phrase ("by Friday")."""
     now = now or timezone.now()
     if team is None:
-        membership = TeamMembership.objects.filter(user_id=owner.pk).order_by("pk").first()
-        team = membership.team if membership else None
+        team = user_team(owner)
     if due_at is None:
         if not due_phrase.strip():
             raise ValidationError({"due_at": ["Give a due time or say when (e.g. 'by Friday')."]})
@@ -232,6 +247,10 @@ def followup_promise(
         raise ValidationError({"due_at": ["A promise cannot be due in the past."]})
     if team is not None and not access.is_admin(owner) and team.pk not in access.team_ids_of(owner):
         raise ValidationError({"owner": ["The owner must be a member of the promise's team."]})
+    creator = created_by or owner
+    if not by_api_client and creator.pk != owner.pk and not access.is_admin(creator):
+        if team is None or team.pk not in access.team_ids_of(creator):
+            raise PermissionDenied("Only the owner's team and admins may promise for them.")
     followup = FollowUp(
         customer=customer,
         owner=owner,
@@ -266,10 +285,11 @@ def followup_complete(
     note: str = "",
     kept_by_interaction: Interaction | None = None,
     now: datetime | None = None,
+    by_api_client: bool = False,
 ) -> FollowUp:
     now = now or timezone.now()
     followup = _locked(followup_id)
-    _require_work(user, followup)
+    _require_work(user, followup, by_api_client=by_api_client)
     _require_open(followup)
     if kept_by_interaction is not None and kept_by_interaction.customer_id != followup.customer_id:
         raise ValidationError(
@@ -327,14 +347,15 @@ def followup_reassign(
     user: AbstractBaseUser,
     reason: str = "",
     now: datetime | None = None,
+    by_api_client: bool = False,
 ) -> FollowUp:
     """Hand the promise to someone else; pending reminders follow (they are
     addressed to the owner at the time they fall due)."""
     now = now or timezone.now()
     followup = _locked(followup_id)
-    _require_work(user, followup)
+    _require_work(user, followup, by_api_client=by_api_client)
     _require_open(followup)
-    _require_reassign(user, followup, new_owner)
+    _require_reassign(user, followup, new_owner, by_api_client=by_api_client)
     if not new_owner.is_active:
         raise ValidationError({"owner": ["The new owner's account is inactive."]})
     old_owner_id = followup.owner_id
@@ -361,6 +382,7 @@ def followup_renegotiate(
     user: AbstractBaseUser,
     reason: str = "",
     now: datetime | None = None,
+    by_api_client: bool = False,
 ) -> FollowUp:
     """The customer agreed a new due time: a new cycle of reminder/overdue/escalation.
 
@@ -368,7 +390,7 @@ def followup_renegotiate(
     """
     now = now or timezone.now()
     followup = _locked(followup_id)
-    _require_work(user, followup)
+    _require_work(user, followup, by_api_client=by_api_client)
     _require_open(followup)
     if due_at is None:
         if not due_phrase.strip():
@@ -404,13 +426,18 @@ def followup_renegotiate(
 
 @transaction.atomic
 def followup_cancel(
-    *, followup_id: int, user: AbstractBaseUser, reason: str, now: datetime | None = None
+    *,
+    followup_id: int,
+    user: AbstractBaseUser,
+    reason: str,
+    now: datetime | None = None,
+    by_api_client: bool = False,
 ) -> FollowUp:
     now = now or timezone.now()
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the promise is cancelled."]})
     followup = _locked(followup_id)
-    _require_work(user, followup)
+    _require_work(user, followup, by_api_client=by_api_client)
     _require_open(followup)
     followup.status = FollowUp.Status.CANCELLED
     followup.cancel_reason = reason.strip()[:500]

@@ -165,7 +165,7 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 # --- Interactions (H2) ----------------------------------------------------------
 # Apps above `interactions` that add fields to the rep's log form, as dotted
 # paths to classes implementing interactions.hooks.InteractionFormExtension.
-INTERACTION_FORM_EXTENSIONS: list[str] = []
+INTERACTION_FORM_EXTENSIONS: list[str] = ["followups.forms.PromiseFollowUpExtension"]
 # A new contact by the same customer in the same category within this many days
 # of an open matter's last contact joins that matter as a repeat contact.
 INTERACTION_MATTER_WINDOW_DAYS = env.int("INTERACTION_MATTER_WINDOW_DAYS", default=7)

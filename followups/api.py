@@ -1,0 +1,319 @@
+"""/api/v1/followups/: parse, authorise, call a service or selector, render."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from crm import access
+from crm.authentication import api_client_of
+from followups import selectors, services
+from followups.models import FollowUp
+from followups.serializers import (
+    CancelSerializer,
+    CompleteSerializer,
+    FollowUpCreateSerializer,
+    FollowUpDetailSerializer,
+    FollowUpSerializer,
+    ReassignSerializer,
+    RenegotiateSerializer,
+)
+
+FOLLOWUP_SCOPES = {"GET": ["followups:read"], "*": ["followups:write"]}
+
+EXAMPLE_FOLLOWUP = {
+    "id": 7,
+    "customer": 42,
+    "customer_name": "Jane",
+    "origin_interaction": 901,
+    "owner": 3,
+    "owner_username": "maria",
+    "team": 1,
+    "action": "Call back with the refund date",
+    "channel": "phone",
+    "priority": "normal",
+    "status": "open",
+    "due_phrase": "by Friday",
+    "due_at": "2026-11-27T22:00:00Z",
+    "original_due_at": "2026-11-27T22:00:00Z",
+    "due_at_customer_local": "2026-11-27T22:00:00+00:00",
+    "due_at_team_local": "2026-11-27T17:00:00-05:00",
+    "is_reminded": False,
+    "is_overdue": False,
+    "escalation_level": 0,
+    "next_action_at": "2026-11-27T21:00:00Z",
+    "renegotiation_count": 0,
+    "completed_at": None,
+    "completed_by": None,
+    "completion_note": "",
+    "kept_by_interaction": None,
+    "is_kept_on_time": None,
+    "cancel_reason": "",
+    "created_at": "2026-11-23T15:02:11Z",
+    "updated_at": "2026-11-23T15:02:11Z",
+}
+
+
+class IsCrmUser(BasePermission):
+    message = "Only members of a team may use the follow-up API."
+
+    def has_permission(self, request, view) -> bool:
+        if api_client_of(request) is not None:
+            return True
+        return access.is_staff_member(request.user)
+
+
+def _bool_param(raw: str | None, name: str) -> bool | None:
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise ValidationError({name: ["Use true or false."]})
+
+
+def _int_param(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationError({name: ["Give a numeric id."]})
+    return int(raw)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("overdue", bool, description="true: open promises past due."),
+    OpenApiParameter("owner", int, description="Owner's user id."),
+    OpenApiParameter("team", int, description="Team id."),
+    OpenApiParameter("customer", int, description="Customer id."),
+    OpenApiParameter("due_before", str, description="ISO 8601 date-time; due strictly before."),
+    OpenApiParameter("status", str, enum=[s for s, _ in FollowUp.Status.choices]),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List promises (follow-ups)",
+        parameters=LIST_PARAMETERS,
+        description="Team-private: reps and supervisors see their teams' promises, admins "
+        "all; API clients need followups:read.",
+    ),
+    retrieve=extend_schema(summary="Read a promise with its history"),
+)
+class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsCrmUser]
+    required_scopes = FOLLOWUP_SCOPES
+    lookup_value_regex = "[0-9]+"
+
+    def _viewer(self):
+        """None for an API client (scope-checked, all teams); else the session user."""
+        return None if api_client_of(self.request) is not None else self.request.user
+
+    def get_serializer_class(self):
+        return FollowUpDetailSerializer if self.action != "list" else FollowUpSerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status_filter = params.get("status") or None
+        if status_filter is not None and status_filter not in FollowUp.Status.values:
+            raise ValidationError({"status": [f"One of: {', '.join(FollowUp.Status.values)}."]})
+        due_before = None
+        if raw := params.get("due_before"):
+            try:
+                due_before = parse_datetime(raw)
+            except ValueError:
+                due_before = None
+            if due_before is None or due_before.tzinfo is None:
+                raise ValidationError(
+                    {
+                        "due_before": [
+                            "Use an ISO 8601 date-time with offset, e.g. 2026-11-27T17:00Z."
+                        ]
+                    }
+                )
+        return selectors.followup_list(
+            user=self._viewer(),
+            status=status_filter,
+            is_overdue=_bool_param(params.get("overdue"), "overdue"),
+            owner_id=_int_param(params.get("owner"), "owner"),
+            team_id=_int_param(params.get("team"), "team"),
+            customer_id=_int_param(params.get("customer"), "customer"),
+            due_before=due_before,
+        )
+
+    def get_object(self):
+        return selectors.access_followup(user=self._viewer(), followup_id=int(self.kwargs["pk"]))
+
+    def _detail(self, followup_id: int, status_code=status.HTTP_200_OK) -> Response:
+        followup = selectors.access_followup(user=self._viewer(), followup_id=followup_id)
+        return Response(FollowUpDetailSerializer(followup).data, status=status_code)
+
+    def _call(self, use_case, **kwargs) -> Response:
+        try:
+            followup = use_case(**kwargs, by_api_client=api_client_of(self.request) is not None)
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return self._detail(followup.pk)
+
+    @extend_schema(
+        request=FollowUpCreateSerializer,
+        responses={201: FollowUpDetailSerializer},
+        summary="Promise a follow-up",
+        examples=[
+            OpenApiExample(
+                "Said on the phone",
+                request_only=True,
+                value={
+                    "customer": 42,
+                    "action": "Call back with the refund date",
+                    "due_phrase": "by Friday",
+                    "origin_interaction": 901,
+                    "priority": "normal",
+                },
+            ),
+            OpenApiExample(
+                "Exact time",
+                request_only=True,
+                value={"customer": 42, "action": "E-mail the quote", "due_at": "2026-11-25T15:00Z"},
+            ),
+            OpenApiExample("Created", response_only=True, value=EXAMPLE_FOLLOWUP),
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = FollowUpCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        is_client = api_client_of(request) is not None
+        owner = data.pop("owner", None)
+        if owner is None:
+            if is_client:
+                raise ValidationError({"owner": ["API clients must name the owner."]})
+            owner = request.user
+        try:
+            followup = services.followup_promise(
+                owner=owner,
+                created_by=request.user,
+                by_api_client=is_client,
+                **data,
+            )
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return self._detail(followup.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CompleteSerializer,
+        responses={200: FollowUpDetailSerializer},
+        summary="Complete a promise (kept)",
+        description="With `interaction`, the logged interaction with the customer kept it. "
+        "Records on time or late against the latest agreed due time.",
+        examples=[
+            OpenApiExample(
+                "Kept by a call",
+                request_only=True,
+                value={"note": "Gave the refund date", "interaction": 950},
+            ),
+            OpenApiExample(
+                "Completed",
+                response_only=True,
+                value={**EXAMPLE_FOLLOWUP, "status": "done", "is_kept_on_time": True},
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        followup = self.get_object()
+        serializer = CompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._call(
+            services.followup_complete,
+            followup_id=followup.pk,
+            user=request.user,
+            note=serializer.validated_data["note"],
+            kept_by_interaction=serializer.validated_data.get("interaction"),
+        )
+
+    @extend_schema(
+        request=ReassignSerializer,
+        responses={200: FollowUpDetailSerializer},
+        summary="Reassign a promise",
+        description="Pending reminders and escalations follow the new owner.",
+        examples=[
+            OpenApiExample(
+                "To a colleague", request_only=True, value={"owner": 5, "reason": "On leave"}
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        followup = self.get_object()
+        serializer = ReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._call(
+            services.followup_reassign,
+            followup_id=followup.pk,
+            new_owner=serializer.validated_data["owner"],
+            user=request.user,
+            reason=serializer.validated_data["reason"],
+        )
+
+    @extend_schema(
+        request=RenegotiateSerializer,
+        responses={200: FollowUpDetailSerializer},
+        summary="Renegotiate the due time with the customer",
+        description="Starts a new reminder/overdue/escalation cycle; counted apart from misses.",
+        examples=[
+            OpenApiExample(
+                "Customer asked for Monday",
+                request_only=True,
+                value={"due_phrase": "by Monday", "reason": "Customer away until Monday"},
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def renegotiate(self, request, pk=None):
+        followup = self.get_object()
+        serializer = RenegotiateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return self._call(
+            services.followup_renegotiate,
+            followup_id=followup.pk,
+            due_at=data.get("due_at"),
+            due_phrase=data.get("due_phrase", ""),
+            user=request.user,
+            reason=data["reason"],
+        )
+
+    @extend_schema(
+        request=CancelSerializer,
+        responses={200: FollowUpDetailSerializer},
+        summary="Cancel a promise (with a reason)",
+        examples=[
+            OpenApiExample(
+                "No longer needed",
+                request_only=True,
+                value={"reason": "Customer solved it themselves"},
+            )
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        followup = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._call(
+            services.followup_cancel,
+            followup_id=followup.pk,
+            user=request.user,
+            reason=serializer.validated_data["reason"],
+        )

@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+from followups import api
+
+router = SimpleRouter()
+router.register("followups", api.FollowUpViewSet, basename="followup")
+
+urlpatterns = router.urls

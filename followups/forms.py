@@ -1,0 +1,102 @@
+"""Forms of the follow-up pages, and the interaction form's "Promise a follow-up" slot."""
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+
+from followups.models import FollowUp, Priority
+
+
+class CompleteForm(forms.Form):
+    note = forms.CharField(max_length=5000, required=False, widget=forms.TextInput)
+
+
+class PromiseFields(forms.Form):
+    """The promise part of the interaction form (see PromiseFollowUpExtension)."""
+
+    make_promise = forms.BooleanField(required=False, label="Promise a follow-up")
+    action = forms.CharField(max_length=500, required=False, label="What was promised")
+    due_phrase = forms.CharField(
+        max_length=100,
+        required=False,
+        label="When",
+        help_text='e.g. "in 2 hours", "end of today", "tomorrow morning", "by Friday", '
+        '"within 4 business hours"',
+    )
+    due_at = forms.DateTimeField(required=False, label="Or exact time (UTC)")
+    channel = forms.ChoiceField(
+        choices=[("", "Customer's preferred")] + list(FollowUp.Channel.choices), required=False
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("make_promise"):
+            if not (data.get("action") or "").strip():
+                self.add_error("action", "Say what was promised.")
+            phrase = (data.get("due_phrase") or "").strip()
+            if not data.get("due_at") and not phrase:
+                self.add_error("due_phrase", "Say when (e.g. 'by Friday').")
+            elif not data.get("due_at") and getattr(self, "customer", None) is not None:
+                # Read the phrase now, so a typo shows beside the field before anything is saved.
+                from followups.calendar import DuePhraseError, due_at_from_phrase
+                from followups.services import team_calendar, user_team
+
+                try:
+                    due_at_from_phrase(
+                        phrase,
+                        now=timezone.now(),
+                        calendar=team_calendar(team=user_team(self.user)),
+                        customer_time_zone=self.customer.time_zone,
+                    )
+                except DuePhraseError as exc:
+                    self.add_error("due_phrase", str(exc))
+        return data
+
+
+class PromiseFollowUpExtension:
+    """The interaction form's "Promise a follow-up" slot (interactions.hooks).
+
+    Registered in settings.INTERACTION_FORM_EXTENSIONS. The promise is saved in
+    the same transaction as the interaction, so either both exist or neither.
+    """
+
+    prefix = "promise"
+    template_name = "followups/_promise_extension.html"
+
+    def build_form(self, *, data, customer, user) -> PromiseFields:
+        form = PromiseFields(data=data, prefix=self.prefix)
+        form.customer = customer
+        form.user = user
+        return form
+
+    def save(self, *, form: PromiseFields, interaction, user) -> None:
+        from followups.services import followup_promise
+
+        data = form.cleaned_data
+        if not data.get("make_promise"):
+            return
+        try:
+            followup_promise(
+                customer=interaction.customer or form.customer,
+                owner=user,
+                action=data["action"],
+                due_at=data.get("due_at"),
+                due_phrase=data.get("due_phrase") or "",
+                team=interaction.team,
+                origin_interaction=interaction,
+                channel=data.get("channel") or "",
+                priority=data.get("priority") or Priority.NORMAL,
+                created_by=user,
+            )
+        except ValidationError as exc:
+            # Name the promise form's own fields so the message shows in place.
+            if not hasattr(exc, "error_dict"):
+                raise
+            errors: dict[str, list] = {}
+            for key, messages in exc.message_dict.items():
+                name = key if key in form.fields else NON_FIELD_ERRORS
+                if key == "due_at" and not data.get("due_at"):
+                    name = "due_phrase"
+                errors.setdefault(name, []).extend(messages)
+            raise ValidationError(errors) from exc
