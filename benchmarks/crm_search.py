@@ -115,7 +115,7 @@ def generate(count: int) -> float:
                     initcap(({syllables})[1 + (g * 7) % {n_syl}] ||
                             ({syllables})[1 + (g * 13 / {n_syl}) % {n_syl}] ||
                             ({syllables})[1 + (g * 17 / ({n_syl} * {n_syl})) % {n_syl}]) AS name
-                FROM generate_series(1, {int(count)}) AS g
+                FROM generate_series(1::bigint, {int(count)}) AS g
             ) AS names
             """
         )

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from crm.models import ContactPoint, Customer, Team, TeamMembership
+from crm.models import (
+    ConsentRecord,
+    ContactPoint,
+    Customer,
+    CustomerMerge,
+    ProfileFact,
+    Tag,
+    Team,
+    TeamMembership,
+)
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -16,18 +25,70 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [TeamMembershipInline]
 
 
-class ContactPointInline(admin.TabularInline):
-    model = ContactPoint
+class ReadOnlyInline(admin.TabularInline):
+    """Shown for context; changes go through the customer page or API, whose
+    services normalise, validate and keep history."""
+
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ContactPointInline(ReadOnlyInline):
+    model = ContactPoint
+    fields = ["kind", "label", "value", "extension", "is_primary", "created_at"]
+    readonly_fields = fields
+
+
+class ProfileFactInline(ReadOnlyInline):
+    model = ProfileFact
+    fields = ["category", "text", "is_pinned", "recorded_by", "recorded_at", "deleted_at"]
+    readonly_fields = fields
+
+
+class ConsentRecordInline(ReadOnlyInline):
+    model = ConsentRecord
+    fields = ["channel", "status", "method", "note", "recorded_by", "recorded_at"]
+    readonly_fields = fields
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["full_name", "preferred_name", "time_zone", "preferred_channel", "owner"]
-    search_fields = ["full_name", "preferred_name", "contact_points__value"]
+    list_filter = ["preferred_channel", "tags"]
+    search_fields = ["search_name", "contact_points__value"]
     list_select_related = ["owner"]
     raw_id_fields = ["owner", "merged_into"]
-    inlines = [ContactPointInline]
+    readonly_fields = ["merged_into", "last_activity_at", "created_at", "updated_at"]
+    filter_horizontal = ["tags"]
+    inlines = [ContactPointInline, ConsentRecordInline, ProfileFactInline]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    list_display = ["merged_at", "source", "target", "actor"]
+    list_select_related = ["source", "target", "actor"]
+    readonly_fields = ["source", "target", "actor", "merged_at", "moved"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 import crm.api_client_admin  # noqa: E402,F401 - registers the API client admin (H4)
 import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

@@ -212,6 +212,19 @@ class ContactPoint(models.Model):
     def __str__(self) -> str:
         return f"{self.kind}: {self.value}"
 
+    @property
+    def display_value(self) -> str:
+        """How people read it: "+1 415-555-0100" rather than "+14155550100"."""
+        if self.kind != self.Kind.PHONE:
+            return self.value
+        import phonenumbers
+
+        try:
+            number = phonenumbers.parse(self.value)
+        except phonenumbers.NumberParseException:
+            return self.value
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
 
 class ConsentRecord(models.Model):
     """One change of a customer's consent to be contacted on a channel.

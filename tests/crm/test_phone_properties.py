@@ -29,7 +29,8 @@ def valid_numbers(draw):
     )
     example = phonenumbers.example_number_for_type(region, kind)
     assume(example is not None)
-    national = str(example.national_number)
+    # The national significant number keeps leading zeros (Italy, Gabon...).
+    national = phonenumbers.national_significant_number(example)
     tail = draw(st.integers(min_value=0, max_value=9999))
     digits = national[:-4] + f"{tail:04d}"[-min(4, len(national)) :]
     number = phonenumbers.parse(f"+{example.country_code}{digits}")
