@@ -10,6 +10,8 @@ api_v1 = [
     # Before any interactions router: "sync" must not be read as an interaction id.
     path("", include("interactions.sync_urls")),
     path("lookup/", CallerLookupView.as_view(), name="lookup"),
+    # interactions/, interactions/email/, customers/{id}/timeline/ (H2).
+    path("", include("interactions.api_urls")),
     # Data subject requests: customers/{id}/export/ and /erase/ (admins only, H6).
     path("", include("followups.dsr_urls")),
     # Supervisors' figures for BI tools (H5).
@@ -30,6 +32,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     # Supervisors: overdue board, escalations, metrics (H5).
     path("supervisor/", include("followups.board_urls", namespace="board")),
+    # Log form, timeline fragments, matters, customer feedback pages (H2).
+    path("interactions/", include("interactions.urls", namespace="interactions")),
     # My day, promise history, customer panel, notifications (H3).
     path("followups/", include("followups.urls")),
     path("", include("crm.urls")),

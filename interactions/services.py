@@ -1,14 +1,77 @@
 """Every write to the interaction log."""
 
-from datetime import datetime
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
 
-from crm.models import Customer, Team
-from interactions.models import Interaction
+from crm.models import Customer, Team, TeamMembership
+from crm.phone import try_normalise_phone
+from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
 User = get_user_model()
+
+
+def _transaction_lock(key: str) -> None:
+    """Serialise writers of one key until commit (no-op outside PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return
+    lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _phone_value(raw: str) -> str:
+    """E.164 when it is a phone number; anything else (an extension, `client:alice`) as given."""
+    text = (raw or "").strip()
+    if not text:
+        return ""
+    normalised = try_normalise_phone(text)
+    return normalised.e164 if normalised is not None else text
+
+
+def _category(value: InteractionCategory | str | None) -> InteractionCategory | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, InteractionCategory):
+        return value
+    category = InteractionCategory.objects.filter(slug=value).first()
+    if category is None:
+        raise ValidationError({"category": [f"Unknown category {value!r}."]})
+    return category
+
+
+def interaction_times_check(
+    *, occurred_at: datetime | None, ended_at: datetime | None = None, duration_seconds: int | None
+) -> None:
+    """The bad-input rules shared by the form, the API and ingestion; names the field."""
+    errors: dict[str, list[str]] = {}
+    if occurred_at is not None:
+        tolerance = timedelta(minutes=settings.INTERACTION_FUTURE_TOLERANCE_MINUTES)
+        if occurred_at > timezone.now() + tolerance:
+            errors["occurred_at"] = ["Cannot be in the future."]
+        if ended_at is not None and ended_at < occurred_at:
+            errors["ended_at"] = ["The end cannot be before the start."]
+    if duration_seconds is not None and duration_seconds < 0:
+        errors["duration_seconds"] = ["Cannot be negative."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _default_team(rep: Any) -> Team | None:
+    if rep is None:
+        return None
+    membership = (
+        TeamMembership.objects.filter(user=rep).select_related("team").order_by("pk").first()
+    )
+    return membership.team if membership else None
 
 
 @transaction.atomic
@@ -19,13 +82,43 @@ def interaction_log(
     direction: str,
     occurred_at: datetime,
     duration_seconds: int = 0,
+    ended_at: datetime | None = None,
     rep: User | None = None,
     team: Team | None = None,
+    subject: str = "",
     summary: str = "",
     outcome: str = "",
+    category: InteractionCategory | str | None = None,
+    sentiment: int | None = None,
+    from_number: str = "",
+    to_number: str = "",
+    recording_url: str = "",
+    disposition: str = "",
+    email_message_id: str = "",
+    email_in_reply_to: str = "",
+    email_references: Sequence[str] = (),
+    email_from: str = "",
+    email_to: str = "",
+    email_cc: str = "",
+    attachments: Sequence[dict] = (),
+    location: str = "",
     source: str = "manual",
     external_id: str = "",
+    matter: Matter | None = None,
 ) -> Interaction:
+    """Log one interaction, put it in a matter and touch the customer's last activity.
+
+    `ended_at`, when given, sets the duration. `matter` joins that matter
+    explicitly (e-mail threading); otherwise the join-window rule decides
+    (see `_matter_assign`). Raises ValidationError naming the field.
+    """
+    interaction_times_check(
+        occurred_at=occurred_at, ended_at=ended_at, duration_seconds=duration_seconds
+    )
+    if ended_at is not None:
+        duration_seconds = int((ended_at - occurred_at).total_seconds())
+    if team is None:
+        team = _default_team(rep)
     interaction = Interaction(
         customer=customer,
         channel=channel,
@@ -34,14 +127,293 @@ def interaction_log(
         duration_seconds=duration_seconds,
         rep=rep,
         team=team,
+        subject=subject,
         summary=summary,
         outcome=outcome,
+        category=_category(category),
+        sentiment=sentiment,
+        from_number=_phone_value(from_number),
+        to_number=_phone_value(to_number),
+        recording_url=recording_url,
+        disposition=disposition,
+        email_message_id=email_message_id,
+        email_in_reply_to=email_in_reply_to,
+        email_references=list(email_references),
+        email_from=email_from,
+        email_to=email_to,
+        email_cc=email_cc,
+        attachments=list(attachments),
+        location=location,
         source=source,
         external_id=external_id,
     )
     interaction.full_clean()
     interaction.save()
+    _matter_assign(interaction, matter=matter)
+    if customer is not None:
+        _customer_touch(customer_id=customer.pk, at=occurred_at)
     return interaction
+
+
+def _customer_touch(*, customer_id: int, at: datetime) -> None:
+    from crm import services as crm_services
+
+    touch = getattr(crm_services, "customer_touch", None)
+    if touch is not None:  # H1's hook; absent in older crm versions
+        touch(customer_id=customer_id, at=at)
+
+
+@transaction.atomic
+def interaction_log_with_extensions(
+    *, extensions: Iterable[tuple[Any, Any]], user: Any, **log_arguments: Any
+) -> Interaction:
+    """The rep's form submission: log, then every InteractionFormExtension's save,
+    in one transaction (interactions.hooks). `extensions` are (extension, valid form)."""
+    interaction = interaction_log(**log_arguments)
+    for extension, form in extensions:
+        extension.save(form=form, interaction=interaction, user=user)
+    return interaction
+
+
+# Fields a rep or API client may change after logging.
+INTERACTION_EDITABLE_FIELDS = {
+    "channel",
+    "direction",
+    "occurred_at",
+    "duration_seconds",
+    "rep",
+    "team",
+    "subject",
+    "summary",
+    "outcome",
+    "category",
+    "sentiment",
+    "from_number",
+    "to_number",
+    "recording_url",
+    "disposition",
+    "location",
+}
+
+
+@transaction.atomic
+def interaction_update(*, interaction: Interaction, changes: dict[str, Any]) -> Interaction:
+    """Change the fields named in `changes`; an outcome of `resolved` resolves its matter."""
+    unknown = set(changes) - INTERACTION_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    changes = dict(changes)
+    if "category" in changes:
+        changes["category"] = _category(changes["category"])
+    for name in ("from_number", "to_number"):
+        if name in changes:
+            changes[name] = _phone_value(changes[name])
+    interaction_times_check(
+        occurred_at=changes.get("occurred_at"),
+        duration_seconds=changes.get("duration_seconds"),
+    )
+    for name, value in changes.items():
+        setattr(interaction, name, value)
+    interaction.full_clean()
+    interaction.save(update_fields=[*changes, "updated_at"])
+    if "outcome" in changes and interaction.matter_id:
+        matter = Matter.objects.select_for_update().get(pk=interaction.matter_id)
+        if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
+            _matter_set_resolved(matter, at=interaction.occurred_at)
+    return interaction
+
+
+# --- matters ---------------------------------------------------------------------------
+
+
+def matter_window() -> timedelta:
+    return timedelta(days=settings.INTERACTION_MATTER_WINDOW_DAYS)
+
+
+def _matter_set_resolved(matter: Matter, *, at: datetime) -> None:
+    matter.status = Matter.Status.RESOLVED
+    matter.resolved_at = at
+    matter.save(update_fields=["status", "resolved_at", "updated_at"])
+
+
+def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
+    """The join-window rule.
+
+    An interaction with a customer joins the open matter of the same customer
+    and the same category (no category matches no category) whose last contact
+    lies within INTERACTION_MATTER_WINDOW_DAYS before it, and is flagged a
+    repeat contact; otherwise it opens a new matter. An outcome of `resolved`
+    resolves the matter. Interactions without a customer get no matter.
+    """
+    if interaction.customer_id is None and matter is None:
+        return
+    customer_id = interaction.customer_id or matter.customer_id
+    # Two contacts of one customer logged at once must not open two matters.
+    _transaction_lock(f"rapport.matter:{customer_id}")
+    if matter is not None:
+        matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    else:
+        matter = (
+            Matter.objects.select_for_update()
+            .filter(
+                customer_id=customer_id,
+                status=Matter.Status.OPEN,
+                category_id=interaction.category_id,
+                opened_at__lte=interaction.occurred_at,
+                last_contact_at__gte=interaction.occurred_at - matter_window(),
+            )
+            .order_by("-last_contact_at", "-pk")
+            .first()
+        )
+    if matter is None:
+        matter = Matter(
+            customer_id=customer_id,
+            category_id=interaction.category_id,
+            subject=(interaction.subject or "")[:255],
+            opened_at=interaction.occurred_at,
+            last_contact_at=interaction.occurred_at,
+            contact_count=1,
+            first_interaction=interaction,
+        )
+        if interaction.outcome == Interaction.Outcome.RESOLVED:
+            matter.status = Matter.Status.RESOLVED
+            matter.resolved_at = interaction.occurred_at
+        matter.full_clean()
+        matter.save()
+        interaction.matter = matter
+        interaction.is_repeat_contact = False
+        interaction.save(update_fields=["matter", "is_repeat_contact"])
+        return
+    interaction.matter = matter
+    interaction.is_repeat_contact = True
+    interaction.save(update_fields=["matter", "is_repeat_contact"])
+    matter.contact_count += 1
+    matter.last_contact_at = max(matter.last_contact_at, interaction.occurred_at)
+    matter.save(update_fields=["contact_count", "last_contact_at", "updated_at"])
+    if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
+        _matter_set_resolved(matter, at=interaction.occurred_at)
+
+
+def _matter_recount(matter_id: int) -> None:
+    """Re-derive a matter's counters and repeat flags from its interactions; drop it when empty."""
+    matter = Matter.objects.select_for_update().filter(pk=matter_id).first()
+    if matter is None:
+        return
+    members = list(matter.interactions.order_by("occurred_at", "pk"))
+    if not members:
+        matter.delete()
+        return
+    first = members[0]
+    Interaction.objects.filter(pk=first.pk).update(is_repeat_contact=False)
+    Interaction.objects.filter(matter=matter).exclude(pk=first.pk).update(is_repeat_contact=True)
+    matter.first_interaction = first
+    matter.opened_at = first.occurred_at
+    matter.last_contact_at = members[-1].occurred_at
+    matter.contact_count = len(members)
+    matter.save(
+        update_fields=[
+            "first_interaction",
+            "opened_at",
+            "last_contact_at",
+            "contact_count",
+            "updated_at",
+        ]
+    )
+
+
+@transaction.atomic
+def interaction_matter_link(*, interaction: Interaction, matter: Matter) -> Interaction:
+    """A rep says: this interaction is about that matter (same customer only)."""
+    if interaction.customer_id != matter.customer_id:
+        raise ValidationError({"matter": ["That matter belongs to another customer."]})
+    _transaction_lock(f"rapport.matter:{matter.customer_id}")
+    old_matter_id = interaction.matter_id
+    if old_matter_id == matter.pk:
+        return interaction
+    interaction.matter = matter
+    interaction.save(update_fields=["matter", "updated_at"])
+    for matter_id in sorted({old_matter_id, matter.pk} - {None}):
+        _matter_recount(matter_id)
+    interaction.refresh_from_db()
+    return interaction
+
+
+@transaction.atomic
+def interaction_matter_unlink(*, interaction: Interaction) -> Interaction:
+    """A rep says: this is a different need. It leaves its matter and opens its own."""
+    if interaction.matter_id is None or interaction.customer_id is None:
+        return interaction
+    _transaction_lock(f"rapport.matter:{interaction.customer_id}")
+    old_matter_id = interaction.matter_id
+    matter = Matter(
+        customer_id=interaction.customer_id,
+        category_id=interaction.category_id,
+        subject=(interaction.subject or "")[:255],
+        opened_at=interaction.occurred_at,
+        last_contact_at=interaction.occurred_at,
+        contact_count=1,
+        first_interaction=interaction,
+    )
+    if interaction.outcome == Interaction.Outcome.RESOLVED:
+        matter.status = Matter.Status.RESOLVED
+        matter.resolved_at = interaction.occurred_at
+    matter.save()
+    interaction.matter = matter
+    interaction.is_repeat_contact = False
+    interaction.save(update_fields=["matter", "is_repeat_contact", "updated_at"])
+    _matter_recount(old_matter_id)
+    return interaction
+
+
+@transaction.atomic
+def matter_resolve(*, matter: Matter, at: datetime | None = None) -> Matter:
+    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    if matter.is_open:
+        _matter_set_resolved(matter, at=at or timezone.now())
+    return matter
+
+
+@transaction.atomic
+def matter_reopen(*, matter: Matter) -> Matter:
+    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    if not matter.is_open:
+        matter.status = Matter.Status.OPEN
+        matter.resolved_at = None
+        matter.save(update_fields=["status", "resolved_at", "updated_at"])
+    return matter
+
+
+# --- feedback (CSAT) ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def interaction_feedback_give(*, interaction_id: int, score: int, comment: str = "") -> Feedback:
+    """The customer's 1..5 answer, once per interaction; attached to its matter too."""
+    interaction = Interaction.objects.select_for_update().get(pk=interaction_id)
+    if Feedback.objects.filter(interaction=interaction).exists():
+        raise ValidationError({"score": ["Feedback for this contact was already given."]})
+    feedback = Feedback(
+        interaction=interaction, matter_id=interaction.matter_id, score=score, comment=comment
+    )
+    feedback.full_clean()
+    feedback.save()
+    return feedback
+
+
+# --- e-mail ingestion ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmailIngestResult:
+    interaction: Interaction
+    created: bool  # False: a re-delivery of a message already logged
+
+
+def interaction_email_ingest(*, raw: bytes) -> EmailIngestResult:
+    """Log a raw RFC 5322 message as an e-mail interaction (see interactions/email_ingest.py)."""
+    from interactions.email_ingest import email_ingest
+
+    return email_ingest(raw=raw)
 
 
 def interaction_sync(*, records: list, creates_unmatched_customers: bool = False) -> list:

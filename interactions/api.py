@@ -1,0 +1,281 @@
+"""Interaction API under /api/v1/: parse, authorise, call a service or selector, render."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
+
+from crm import selectors as crm_selectors
+from crm.api import IsCrmUser
+from crm.pagination import ChangeFeedPagination
+from crm.permissions import HasScope
+from interactions import selectors, services
+from interactions.models import Interaction, Matter
+from interactions.serializers import (
+    EmailIngestResponseSerializer,
+    InteractionSerializer,
+    InteractionWriteSerializer,
+    TimelineResponseSerializer,
+)
+
+INTERACTION_SCOPES = {"GET": ["interactions:read"], "*": ["interactions:write"]}
+
+
+class InteractionFilter(filters.FilterSet):
+    customer = filters.NumberFilter(field_name="customer_id")
+    channel = filters.ChoiceFilter(choices=Interaction.Channel.choices)
+    direction = filters.ChoiceFilter(choices=Interaction.Direction.choices)
+    rep = filters.NumberFilter(field_name="rep_id")
+    team = filters.NumberFilter(field_name="team_id")
+    category = filters.CharFilter(field_name="category_id", help_text="Category slug.")
+    matter = filters.NumberFilter(field_name="matter_id")
+    occurred_after = filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="gte", help_text="Inclusive."
+    )
+    occurred_before = filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="lt", help_text="Exclusive."
+    )
+    updated_since = filters.IsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Change feed: rows changed at or after this time, oldest change first; "
+        "follow `next` (a cursor) to continue.",
+    )
+
+    class Meta:
+        model = Interaction
+        fields = []
+
+
+def _service_call(function, **kwargs):
+    try:
+        return function(**kwargs)
+    except DjangoValidationError as exc:
+        raise ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from exc
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List interactions",
+        description="Newest first. With `updated_since` or `cursor`: a change feed ordered "
+        "by (updated_at, id).",
+    ),
+    retrieve=extend_schema(summary="Read an interaction"),
+)
+class InteractionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [HasScope, IsCrmUser]
+    required_scopes = INTERACTION_SCOPES
+    serializer_class = InteractionSerializer
+    filterset_class = InteractionFilter
+    pagination_class = ChangeFeedPagination
+
+    def get_queryset(self):
+        return selectors.interaction_queryset().order_by("-occurred_at", "-pk")
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return InteractionWriteSerializer
+        return InteractionSerializer
+
+    @extend_schema(
+        request=InteractionWriteSerializer,
+        responses={201: InteractionSerializer},
+        examples=[
+            OpenApiExample(
+                "A phone call",
+                value={
+                    "customer": 42,
+                    "channel": "phone",
+                    "direction": "inbound",
+                    "occurred_at": "2026-03-05T10:00:00Z",
+                    "duration_seconds": 240,
+                    "subject": "Bill too high",
+                    "summary": "Explained the tariff change.",
+                    "outcome": "resolved",
+                    "category": "complaint",
+                    "sentiment": -1,
+                    "from_number": "(415) 555-2671",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = InteractionWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "rep" not in data and request.auth is None:
+            data["rep"] = request.user  # a rep logging their own contact
+        data["customer"] = crm_selectors.customer_get(customer_id=data["customer"].pk)
+        interaction = _service_call(services.interaction_log, **data)
+        interaction = selectors.interaction_get(interaction_id=interaction.pk)
+        return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=InteractionWriteSerializer, responses={200: InteractionSerializer})
+    def update(self, request, *args, **kwargs):
+        interaction = self.get_object()
+        serializer = InteractionWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        for name in ("customer", "ended_at", "source", "external_id"):
+            if name in changes:
+                raise ValidationError({name: ["This field cannot be changed."]})
+        _service_call(services.interaction_update, interaction=interaction, changes=changes)
+        interaction = selectors.interaction_get(interaction_id=interaction.pk)
+        return Response(InteractionSerializer(interaction).data)
+
+    @extend_schema(
+        summary="Link an interaction to a matter, or unlink it",
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {"matter": {"type": "integer", "nullable": True}},
+            }
+        },
+        responses={200: InteractionSerializer},
+        examples=[
+            OpenApiExample("Link", value={"matter": 7}, request_only=True),
+            OpenApiExample("Unlink (own new matter)", value={"matter": None}, request_only=True),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="matter")
+    def matter(self, request, pk=None):
+        interaction = self.get_object()
+        if not isinstance(request.data, dict) or "matter" not in request.data:
+            raise ValidationError({"matter": ["This field is required (an id or null)."]})
+        matter_id = request.data["matter"]
+        if matter_id is None:
+            _service_call(services.interaction_matter_unlink, interaction=interaction)
+        else:
+            if isinstance(matter_id, bool) or not isinstance(matter_id, int):
+                raise ValidationError({"matter": ["Expected a matter id or null."]})
+            matter = Matter.objects.filter(pk=matter_id).first()
+            if matter is None:
+                raise ValidationError({"matter": [f"No matter with id {matter_id}."]})
+            _service_call(services.interaction_matter_link, interaction=interaction, matter=matter)
+        interaction = selectors.interaction_get(interaction_id=interaction.pk)
+        return Response(InteractionSerializer(interaction).data)
+
+
+class RawMessageParser(parsers.BaseParser):
+    """A raw RFC 5322 message, as bytes."""
+
+    media_type = "message/rfc822"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+class EmailIngestView(APIView):
+    permission_classes = [HasScope, IsCrmUser]
+    required_scopes = {"POST": ["interactions:write"]}
+    parser_classes = [RawMessageParser]
+
+    @extend_schema(
+        summary="Ingest a raw e-mail",
+        description="Body: the message exactly as received (`Content-Type: message/rfc822`). "
+        "Creates an e-mail interaction: sender matched to a customer by address, threaded "
+        "into a matter by In-Reply-To / References / subject. A message without Message-ID "
+        "gets a stable id from a hash of its content, so a re-delivery answers 200 with "
+        "the first interaction instead of a duplicate.",
+        request={"message/rfc822": {"type": "string", "format": "binary"}},
+        responses={
+            201: EmailIngestResponseSerializer,
+            200: OpenApiResponse(EmailIngestResponseSerializer, description="Re-delivery."),
+            400: OpenApiResponse(description="Not an e-mail; `errors` names the field."),
+        },
+        examples=[
+            OpenApiExample(
+                "Message",
+                value="From: Ann <ann@example.com>\r\nTo: support@example.org\r\n"
+                "Subject: Order 42\r\nMessage-ID: <a1@example.com>\r\n"
+                "Date: Thu, 05 Mar 2026 10:00:00 +0000\r\n\r\nWhere is my order?\r\n",
+                request_only=True,
+                media_type="message/rfc822",
+            )
+        ],
+    )
+    def post(self, request):
+        raw = request.data
+        if not isinstance(raw, bytes):
+            raise ValidationError({"message": ["Send the message as message/rfc822."]})
+        result = _service_call(services.interaction_email_ingest, raw=raw)
+        interaction = selectors.interaction_get(interaction_id=result.interaction.pk)
+        body = {"created": result.created, "interaction": InteractionSerializer(interaction).data}
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class CustomerTimelineView(APIView):
+    permission_classes = [HasScope, IsCrmUser]
+    required_scopes = {"GET": ["interactions:read"]}
+
+    @extend_schema(
+        summary="A customer's timeline",
+        description="All interactions across channels, newest first, cursor-paginated: "
+        "follow `next`; pages stay stable while new interactions arrive.",
+        parameters=[
+            OpenApiParameter("channel", str, enum=Interaction.Channel.values),
+            OpenApiParameter("category", str, description="Category slug."),
+            OpenApiParameter("matter", int),
+            OpenApiParameter("cursor", str),
+            OpenApiParameter("page_size", int, description="1..100, default 25."),
+        ],
+        responses={200: TimelineResponseSerializer},
+    )
+    def get(self, request, customer_id: int):
+        customer = crm_selectors.customer_get(customer_id=customer_id)
+        params = request.query_params
+        errors = {}
+        channel = params.get("channel") or None
+        if channel and channel not in Interaction.Channel.values:
+            errors["channel"] = [f"Expected one of {', '.join(Interaction.Channel.values)}."]
+        matter_id = None
+        if params.get("matter"):
+            try:
+                matter_id = int(params["matter"])
+            except ValueError:
+                errors["matter"] = ["Expected a matter id."]
+        page_size = selectors.TIMELINE_PAGE_SIZE
+        if params.get("page_size"):
+            try:
+                page_size = int(params["page_size"])
+                if not 1 <= page_size <= selectors.TIMELINE_MAX_PAGE_SIZE:
+                    raise ValueError
+            except ValueError:
+                errors["page_size"] = ["Expected 1 to 100."]
+        if errors:
+            raise ValidationError(errors)
+        page = _service_call(
+            selectors.customer_timeline,
+            customer_id=customer.pk,
+            channel=channel,
+            category=params.get("category") or None,
+            matter_id=matter_id,
+            cursor=params.get("cursor") or None,
+            page_size=page_size,
+        )
+        next_url = None
+        if page.next_cursor:
+            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+        return Response(
+            {"next": next_url, "results": InteractionSerializer(page.items, many=True).data}
+        )

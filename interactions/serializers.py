@@ -1,0 +1,169 @@
+"""Interaction API shapes. Parsing only: writes go through interactions.services."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from crm.models import Customer, Team
+from interactions.models import (
+    SENTIMENT_MAX,
+    SENTIMENT_MIN,
+    Feedback,
+    Interaction,
+    InteractionCategory,
+    Matter,
+)
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feedback
+        fields = ["score", "comment", "created_at"]
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    customer = serializers.PrimaryKeyRelatedField(read_only=True)
+    rep = serializers.PrimaryKeyRelatedField(read_only=True)
+    rep_name = serializers.SerializerMethodField()
+    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    matter = serializers.PrimaryKeyRelatedField(read_only=True)
+    matter_status = serializers.SerializerMethodField()
+    notes = serializers.CharField(source="summary", read_only=True)
+    feedback = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id",
+            "customer",
+            "channel",
+            "direction",
+            "occurred_at",
+            "duration_seconds",
+            "rep",
+            "rep_name",
+            "team",
+            "subject",
+            "summary",
+            "notes",
+            "outcome",
+            "category",
+            "sentiment",
+            "matter",
+            "matter_status",
+            "is_repeat_contact",
+            "from_number",
+            "to_number",
+            "recording_url",
+            "disposition",
+            "email_message_id",
+            "email_in_reply_to",
+            "email_references",
+            "email_from",
+            "email_to",
+            "email_cc",
+            "attachments",
+            "location",
+            "source",
+            "external_id",
+            "feedback",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_rep_name(self, obj: Interaction) -> str:
+        if obj.rep is None:
+            return ""
+        return obj.rep.get_full_name() or obj.rep.get_username()
+
+    def get_matter_status(self, obj: Interaction) -> str | None:
+        return obj.matter.status if obj.matter_id else None
+
+    def get_feedback(self, obj: Interaction) -> dict | None:
+        try:
+            feedback = obj.feedback
+        except Feedback.DoesNotExist:
+            return None
+        return FeedbackSerializer(feedback).data
+
+
+class InteractionWriteSerializer(serializers.Serializer):
+    """Create (all required fields) or update (partial). Unknown fields are refused."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    channel = serializers.ChoiceField(choices=Interaction.Channel.choices)
+    direction = serializers.ChoiceField(choices=Interaction.Direction.choices)
+    occurred_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(required=False, help_text="Sets the duration.")
+    duration_seconds = serializers.IntegerField(required=False, max_value=2**31 - 1)
+    rep = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    subject = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    summary = serializers.CharField(
+        required=False, allow_blank=True, max_length=20000, help_text="The rep's notes."
+    )
+    outcome = serializers.ChoiceField(
+        choices=Interaction.Outcome.choices, required=False, allow_blank=True
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=InteractionCategory.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    sentiment = serializers.IntegerField(
+        required=False, allow_null=True, min_value=SENTIMENT_MIN, max_value=SENTIMENT_MAX
+    )
+    from_number = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    to_number = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    recording_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    disposition = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    location = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    email_from = serializers.CharField(required=False, allow_blank=True, max_length=998)
+    email_to = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    email_cc = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    source = serializers.CharField(required=False, max_length=64)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in sorted(unknown)}
+                )
+        return super().to_internal_value(data)
+
+
+class MatterSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Matter
+        fields = [
+            "id",
+            "customer",
+            "category",
+            "subject",
+            "status",
+            "opened_at",
+            "last_contact_at",
+            "contact_count",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class EmailIngestResponseSerializer(serializers.Serializer):
+    created = serializers.BooleanField(help_text="False: a re-delivery of a logged message.")
+    interaction = InteractionSerializer()
+
+
+class TimelineResponseSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = InteractionSerializer(many=True)
