@@ -65,13 +65,18 @@ KEEP_FIELD_NAMES = {
     "message_id",
     "call_sid",
     "delivery_status",
+    "disposition",
     "time_zone",
     # Categories are what complaint trends count by; not about the person.
     "category",
 }
 # JSON copies of a foreign payload: wiped whole on erasure (they hold the
 # caller's number and name under keys we do not control).
-WIPE_JSON = {"interactions.twiliocall": {"last_params"}}
+WIPE_JSON = {
+    "interactions.twiliocall": {"last_params"},
+    # File names and the thread's Message-IDs carry names and the sender's domain.
+    "interactions.interaction": {"attachments", "email_references"},
+}
 # Rows deleted on erasure instead of anonymised.
 DELETE_ON_ERASE = {"crm.contactpoint"}
 # Never exported: secrets and their digests are not data about the customer.

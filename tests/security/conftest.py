@@ -6,6 +6,8 @@ from django.test import Client
 from crm.models import TeamMembership
 from tests import factories
 
+from .world import world  # noqa: F401 - the shared access-test world, as a fixture
+
 PASSWORD = "correct horse battery staple"
 
 
