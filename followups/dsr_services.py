@@ -66,6 +66,9 @@ KEEP_FIELD_NAMES = {
     "call_sid",
     "delivery_status",
     "disposition",
+    "kind",
+    "state",
+    "code",
     "time_zone",
     # Categories are what complaint trends count by; not about the person.
     "category",
@@ -279,9 +282,18 @@ def _erased_text(model_field: models.Field, row: models.Model) -> str:
 
 
 def _scrub(value: Any, needles: list[str]) -> Any:
+    """Blank strings in JSON that hold a personal value or are free text.
+
+    Our own JSON (event details, merge records) holds ids, codes and
+    timestamps, none with a space; a string with whitespace is prose someone
+    typed ("moved because her daughter is ill") and may be personal even when
+    it matches no stored value, so it goes too.
+    """
     if isinstance(value, str):
         folded = value.casefold()
-        return ERASED_TEXT if any(needle in folded for needle in needles) else value
+        if any(needle in folded for needle in needles) or any(c.isspace() for c in value):
+            return ERASED_TEXT
+        return value
     if isinstance(value, list):
         return [_scrub(item, needles) for item in value]
     if isinstance(value, dict):

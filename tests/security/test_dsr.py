@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from crm.models import AuditEntry, ConsentRecord, ContactPoint, Customer, ProfileFact, Tag
 from followups import dsr_services
-from followups.models import FollowUp
-from interactions.models import Interaction
+from followups.models import FollowUp, FollowUpEvent
+from interactions.models import Feedback, Interaction, Matter
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,8 @@ DISTINCTIVE = [
     "zephyrine.quill@example.org",
     "Honeysuckle Lane",
     "Velociraptor",
+    "theremin course",
+    "quillfeather-passport",
 ]
 
 
@@ -79,6 +81,12 @@ def rich_customer(rep_a, team_a):
         recorded_at=timezone.now(),
     )
     _fact_revision(fact, rep_a)
+    matter = Matter.objects.create(
+        customer=customer,
+        subject="Xylocarp invoice dispute",
+        opened_at=timezone.now(),
+        last_contact_at=timezone.now(),
+    )
     call = factories.InteractionFactory(
         customer=customer,
         rep=rep_a,
@@ -88,16 +96,40 @@ def rich_customer(rep_a, team_a):
         summary="Zephyrine called about the Xylocarp invoice",
         source="twilio",
         external_id="CA-replay-key-1",
+        from_number="+14155550123",
+        matter=matter,
     )
-    factories.InteractionFactory(
-        customer=customer, rep=rep_a, team=team_a, channel="email", summary="Re: Xylocarp"
+    mail = factories.InteractionFactory(
+        customer=customer,
+        rep=rep_a,
+        team=team_a,
+        channel="email",
+        subject="Velociraptor paperwork",
+        summary="Re: Xylocarp",
+        email_from="Zephyrine Quillfeather <zephyrine.quill@example.org>",
+        email_message_id="<a1@mail.example.org>",
+        email_references=["<quillfeather-1@example.org>"],
+        attachments=[{"filename": "quillfeather-passport.pdf", "size": 1024}],
     )
-    factories.FollowUpFactory(
+    Feedback.objects.create(
+        interaction=mail, matter=matter, score=5, comment="Bramblewick was lovely"
+    )
+    promise = factories.FollowUpFactory(
         customer=customer,
         owner=rep_a,
         team=team_a,
         origin_interaction=call,
         action="Send Zephyrine the Xylocarp refund form",
+    )
+    FollowUpEvent.objects.create(
+        followup=promise,
+        kind="renegotiated",
+        occurred_at=timezone.now(),
+        actor=rep_a,
+        details={
+            "reason": "she is away at a theremin course",
+            "old_due_at": "2026-11-20T10:00:00Z",
+        },
     )
     factories.FollowUpFactory(
         customer=customer,
@@ -184,6 +216,8 @@ def _metrics() -> dict:
             (tuple(row.values()) for row in followups.annotate(n=Count("pk"))), key=repr
         ),
         "customers": Customer.objects.count(),
+        "csat": sorted(Feedback.objects.values_list("score", "created_at")),
+        "matters": sorted(Matter.objects.values_list("status", "contact_count", "opened_at")),
         "interaction_times": sorted(Interaction.objects.values_list("occurred_at", flat=True)),
         "followup_times": sorted(
             FollowUp.objects.values_list("due_at", "completed_at", "created_at")
@@ -233,12 +267,37 @@ def test_erasure_leaves_no_personal_value_in_any_table(rich_customer, bystander,
     assert ContactPoint.objects.filter(customer=bystander).count() == 1
 
 
+def _reports(now) -> dict:
+    """The supervisors' metrics (H5's selectors), over all teams, for the current period."""
+    from followups.board_selectors import BoardScope
+    from followups.metrics_selectors import (
+        complaint_report,
+        contact_report,
+        csat_report,
+        default_metrics_filter,
+        promise_report,
+    )
+
+    scope = BoardScope(is_admin=True)
+    period = default_metrics_filter()
+    return {
+        "promises": promise_report(scope=scope, metrics_filter=period, now=now),
+        "contacts": contact_report(scope=scope, metrics_filter=period, now=now),
+        "complaints": complaint_report(scope=scope, metrics_filter=period),
+        "csat": csat_report(scope=scope, metrics_filter=period),
+    }
+
+
 def test_erasure_keeps_counts_and_metrics_of_the_period(rich_customer, bystander, admin_user):
-    before = _metrics()
+    now = timezone.now()
+    before, reports_before = _metrics(), _reports(now)
 
     dsr_services.customer_erase(customer=rich_customer, actor=admin_user)
 
     assert _metrics() == before
+    assert _reports(now) == reports_before
+    # The comparison is not vacuous: the erased customer's promise is in the counts.
+    assert reports_before["promises"]["open_now"] == 2
     erased = Customer.objects.get(pk=rich_customer.pk)
     assert erased.full_name == f"Erased customer {rich_customer.pk}"
     assert erased.owner_id == rich_customer.owner_id
