@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -144,7 +145,11 @@ class Interaction(models.Model):
         related_name="interactions",
     )
     # The customer's mood as the rep judged it: -2 (very unhappy) .. +2 (very happy).
-    sentiment = models.SmallIntegerField(null=True, blank=True)
+    sentiment = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(SENTIMENT_MIN), MaxValueValidator(SENTIMENT_MAX)],
+    )
     matter = models.ForeignKey(
         Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
     )
@@ -300,7 +305,9 @@ class Feedback(models.Model):
     matter = models.ForeignKey(
         Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="feedback"
     )
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(FEEDBACK_SCORE_MIN), MaxValueValidator(FEEDBACK_SCORE_MAX)]
+    )
     comment = models.TextField(blank=True, default="", max_length=4000)
     created_at = models.DateTimeField(auto_now_add=True)
 
