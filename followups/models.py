@@ -312,7 +312,7 @@ class Notification(models.Model):
     @property
     def message_id(self) -> str:
         """Stable RFC 5322 Message-ID: the same for every retry of this notification."""
-        return f"<followup-notification-{self.message_key}@rapport.invalid>"
+        return f"<{self.message_key.hex}.followup@rapport.invalid>"
 
 
 class BusinessHours(models.Model):
