@@ -118,16 +118,30 @@ def _name_search(customers: QuerySet[Customer], query: str) -> QuerySet[Customer
         default=Value(0.0),
         output_field=FloatField(),
     )
+    words = needle.split()
+    # Every word as a substring: "jurg mull" finds "Jürgen Müller".
+    substring = Q()
+    for word in words:
+        substring &= Q(search_name__contains=word)
     if _is_postgres():
         from django.contrib.postgres.search import TrigramWordSimilarity
 
-        # LIKE '%q%' and the word-similarity operator both use the GIN trigram
-        # index: partial names and typos ("Jurgen Mueler") without a scan.
-        customers = customers.filter(
-            Q(search_name__contains=needle) | Q(search_name__trigram_word_similar=needle)
-        ).annotate(rank=rank + TrigramWordSimilarity(needle, "search_name"))
+        # Typo tolerance only when nothing matches as typed: a rep who typed a
+        # name correctly wants those people, not every similar-looking one, and
+        # ranking thousands of fuzzy candidates is what makes name search slow.
+        # Both conditions use the GIN trigram index.
+        if not customers.filter(substring).exists():
+            if len(words) > 1:
+                # Strict word similarity of the whole query: "Jurgen Mueler",
+                # "Emily Bekraton" (a swap) but not every "Emily".
+                substring = Q(search_name__trigram_strict_word_similar=needle)
+            else:
+                substring = Q(search_name__trigram_word_similar=needle)
+        customers = customers.filter(substring).annotate(
+            rank=rank + TrigramWordSimilarity(needle, "search_name")
+        )
     else:
-        customers = customers.filter(search_name__contains=needle).annotate(rank=rank)
+        customers = customers.filter(substring).annotate(rank=rank)
     return customers.order_by("-rank", "full_name", "pk")
 
 
