@@ -32,13 +32,14 @@ def _plot_height() -> int:
 
 
 def _nice_max(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k at or above the largest value."""
+    """Four gridline steps of 1, 2 or 5 x 10^k reaching the largest value, so
+    counts get whole-number ticks (4, 8, 20, 40, ...)."""
     if value <= 0:
         return 4
-    magnitude = 10 ** math.floor(math.log10(value))
-    for multiple in (1, 2, 2.5, 5, 10):
-        if value <= multiple * magnitude:
-            return multiple * magnitude
+    magnitude = 10 ** math.floor(math.log10(value / 4)) if value >= 4 else 1
+    for multiple in (1, 2, 5, 10):
+        if value <= 4 * multiple * magnitude:
+            return 4 * multiple * magnitude
     return value
 
 
@@ -46,8 +47,8 @@ def _y(value: float, y_max: float) -> float:
     return TOP + _plot_height() * (1 - value / y_max)
 
 
-def _axes(labels: list[date], y_max: float, y_label: str) -> SafeString:
-    ticks = [y_max * i / 4 for i in range(5)]
+def _axes(labels: list[date], y_max: float, y_label: str, intervals: int = 4) -> SafeString:
+    ticks = [y_max * i / intervals for i in range(intervals + 1)]
     grid = format_html_join(
         "",
         '<line x1="{}" x2="{}" y1="{}" y2="{}" class="grid"/>'
@@ -102,7 +103,11 @@ def _svg(body: SafeString, title: str) -> SafeString:
 
 
 def line_chart(
-    points: list[tuple[date, float | None]], *, y_label: str, y_max: float | None = None
+    points: list[tuple[date, float | None]],
+    *,
+    y_label: str,
+    y_max: float | None = None,
+    intervals: int = 4,
 ) -> SafeString:
     """One weekly series; weeks without a value (nothing to measure) break the line."""
     if not points:
@@ -131,7 +136,7 @@ def line_chart(
     circles = format_html_join(
         "", '<circle cx="{}" cy="{}" r="3.5" class="dot"><title>{}</title></circle>', dots
     )
-    body = format_html("{}{}{}", _axes([w for w, _ in points], top, y_label), lines, circles)
+    body = format_html("{}{}{}", _axes([w for w, _ in points], top, y_label, intervals), lines, circles)
     return _svg(body, y_label)
 
 

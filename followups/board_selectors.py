@@ -51,9 +51,9 @@ OVER_3D = "over_3d"
 
 # (key, label) in display order. "h" and "days" are business hours and days.
 AGING_BUCKETS: list[tuple[str, str]] = [
-    (UNDER_4H, "< 4 business h"),
-    (FROM_4H_TO_1D, "4 h – 1 day"),
-    (FROM_1D_TO_3D, "1 – 3 days"),
+    (UNDER_4H, "< 4 h"),
+    (FROM_4H_TO_1D, "4 h–1 day"),
+    (FROM_1D_TO_3D, "1–3 days"),
     (OVER_3D, "> 3 days"),
 ]
 AGING_BUCKET_KEYS = [key for key, _ in AGING_BUCKETS]

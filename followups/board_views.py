@@ -323,6 +323,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             [(row["week"], row["csat_average"]) for row in report.csat_weeks],
             y_label="CSAT (1-5)",
             y_max=5,
+            intervals=5,
         ),
     }
     query = request.GET.copy()

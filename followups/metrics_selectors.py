@@ -19,12 +19,17 @@ Conventions (shown on the page):
 
 from __future__ import annotations
 
+import hashlib
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Aggregate, Count, DurationField, F, Q, QuerySet, Sum
@@ -36,6 +41,8 @@ from followups.board_selectors import BoardScope
 from followups.models import FollowUp
 from interactions import metrics_selectors as contact_selectors
 from interactions.models import Interaction
+
+T = TypeVar("T")
 
 # Long ranges make weekly charts unreadable and scans long; two years is a lot of weeks.
 MAX_RANGE_DAYS = 731
@@ -87,8 +94,13 @@ class MetricsFilterForm(forms.Form):
         required=False, choices=[("", "All channels"), *Interaction.Channel.choices]
     )
 
-    def __init__(self, *args, scope: BoardScope, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, scope: BoardScope, **kwargs) -> None:  # noqa: ANN001
+        if data is not None and not (data.get("start") or data.get("end")):
+            # Show the default range in the date inputs, not empty boxes.
+            default = default_metrics_filter()
+            data = data.copy()
+            data["start"], data["end"] = default.start.isoformat(), default.end.isoformat()
+        super().__init__(data, *args, **kwargs)
         teams = Team.objects.order_by("name")
         members = TeamMembership.objects.all()
         if not scope.is_admin:
@@ -308,29 +320,80 @@ def _contact_scope(
     )
 
 
+def metrics_cache_seconds() -> int:
+    """How long contact figures may be reused: at most one sweep interval (the
+    issue's bound on staleness). 0 turns the cache off."""
+    return int(getattr(settings, "METRICS_CACHE_SECONDS", settings.FOLLOWUP_SWEEP_SECONDS))
+
+
+def _cached(key_parts: tuple, compute: Callable[[], T]) -> T:
+    """Contact figures scan weeks of interactions and matters; a supervisor
+    reloading the page, the board's link to it and a BI tool polling the API
+    within one sweep interval share one computation."""
+    seconds = metrics_cache_seconds()
+    if seconds <= 0:
+        return compute()
+    key = "metrics:v1:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
+def _cache_key(scope: BoardScope, metrics_filter: MetricsFilter, what: str) -> tuple:
+    return (what, scope.is_admin, tuple(sorted(scope.team_ids)), metrics_filter)
+
+
+@dataclass
+class ContactFigures:
+    metrics: contact_selectors.ContactMetrics
+    matter_weeks: list[dict]
+    complaints: contact_selectors.ComplaintWeeks
+    csat_weeks: list[dict]
+    handle_time_by_outcome: list[dict]
+
+
+def contact_figures(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> ContactFigures:
+    now = now or timezone.now()
+    contact_scope = _contact_scope(scope, metrics_filter)
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+
+    def compute() -> ContactFigures:
+        return ContactFigures(
+            metrics=contact_selectors.contact_metrics(contact_scope=contact_scope, now=now),
+            matter_weeks=contact_selectors.matter_weeks(
+                contact_scope=contact_scope, weeks=weeks, now=now
+            ),
+            complaints=contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks),
+            csat_weeks=contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks),
+            handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
+                contact_scope=contact_scope
+            ),
+        )
+
+    return _cached(_cache_key(scope, metrics_filter, "contacts"), compute)
+
+
 def metrics_report(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
 ) -> MetricsReport:
     now = now or timezone.now()
-    contact_scope = _contact_scope(scope, metrics_filter)
-    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
-    complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+    contacts = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     return MetricsReport(
         metrics_filter=metrics_filter,
         as_of=now,
         promises=promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now),
         promise_weeks=promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now),
-        contacts=contact_selectors.contact_metrics(contact_scope=contact_scope, now=now),
-        matter_weeks=contact_selectors.matter_weeks(
-            contact_scope=contact_scope, weeks=weeks, now=now
-        ),
-        complaint_categories=complaints.categories,
-        complaint_weeks_by_category=complaints.weeks,
-        complaint_trend=complaints.trend,
-        csat_weeks=contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks),
-        handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
-            contact_scope=contact_scope
-        ),
+        contacts=contacts.metrics,
+        matter_weeks=contacts.matter_weeks,
+        complaint_categories=contacts.complaints.categories,
+        complaint_weeks_by_category=contacts.complaints.weeks,
+        complaint_trend=contacts.complaints.trend,
+        csat_weeks=contacts.csat_weeks,
+        handle_time_by_outcome=contacts.handle_time_by_outcome,
     )
 
 
@@ -343,8 +406,6 @@ def metrics_table(
     name: str, *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
 ) -> tuple[list[str], list[list]]:
     now = now or timezone.now()
-    contact_scope = _contact_scope(scope, metrics_filter)
-    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
     if name == "promises":
         header = [
             "week",
@@ -367,14 +428,14 @@ def metrics_table(
             "repeat_30d",
             "repeat_30d_percent",
         ]
-        rows = contact_selectors.matter_weeks(contact_scope=contact_scope, weeks=weeks, now=now)
+        rows = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now).matter_weeks
     elif name == "complaints":
-        complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+        complaints = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now).complaints
         header = ["week", *complaints.categories, "total"]
         rows = complaints.weeks
     elif name == "csat":
         header = ["week", "requests", "responses", "response_rate_percent", "csat_average"]
-        rows = contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
+        rows = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now).csat_weeks
     else:
         raise ValueError(name)
     return header, [[_csv_value(row.get(column)) for column in header] for row in rows]
@@ -416,23 +477,16 @@ def promise_report(
 def contact_report(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
 ) -> dict:
-    now = now or timezone.now()
-    contact_scope = _contact_scope(scope, metrics_filter)
-    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
-    metrics = contact_selectors.contact_metrics(contact_scope=contact_scope, now=now)
+    figures = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     return {
         **_range(metrics_filter),
-        **asdict(metrics),
-        "weeks": _json_weeks(
-            contact_selectors.matter_weeks(contact_scope=contact_scope, weeks=weeks, now=now)
-        ),
+        **asdict(figures.metrics),
+        "weeks": _json_weeks(figures.matter_weeks),
     }
 
 
 def complaint_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
-    contact_scope = _contact_scope(scope, metrics_filter)
-    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
-    complaints = contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks)
+    complaints = contact_figures(scope=scope, metrics_filter=metrics_filter).complaints
     return {
         **_range(metrics_filter),
         "categories": complaints.categories,
@@ -442,11 +496,5 @@ def complaint_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dic
 
 
 def csat_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
-    contact_scope = _contact_scope(scope, metrics_filter)
-    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
-    return {
-        **_range(metrics_filter),
-        "weeks": _json_weeks(
-            contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
-        ),
-    }
+    figures = contact_figures(scope=scope, metrics_filter=metrics_filter)
+    return {**_range(metrics_filter), "weeks": _json_weeks(figures.csat_weeks)}

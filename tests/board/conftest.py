@@ -62,3 +62,9 @@ def promise(owner, team, due_at, **fields):
     """An open promise as the engine stores it (the factory, not the phrase parser)."""
     fields.setdefault("next_action_at", due_at)
     return factories.FollowUpFactory(owner=owner, team=team, due_at=due_at, **fields)
+
+
+@pytest.fixture(autouse=True)
+def _no_metrics_cache(settings):
+    """Each test computes its figures (the cache is tested on its own)."""
+    settings.METRICS_CACHE_SECONDS = 0

@@ -248,3 +248,24 @@ def test_metrics_report_query_count_does_not_grow_with_data(org, promises, conta
         matter_with(customer, first, "complaint")
         promise(rep, org.east, at(9 + i % 7))
     assert count() == before
+
+
+def test_contact_figures_are_reused_within_one_sweep_interval(org, contacts, settings):
+    from django.core.cache import cache
+
+    settings.METRICS_CACHE_SECONDS = settings.FOLLOWUP_SWEEP_SECONDS
+    cache.clear()
+    scope = board_selectors.board_scope(org.sam)
+    week_one = MetricsFilter(start=date(2026, 4, 6), end=date(2026, 4, 12))
+
+    with CaptureQueriesContext(connection) as first:
+        figures = metrics_selectors.contact_figures(scope=scope, metrics_filter=RANGE, now=NOW)
+    with CaptureQueriesContext(connection) as second:
+        again = metrics_selectors.contact_figures(scope=scope, metrics_filter=RANGE, now=NOW)
+    other = metrics_selectors.contact_figures(scope=scope, metrics_filter=week_one, now=NOW)
+
+    assert len(first) >= 5
+    assert len(second) == 0
+    assert again.metrics == figures.metrics
+    assert other.metrics.matters == 3  # another filter is another entry, not the cached one
+    cache.clear()
