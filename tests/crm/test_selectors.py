@@ -161,3 +161,14 @@ def test_quiet_hours_are_read_in_the_customers_time_zone():
     assert customer_is_in_quiet_hours(customer, now=datetime(2026, 6, 1, 13, 30, tzinfo=UTC))
     assert not customer_is_in_quiet_hours(customer, now=datetime(2026, 6, 1, 3, 0, tzinfo=UTC))
     assert timezone.is_aware(datetime(2026, 6, 1, tzinfo=UTC))
+
+
+def test_a_name_typed_right_does_not_bring_lookalikes_but_a_typo_still_finds():
+    customer_create(full_name="Emily Berkaton")
+    customer_create(full_name="Emily Berkatine")
+    customer_create(full_name="Emily Dorwati")
+
+    assert names(customer_list(query="emily berkaton")) == ["Emily Berkaton"]
+    assert names(customer_list(query="emil berka")) == ["Emily Berkatine", "Emily Berkaton"]
+    assert names(customer_list(query="Emily Bekraton"))[0] == "Emily Berkaton"
+    assert "Emily Dorwati" not in names(customer_list(query="Emily Bekraton"))
