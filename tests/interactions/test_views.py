@@ -1,0 +1,286 @@
+"""The log form and timeline fragments, matter linking, and the public feedback page."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from interactions import services
+from interactions.feedback_links import feedback_path
+from interactions.hooks import _cached
+from interactions.models import Feedback, Interaction
+from tests import factories
+from tests.interactions import form_extension
+
+pytestmark = pytest.mark.django_db
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def browser(rep):
+    client = Client()
+    client.force_login(rep)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def no_extensions(settings):
+    """These tests drive the log form alone; the real follow-ups extension has its own tests."""
+    settings.INTERACTION_FORM_EXTENSIONS = []
+    _cached.cache_clear()
+
+
+@pytest.fixture
+def with_extension(settings):
+    settings.INTERACTION_FORM_EXTENSIONS = ["tests.interactions.form_extension.PromiseExtension"]
+    form_extension.SAVED.clear()
+    _cached.cache_clear()
+    yield
+    _cached.cache_clear()
+
+
+def form_data(**overrides):
+    data = {
+        "channel": "phone",
+        "direction": "inbound",
+        "occurred_at": "2026-03-10T11:30",
+        "duration_minutes": "4",
+        "category": "complaint",
+        "outcome": "resolved",
+        "sentiment": "-1",
+        "subject": "Bill too high",
+        "summary": "Explained <b>the</b> tariff.",
+        "from_number": "020 7946 0958",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_form_fragment_renders_with_channel_fields(browser, customer):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+
+    response = browser.get(url)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'hx-post="{url}"' in html
+    for name in ("channel", "occurred_at", "from_number", "email_to", "location", "summary"):
+        assert f'name="{name}"' in html
+    assert "autofocus" in html
+
+
+def test_post_logs_and_triggers_the_timeline(browser, customer, rep, settings):
+    settings.PHONE_DEFAULT_REGION = "GB"
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(url, form_data(), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "interaction-logged"
+    interaction = Interaction.objects.get()
+    assert (interaction.customer, interaction.rep) == (customer, rep)
+    assert interaction.duration_seconds == 240
+    assert interaction.from_number == "+442079460958"
+    assert interaction.sentiment == -1
+    assert interaction.occurred_at == datetime(2026, 3, 10, 11, 30, tzinfo=UTC)
+    assert "Logged: Phone inbound" in response.content.decode()
+
+
+def test_post_without_htmx_redirects_to_the_customer_page(browser, customer):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(url, form_data())
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/customers/{customer.pk}/"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"channel": "fax"}, "channel"),
+        ({"occurred_at": "2026-03-11T12:00"}, "occurred_at"),
+        ({"duration_minutes": "-3"}, "duration_minutes"),
+        ({"category": "gossip"}, "category"),
+    ],
+)
+def test_invalid_post_shows_the_error_and_saves_nothing(browser, customer, overrides, field):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(url, form_data(**overrides), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    assert "HX-Trigger" not in response
+    assert 'class="error"' in response.content.decode()
+    assert Interaction.objects.count() == 0
+
+
+def test_extension_fields_are_rendered_and_saved_in_the_same_submission(
+    browser, customer, with_extension
+):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    assert 'name="promise-is_promised"' in browser.get(url).content.decode()
+
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(
+            url,
+            form_data(**{"promise-is_promised": "on", "promise-action": "Call back Friday"}),
+            HTTP_HX_REQUEST="true",
+        )
+
+    assert response.status_code == 200
+    assert form_extension.SAVED == [(Interaction.objects.get().pk, "Call back Friday")]
+
+
+def test_invalid_extension_form_blocks_the_log(browser, customer, with_extension):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(
+            url, form_data(**{"promise-is_promised": "on"}), HTTP_HX_REQUEST="true"
+        )
+
+    assert response.status_code == 400
+    assert "Say what you promised." in response.content.decode()
+    assert Interaction.objects.count() == 0
+    assert form_extension.SAVED == []
+
+
+def test_extension_save_error_rolls_back_and_is_shown(browser, customer, with_extension):
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    with time_machine.travel(NOW, tick=False):
+        response = browser.post(
+            url,
+            form_data(**{"promise-is_promised": "on", "promise-action": "explode"}),
+            HTTP_HX_REQUEST="true",
+        )
+
+    assert response.status_code == 400
+    assert "Cannot promise that." in response.content.decode()
+    assert Interaction.objects.count() == 0
+
+
+def test_non_member_is_refused(customer):
+    client = Client()
+    client.force_login(factories.UserFactory())
+
+    url = reverse("interactions:customer-log-form", args=[customer.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, form_data()).status_code == 403
+    assert Interaction.objects.count() == 0
+
+
+def log(customer, hours_ago, **kwargs):
+    arguments = {"channel": "phone", "direction": "inbound", "category": "complaint"}
+    arguments.update(kwargs)
+    return services.interaction_log(
+        customer=customer, occurred_at=NOW - timedelta(hours=hours_ago), **arguments
+    )
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_timeline_fragment_query_count_is_constant(
+    browser, customer, count, django_assert_max_num_queries
+):
+    with time_machine.travel(NOW, tick=False):
+        for hour in range(count):
+            log(customer, hour + 1, rep=factories.UserFactory(), summary=f"note {hour}")
+    url = reverse("interactions:customer-timeline", args=[customer.pk])
+
+    with django_assert_max_num_queries(8):
+        response = browser.get(url)
+
+    assert response.content.decode().count('class="timeline-item channel') == count
+
+
+def test_timeline_fragment_escapes_and_pages(browser, customer):
+    with time_machine.travel(NOW, tick=False):
+        logged = [log(customer, hour + 1, summary="<script>x</script>") for hour in range(27)]
+    url = reverse("interactions:customer-timeline", args=[customer.pk])
+
+    first = browser.get(url).content.decode()
+
+    assert "<script>x</script>" not in first
+    assert "&lt;script&gt;x&lt;/script&gt;" in first
+    assert first.count('class="timeline-item channel') == 25
+    assert "Load more" in first
+    cursor = first.split("?cursor=")[1].split("&amp;")[0]
+    more = browser.get(url, {"cursor": cursor.replace("%3D", "=")}).content.decode()
+    assert more.count('class="timeline-item channel') == 2
+    assert f'data-interaction="{logged[-1].pk}"' in more
+    assert "Load more" not in more
+
+
+def test_timeline_fragment_filters_by_channel(browser, customer):
+    with time_machine.travel(NOW, tick=False):
+        log(customer, 2)
+        mail = log(customer, 1, channel="email")
+    url = reverse("interactions:customer-timeline", args=[customer.pk])
+
+    html = browser.get(url, {"channel": "email"}).content.decode()
+
+    assert html.count('class="timeline-item channel') == 1
+    assert f'data-interaction="{mail.pk}"' in html
+
+
+def test_matter_form_links_and_unlinks(browser, customer):
+    with time_machine.travel(NOW, tick=False):
+        first = log(customer, 5)
+        second = log(customer, 1, category="question")
+    url = reverse("interactions:interaction-matter", args=[second.pk])
+
+    response = browser.post(url, {"matter": first.matter_id}, HTTP_HX_REQUEST="true")
+    second.refresh_from_db()
+    assert response.status_code == 200
+    assert (second.matter_id, second.is_repeat_contact) == (first.matter_id, True)
+
+    browser.post(url, {"matter": "new"}, HTTP_HX_REQUEST="true")
+    second.refresh_from_db()
+    assert second.matter_id != first.matter_id
+    assert second.is_repeat_contact is False
+
+
+def test_feedback_page_needs_no_login_hides_notes_and_takes_one_answer(customer):
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1, subject="Your bill", summary="INTERNAL: difficult caller")
+    path = feedback_path(interaction_id=interaction.pk)
+    anonymous = Client()
+
+    page = anonymous.get(path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Your bill" in html
+    assert "INTERNAL" not in html
+
+    answered = anonymous.post(path, {"score": "4", "comment": "Helpful"})
+    assert answered.status_code == 200
+    assert "Thank you" in answered.content.decode()
+    again = anonymous.post(path, {"score": "1"})
+    assert "rated this contact 4" in again.content.decode()
+    feedback = Feedback.objects.get()
+    assert (feedback.score, feedback.comment, feedback.matter_id) == (
+        4,
+        "Helpful",
+        interaction.matter_id,
+    )
+
+
+def test_feedback_link_expires_and_cannot_be_forged(customer, settings):
+    settings.INTERACTION_FEEDBACK_MAX_AGE_DAYS = 14
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1)
+        path = feedback_path(interaction_id=interaction.pk)
+    forged = path.replace(f"/{interaction.pk}:", f"/{interaction.pk + 1}:")
+
+    with time_machine.travel(NOW + timedelta(days=15), tick=False):
+        expired = Client().post(path, {"score": "5"})
+    invalid = Client().get(forged)
+    with time_machine.travel(NOW, tick=False):
+        bad_score = Client().post(path, {"score": "9"})
+
+    assert expired.status_code == 410
+    assert "expired" in expired.content.decode()
+    assert invalid.status_code == 410
+    assert bad_score.status_code == 400
+    assert Feedback.objects.count() == 0
