@@ -447,8 +447,8 @@ MATRIX: list[Entry] = [
         **{**SUPERVISORS, "supervisor": 302, "supervisor_other_team": 302, "admin": 302},
     ),
     page("GET", "/supervisor/escalations/", **SUPERVISORS),
-    # Team A's promise: its supervisor and admins may acknowledge (it is not
-    # escalated, so 400); team B's supervisor gets the same 403 as for an id
+    # Team A's escalated promise: its supervisor and admins acknowledge it (back
+    # to the board, 302); team B's supervisor gets the same 403 as for an id
     # that does not exist, so the promise's existence does not leak
     # (test_no_leaks checks the two answers are identical).
     page(
@@ -456,9 +456,9 @@ MATRIX: list[Entry] = [
         "/supervisor/escalations/{followup_id}/acknowledge/",
         rep=403,
         rep_other_team=403,
-        supervisor=400,
+        supervisor=302,
         supervisor_other_team=403,
-        admin=400,
+        admin=302,
     ),
     page("GET", "/supervisor/metrics/", **SUPERVISORS),
     page("GET", "/supervisor/metrics/{table}.csv", params={"table": "=promises"}, **SUPERVISORS),

@@ -1,6 +1,7 @@
 """The world the access tests act in, and how to address it (shared by the matrix and CSRF tests)."""
 
 import json
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -15,6 +16,8 @@ from tests import factories
 from .access_matrix import Entry
 
 ALL_SCOPES = tuple(ApiClient.Scope.values)
+# Team A's promise text: must never reach anyone outside team A (but admins).
+TEAM_A_SECRET = "Refund Quetzalcoatl deposit for team A"
 DEFAULT_PARAMS = {
     "pk": "customer",
     "customer_pk": "customer",
@@ -58,8 +61,17 @@ def world(db):
         recorded_at=timezone.now(),
     )
     interaction = factories.InteractionFactory(customer=customer, rep=rep, team=team_a)
+    # Overdue and escalated, so it shows on every board, inbox and metric.
     followup = factories.FollowUpFactory(
-        customer=customer, owner=rep, team=team_a, origin_interaction=interaction
+        customer=customer,
+        owner=rep,
+        team=team_a,
+        origin_interaction=interaction,
+        action=TEAM_A_SECRET,
+        due_at=timezone.now() - timedelta(days=2),
+        next_action_at=timezone.now() + timedelta(hours=1),
+        is_overdue=True,
+        escalation_level=1,
     )
     from interactions.feedback_links import feedback_token_make
 
