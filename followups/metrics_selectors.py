@@ -31,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Aggregate, Count, DurationField, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
@@ -362,19 +362,41 @@ def contact_figures(
     weeks = weeks_between(metrics_filter.start, metrics_filter.end)
 
     def compute() -> ContactFigures:
+        with transaction.atomic():
+            _without_jit()
+            return _compute()
+
+    def _compute() -> ContactFigures:
+        matter_weeks = contact_selectors.matter_weeks(
+            contact_scope=contact_scope, weeks=weeks, now=now
+        )
+        csat_weeks = contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
         return ContactFigures(
-            metrics=contact_selectors.contact_metrics(contact_scope=contact_scope, now=now),
-            matter_weeks=contact_selectors.matter_weeks(
-                contact_scope=contact_scope, weeks=weeks, now=now
+            metrics=contact_selectors.contact_metrics(
+                contact_scope=contact_scope,
+                now=now,
+                matter_weeks=matter_weeks,
+                csat_weeks=csat_weeks,
             ),
+            matter_weeks=matter_weeks,
             complaints=contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks),
-            csat_weeks=contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks),
+            csat_weeks=csat_weeks,
             handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
                 contact_scope=contact_scope
             ),
         )
 
     return _cached(_cache_key(scope, metrics_filter, "contacts"), compute)
+
+
+def _without_jit() -> None:
+    """PostgreSQL JIT-compiles a query whose estimated cost passes jit_above_cost;
+    these aggregates over weeks of rows pass it, and the compilation (~50 ms a
+    query, measured in benchmarks/board.py) costs more than it saves at these
+    sizes. SET LOCAL ends with the transaction, so nothing else is affected."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
 
 
 def metrics_report(

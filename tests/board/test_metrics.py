@@ -269,3 +269,13 @@ def test_contact_figures_are_reused_within_one_sweep_interval(org, contacts, set
     assert again.metrics == figures.metrics
     assert other.metrics.matters == 3  # another filter is another entry, not the cached one
     cache.clear()
+
+
+def test_totals_from_the_weekly_rows_equal_the_direct_totals(org, contacts):
+    scope, metrics_filter, contact_scope_ = contact_scope(org)
+    from interactions import metrics_selectors as contact_metrics
+
+    report = metrics_selectors.metrics_report(scope=scope, metrics_filter=metrics_filter, now=NOW)
+
+    direct = contact_metrics.contact_metrics(contact_scope=contact_scope_, now=NOW)
+    assert report.contacts == direct
