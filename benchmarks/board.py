@@ -126,7 +126,7 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
         rep_array = "(ARRAY[" + ",".join(map(str, rep_ids)) + "])"
         # A rep's team: the team they were put in (i % teams), so promises and contacts line up.
         rep_team = f"(ARRAY[{','.join(str(team_ids[i % teams]) for i in range(reps))}])"
-        rep_pick = f"(1 + (n * 7919) % {reps})"
+        rep_pick = f"(1 + (n::bigint * 7919) % {reps})::int"
 
         interaction = Interaction.objects.create(
             customer=template_customer,
@@ -158,7 +158,7 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
                 interaction.pk,
                 interactions,
                 {
-                    "customer_id": f"{first_customer} + (n * 104729) % {customers}",
+                    "customer_id": f"{first_customer} + (n::bigint * 104729) % {customers}",
                     "channel": "(ARRAY['phone','email','in_person','chat','sms','video'])[1 + n % 6]",
                     "direction": "(ARRAY['inbound','inbound','outbound'])[1 + n % 3]",
                     "occurred_at": "now() - (n % 259200) * interval '1 minute'",
@@ -197,13 +197,13 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
                 followup.pk,
                 followups,
                 {
-                    "customer_id": f"{first_customer} + (n * 7877) % {customers}",
+                    "customer_id": f"{first_customer} + (n::bigint * 7877) % {customers}",
                     "owner_id": f"{rep_array}[{rep_pick}]",
                     "team_id": f"{rep_team}[{rep_pick}]",
-                    "due_at": "now() - ((n * 37) % 273600 - 14400) * interval '1 minute'",
+                    "due_at": "now() - ((n::bigint * 37) % 273600 - 14400) * interval '1 minute'",
                     "status": "CASE WHEN n % 10 = 0 THEN 'open' ELSE 'done' END",
                     "next_action_at": "NULL",
-                    "completed_at": "CASE WHEN n % 10 = 0 THEN NULL ELSE now() - ((n * 37) % 273600 - 14400 - (n % 7 - 2) * 240) * interval '1 minute' END",
+                    "completed_at": "CASE WHEN n % 10 = 0 THEN NULL ELSE now() - ((n::bigint * 37) % 273600 - 14400 - (n % 7 - 2) * 240) * interval '1 minute' END",
                     "is_kept_on_time": "CASE WHEN n % 10 = 0 THEN NULL ELSE n % 7 < 3 END",
                     "escalation_level": "CASE WHEN n % 10 = 0 THEN n % 3 ELSE 0 END",
                     "renegotiation_count": "(n % 17 = 0)::int",

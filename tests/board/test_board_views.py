@@ -197,3 +197,13 @@ def test_supervisor_of_two_teams_can_reassign_within_each(client, org, frozen):
     assert "East" in body
     client.post(reverse("board:reassign"), {"followup": [west.pk], "new_owner": org.ingrid.pk})
     assert FollowUp.objects.get(pk=west.pk).owner_id == org.ingrid.pk
+
+
+def test_the_topbar_board_link_is_for_supervisors_only(client, org):
+    client.force_login(org.sam)
+    assert 'href="/supervisor/board/"' in client.get(reverse("board:nav")).content.decode()
+    client.force_login(org.maria)
+    response = client.get(reverse("board:nav"))
+    assert response.status_code == 200
+    assert response.content == b""
+    assert 'hx-get="/supervisor/nav/"' in client.get("/customers/").content.decode()
