@@ -239,11 +239,13 @@ def _matter_set_resolved(matter: Matter, *, at: datetime) -> None:
 def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
     """The join-window rule.
 
-    An interaction with a customer joins the open matter of the same customer
-    and the same category (no category matches no category) whose last contact
-    lies within INTERACTION_MATTER_WINDOW_DAYS before it, and is flagged a
-    repeat contact; otherwise it opens a new matter. An outcome of `resolved`
-    resolves the matter. Interactions without a customer get no matter.
+    An interaction with a customer and a category joins the open matter of the
+    same customer and category whose last contact lies within
+    INTERACTION_MATTER_WINDOW_DAYS before it, and is flagged a repeat contact;
+    otherwise it opens a new matter. Without a category the need is unknown, so
+    it never joins by the window (no false repeat contacts); e-mail threading
+    passes `matter` explicitly. An outcome of `resolved` resolves the matter.
+    Interactions without a customer get no matter.
     """
     if interaction.customer_id is None and matter is None:
         return
@@ -252,7 +254,7 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
     _transaction_lock(f"rapport.matter:{customer_id}")
     if matter is not None:
         matter = Matter.objects.select_for_update().get(pk=matter.pk)
-    else:
+    elif interaction.category_id is not None:
         matter = (
             Matter.objects.select_for_update()
             .filter(

@@ -122,7 +122,8 @@ def test_message_without_message_id_gets_a_stable_id_and_redelivery_is_no_duplic
     assert redelivered.json()["interaction"]["id"] == first.json()["interaction"]["id"]
     assert Interaction.objects.count() == 1
     message_id = first.json()["interaction"]["email_message_id"]
-    assert message_id.startswith("<") and message_id.endswith("@rapport.invalid>")
+    assert message_id.startswith("<")
+    assert message_id.endswith("@rapport.invalid>")
 
 
 def test_redelivery_with_message_id_is_no_duplicate(client):

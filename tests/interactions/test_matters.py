@@ -179,3 +179,13 @@ def test_resolve_and_reopen(history):
     services.matter_reopen(matter=matter)
     matter.refresh_from_db()
     assert (matter.status, matter.resolved_at) == ("open", None)
+
+
+def test_uncategorised_contacts_never_join_by_the_window():
+    customer = factories.CustomerFactory()
+    first = log(customer, 1, None)
+
+    second = log(customer, 1, None, hour=11)
+
+    assert first.matter_id != second.matter_id
+    assert second.is_repeat_contact is False
