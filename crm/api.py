@@ -16,7 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from crm import access, selectors, services
+from crm import access, audit, selectors, services
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
 from crm.serializers import (
     ConsentSerializer,
@@ -124,6 +124,14 @@ class CustomerViewSet(
 
     def get_object(self):
         return selectors.customer_profile(customer_id=int(self.kwargs["pk"]))
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        # Reading a profile is a touch of personal data: audited (crm.audit).
+        audit.audit_customer_viewed(
+            actor=request.user, customer_id=int(response.data["id"]), request=request
+        )
+        return response
 
     def _detail(self, customer: Customer, status_code=status.HTTP_200_OK) -> Response:
         fresh = selectors.customer_profile(customer_id=customer.pk)

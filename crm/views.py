@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import access, selectors, services
+from crm import access, audit, selectors, services
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,
@@ -163,6 +163,7 @@ def customer_detail_page(request, customer_id: int):
     customer = _load(request, customer_id)
     if customer.pk != customer_id:  # a merged id: show the survivor at its own address
         return redirect("crm:customer-detail", customer.pk)
+    audit.audit_customer_viewed(actor=request.user, customer_id=customer.pk, request=request)
     context = _profile_context(request, customer)
     context["panels"] = customer_panels(customer)
     context["duplicates"] = selectors.customer_duplicates(customer=customer, limit=5)

@@ -188,3 +188,8 @@ def test_only_admins_may_open_the_trail_in_the_admin(client_for, rep_a):
     response = client_for(staff_rep).get("/admin/crm/auditentry/")
 
     assert response.status_code == 403
+
+
+def test_audit_record_costs_one_query(rep_a, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        _entry(rep_a)
