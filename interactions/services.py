@@ -402,6 +402,60 @@ def interaction_feedback_give(*, interaction_id: int, score: int, comment: str =
     return feedback
 
 
+def _customer_email(customer_id: int) -> str:
+    from crm.models import ContactPoint
+
+    return (
+        ContactPoint.objects.filter(customer_id=customer_id, kind=ContactPoint.Kind.EMAIL)
+        .order_by("-is_primary", "pk")
+        .values_list("value", flat=True)
+        .first()
+        or ""
+    )
+
+
+def interaction_feedback_request_send(*, interaction_id: int, base_url: str) -> bool:
+    """E-mail the customer a signed feedback link for one contact.
+
+    The message shows only what the customer already knows (channel, date,
+    subject, the rep's first name), never the internal notes. Its Message-ID
+    is derived from the interaction, so a retried send stays one message in
+    the customer's thread. Returns False when there is nobody to send to or
+    feedback was already given.
+    """
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from interactions.feedback_links import feedback_path
+
+    interaction = (
+        Interaction.objects.select_related("rep", "customer").filter(pk=interaction_id).first()
+    )
+    if interaction is None or interaction.customer_id is None:
+        return False
+    if Feedback.objects.filter(interaction_id=interaction_id).exists():
+        return False
+    address = _customer_email(interaction.customer_id)
+    if not address:
+        return False
+    context = {
+        "customer_name": interaction.customer.display_name,
+        "channel": interaction.get_channel_display(),
+        "occurred_at": interaction.occurred_at,
+        "subject": interaction.subject,
+        "rep_first_name": interaction.rep.first_name if interaction.rep else "",
+        "url": base_url.rstrip("/") + feedback_path(interaction_id=interaction_id),
+    }
+    message = EmailMessage(
+        subject="How did we do?",
+        body=render_to_string("interactions/feedback_request_email.txt", context),
+        to=[address],
+        headers={"Message-ID": f"<feedback-request-{interaction_id}@rapport.local>"},
+    )
+    message.send()
+    return True
+
+
 # --- e-mail ingestion ----------------------------------------------------------------------
 
 

@@ -22,5 +22,10 @@ urlpatterns = [
         views.interaction_matter_change,
         name="interaction-matter",
     ),
+    path(
+        "<int:interaction_id>/feedback-request/",
+        views.interaction_feedback_request,
+        name="interaction-feedback-request",
+    ),
     path("feedback/<str:token>/", views.feedback_page, name="feedback"),
 ]

@@ -16,9 +16,11 @@ from interactions.feedback_links import FeedbackLinkError, feedback_path, feedba
 from interactions.forms import FeedbackForm, InteractionLogForm
 from interactions.hooks import interaction_form_extensions
 from interactions.models import Feedback, Interaction, Matter
+from interactions.tasks import feedback_request_send
 
 # Fired on the page after a successful log; the timeline fragment reloads on it.
 LOGGED_EVENT = "interaction-logged"
+LINKABLE_MATTERS = 20
 
 
 def _require_staff(request: HttpRequest) -> None:
@@ -111,6 +113,7 @@ def _timeline_context(request: HttpRequest, customer_id: int) -> dict:
         page = selectors.customer_timeline(customer_id=customer.pk, channel=channel)
         cursor = None
     filters = {"channel": channel or "", "category": category or "", "matter": matter_id or ""}
+    matters = selectors.customer_matters(customer_id=customer.pk)
     return {
         "customer": customer,
         "page": page,
@@ -119,7 +122,9 @@ def _timeline_context(request: HttpRequest, customer_id: int) -> dict:
         "is_more": bool(cursor),
         "channels": Interaction.Channel.choices,
         "categories": selectors.categories_active(),
-        "matters": selectors.customer_matters(customer_id=customer.pk),
+        "matters": matters,
+        # A contact can be moved into an open matter (few), or out into its own.
+        "link_matters": [m for m in matters if m.is_open][:LINKABLE_MATTERS],
     }
 
 
@@ -160,6 +165,19 @@ def interaction_matter_change(request: HttpRequest, interaction_id: int) -> Http
     )
     response["HX-Trigger"] = LOGGED_EVENT
     return response
+
+
+@login_required
+@require_POST
+def interaction_feedback_request(request: HttpRequest, interaction_id: int) -> HttpResponse:
+    """Queue the feedback e-mail to the customer (after commit; the worker sends it)."""
+    _require_staff(request)
+    interaction = get_object_or_404(Interaction, pk=interaction_id)
+    base_url = request.build_absolute_uri("/")
+    transaction.on_commit(
+        lambda: feedback_request_send.delay(interaction.pk, base_url), robust=True
+    )
+    return HttpResponse('<span class="muted">Feedback request queued.</span>')
 
 
 @require_http_methods(["GET", "POST"])

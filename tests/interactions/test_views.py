@@ -284,3 +284,58 @@ def test_feedback_link_expires_and_cannot_be_forged(customer, settings):
     assert invalid.status_code == 410
     assert bad_score.status_code == 400
     assert Feedback.objects.count() == 0
+
+
+def test_feedback_request_is_queued_after_commit(
+    browser, customer, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1)
+    url = reverse("interactions:interaction-feedback-request", args=[interaction.pk])
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = browser.post(url, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert len(callbacks) == 1
+
+
+def test_feedback_request_email_has_the_link_and_no_notes(customer, mailoutbox):
+    from crm.models import ContactPoint
+    from interactions.tasks import feedback_request_send
+
+    factories.ContactPointFactory(
+        customer=customer, kind=ContactPoint.Kind.EMAIL, value="ann@example.com", is_primary=True
+    )
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1, subject="Your bill", summary="INTERNAL: angry again")
+        sent = feedback_request_send.run(interaction.pk, "https://crm.example.com/")
+
+    assert sent is True
+    (message,) = mailoutbox
+    assert message.to == ["ann@example.com"]
+    assert "INTERNAL" not in message.body
+    assert "Your bill" in message.body
+    link = next(line for line in message.body.splitlines() if line.startswith("https://"))
+    assert link.startswith("https://crm.example.com/interactions/feedback/")
+    with time_machine.travel(NOW, tick=False):
+        assert (
+            Client().post(link.removeprefix("https://crm.example.com"), {"score": "5"}).status_code
+            == 200
+        )
+        # Feedback given: nothing more is sent.
+        assert feedback_request_send.run(interaction.pk, "https://crm.example.com/") is False
+    assert len(mailoutbox) == 1
+
+
+def test_feedback_request_without_an_address_sends_nothing(customer, mailoutbox):
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1)
+
+    assert (
+        services.interaction_feedback_request_send(
+            interaction_id=interaction.pk, base_url="https://x"
+        )
+        is False
+    )
+    assert mailoutbox == []
