@@ -99,9 +99,11 @@ def followup_my_day(*, user: AbstractBaseUser, now: datetime | None = None) -> M
     return MyDay(
         time_zone=zone_name,
         today=today,
-        overdue=[f for f in rows if f.due_at <= now],
-        due_today=[f for f in rows if now < f.due_at < end_of_today],
-        upcoming=[f for f in rows if f.due_at >= end_of_today],
+        # The engine's flag or the clock, whichever is first: between a due
+        # time and the next sweep the promise is already shown as overdue.
+        overdue=[f for f in rows if f.is_overdue or f.due_at <= now],
+        due_today=[f for f in rows if not f.is_overdue and now < f.due_at < end_of_today],
+        upcoming=[f for f in rows if not f.is_overdue and f.due_at >= end_of_today],
     )
 
 
