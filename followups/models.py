@@ -136,10 +136,13 @@ class FollowUp(models.Model):
             ),
         ]
         indexes = [
-            # The sweep's index: only open rows, ordered by when they next need work,
-            # so its cost follows the due work, not the table (DESIGN.md).
+            # The sweep's index: only open rows, in the order the sweep claims them
+            # (when they next need work, then id), so a claim reads its batch off
+            # the front of the index and its cost follows the due work, not the
+            # table (DESIGN.md). Ordering a claim by id alone let the planner walk
+            # the primary key through every open row (benchmarks/sweep.py).
             models.Index(
-                fields=["next_action_at"],
+                fields=["next_action_at", "id"],
                 condition=Q(status="open"),
                 name="followups_open_next_action_idx",
             ),

@@ -570,8 +570,9 @@ def _sweep_sql() -> str:
     user = User._meta.db_table
     user_groups = User.groups.through._meta.db_table
     group = User.groups.field.related_model._meta.db_table
-    # One statement per batch. Data-modifying CTEs run once each against the
-    # same snapshot; the claim's FOR UPDATE re-evaluates `status = 'open'` on
+    # One statement per batch. Rows are claimed and locked in one stable order,
+    # (next_action_at, id), read straight off the partial index. Data-modifying
+    # CTEs run once each against the same snapshot; the claim's FOR UPDATE re-evaluates `status = 'open'` on
     # the newest row version, so a promise completed meanwhile is not touched.
     return f"""
 WITH claimed AS (
@@ -579,7 +580,7 @@ WITH claimed AS (
            cycle, is_reminded, is_overdue, escalation_level
     FROM {followup}
     WHERE status = 'open' AND next_action_at <= %(now)s
-    ORDER BY id
+    ORDER BY next_action_at, id
     LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ),
@@ -832,7 +833,7 @@ def followup_outbox_relay(*, now: datetime) -> int:
                 delivery_status=Notification.DeliveryStatus.PENDING,
                 next_attempt_at__lte=now - OUTBOX_RELAY_GRACE,
             )
-            .order_by("pk")
+            .order_by("next_attempt_at", "pk")
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[:OUTBOX_RELAY_BATCH_SIZE]
         )
