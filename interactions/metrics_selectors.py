@@ -23,7 +23,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import TruncWeek
 
 from interactions.models import Interaction, Matter
@@ -143,10 +152,6 @@ def _matter_aggregates() -> dict:
     }
 
 
-def _complaints(contact_scope: ContactScope) -> QuerySet[Interaction]:
-    return _interactions(contact_scope).filter(category__slug__contains=COMPLAINT_SLUG_MARKER)
-
-
 def _rateable(contact_scope: ContactScope) -> QuerySet[Interaction]:
     return (
         _interactions(contact_scope)
@@ -161,14 +166,21 @@ def contact_metrics(
     now: datetime,
     matter_weeks: list[dict] | None = None,
     csat_weeks: list[dict] | None = None,
+    rollup: list[dict] | None = None,
 ) -> ContactMetrics:
     """Totals over the range. Given the weekly rows of the same scope (as the
     metrics page has them), matter and CSAT totals are their sums: the repeat
     look-ups are the expensive part and run once, not twice."""
-    interactions = _interactions(contact_scope).aggregate(
-        interactions=Count("pk"),
-        complaints=Count("pk", filter=Q(category__slug__contains=COMPLAINT_SLUG_MARKER)),
-    )
+    if rollup is None:
+        interactions = _interactions(contact_scope).aggregate(
+            interactions=Count("pk"),
+            complaints=Count("pk", filter=Q(category__slug__contains=COMPLAINT_SLUG_MARKER)),
+        )
+    else:
+        interactions = {
+            "interactions": sum(row["interactions"] for row in rollup),
+            "complaints": sum(row["interactions"] for row in rollup if _is_complaint(row)),
+        }
     if matter_weeks is None:
         matters = _annotated_matters(contact_scope).aggregate(**_matter_aggregates())
     else:
@@ -242,20 +254,50 @@ def matter_weeks(*, contact_scope: ContactScope, weeks: list[date], now: datetim
     return result
 
 
-def complaint_weeks(*, contact_scope: ContactScope, weeks: list[date]) -> ComplaintWeeks:
-    """Complaints per week and category (one GROUP BY), with the weekly trend."""
-    rows = (
-        _complaints(contact_scope)
-        .annotate(week=TruncWeek("occurred_at", tzinfo=UTC))
+def interaction_rollup(contact_scope: ContactScope) -> list[dict]:
+    """One scan of the range's interactions, grouped by week, category, outcome
+    and whether a customer is attached: complaints, CSAT, handle time and the
+    interaction totals are all sums over these few hundred rows, so the big
+    table is read once per report instead of once per figure."""
+    return list(
+        _interactions(contact_scope)
+        .annotate(
+            week=TruncWeek("occurred_at", tzinfo=UTC),
+            has_customer=ExpressionWrapper(Q(customer__isnull=False), output_field=BooleanField()),
+        )
         .order_by()
-        .values("week", "category__name")
-        .annotate(count=Count("pk"))
+        .values("week", "category_id", "category__name", "outcome", "has_customer")
+        .annotate(
+            interactions=Count("pk"),
+            responses=Count("feedback"),
+            score_sum=Sum("feedback__score"),
+            duration_sum=Sum("duration_seconds"),
+        )
     )
+
+
+def _is_complaint(row: dict) -> bool:
+    return COMPLAINT_SLUG_MARKER in (row["category_id"] or "")
+
+
+def _is_rateable(row: dict) -> bool:
+    return row["has_customer"] and row["outcome"] not in UNRATEABLE_OUTCOMES
+
+
+def complaint_weeks(
+    *, contact_scope: ContactScope, weeks: list[date], rollup: list[dict] | None = None
+) -> ComplaintWeeks:
+    """Complaints per week and category, with the weekly trend."""
+    rollup = interaction_rollup(contact_scope) if rollup is None else rollup
     counts: dict[date, dict[str, int]] = {}
     categories: set[str] = set()
-    for row in rows:
-        counts.setdefault(_week_key(row["week"]), {})[row["category__name"]] = row["count"]
-        categories.add(row["category__name"])
+    for row in rollup:
+        if not _is_complaint(row):
+            continue
+        week_counts = counts.setdefault(_week_key(row["week"]), {})
+        name = row["category__name"]
+        week_counts[name] = week_counts.get(name, 0) + row["interactions"]
+        categories.add(name)
     ordered = sorted(categories)
     result = []
     for week in weeks:
@@ -288,53 +330,53 @@ def complaint_trend(weeks: list[dict]) -> dict | None:
     return {"slope_per_week": round(slope, 2), "direction": direction, "text": text}
 
 
-def csat_weeks(*, contact_scope: ContactScope, weeks: list[date]) -> list[dict]:
-    rows = (
-        _rateable(contact_scope)
-        .annotate(week=TruncWeek("occurred_at", tzinfo=UTC))
-        .order_by()
-        .values("week")
-        .annotate(
-            requests=Count("pk"),
-            responses=Count("feedback"),
-            average=Avg("feedback__score"),
-            score_sum=Sum("feedback__score"),
+def csat_weeks(
+    *, contact_scope: ContactScope, weeks: list[date], rollup: list[dict] | None = None
+) -> list[dict]:
+    rollup = interaction_rollup(contact_scope) if rollup is None else rollup
+    sums: dict[date, dict[str, int]] = {}
+    for row in rollup:
+        if not _is_rateable(row):
+            continue
+        week = sums.setdefault(
+            _week_key(row["week"]), {"requests": 0, "responses": 0, "score_sum": 0}
         )
-    )
-    by_week = {_week_key(row["week"]): row for row in rows}
+        week["requests"] += row["interactions"]
+        week["responses"] += row["responses"]
+        week["score_sum"] += row["score_sum"] or 0
     result = []
     for week in weeks:
-        row = by_week.get(week, {})
-        average = row.get("average")
+        row = sums.get(week, {"requests": 0, "responses": 0, "score_sum": 0})
         result.append(
             {
                 "week": week,
-                "requests": row.get("requests", 0),
-                "responses": row.get("responses", 0),
-                "response_rate_percent": _percent(row.get("responses", 0), row.get("requests", 0)),
-                "csat_average": round(average, 2) if average is not None else None,
-                "score_sum": row.get("score_sum") or 0,
+                **row,
+                "response_rate_percent": _percent(row["responses"], row["requests"]),
+                "csat_average": round(row["score_sum"] / row["responses"], 2)
+                if row["responses"]
+                else None,
             }
         )
     return result
 
 
-def handle_time_by_outcome(*, contact_scope: ContactScope) -> list[dict]:
+def handle_time_by_outcome(
+    *, contact_scope: ContactScope, rollup: list[dict] | None = None
+) -> list[dict]:
     """Average handle time beside each outcome: context for the outcomes, never a target."""
-    rows = (
-        _interactions(contact_scope)
-        .exclude(outcome="")
-        .order_by()
-        .values("outcome")
-        .annotate(interactions=Count("pk"), average_seconds=Avg("duration_seconds"))
-        .order_by("outcome")
-    )
+    rollup = interaction_rollup(contact_scope) if rollup is None else rollup
+    sums: dict[str, list[int]] = {}
+    for row in rollup:
+        if row["outcome"]:
+            total = sums.setdefault(row["outcome"], [0, 0])
+            total[0] += row["interactions"]
+            total[1] += row["duration_sum"] or 0
     labels = dict(Interaction.Outcome.choices)
     return [
         {
-            "outcome": labels.get(row["outcome"], row["outcome"]),
-            "interactions": row["interactions"],
-            "average_minutes": round((row["average_seconds"] or 0) / 60, 1),
+            "outcome": labels.get(outcome, outcome),
+            "interactions": count,
+            "average_minutes": round(duration / count / 60, 1),
         }
-        for row in rows
+        for outcome, (count, duration) in sorted(sums.items())
     ]
