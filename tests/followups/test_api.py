@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from followups import services
@@ -194,3 +196,42 @@ def test_schema_documents_the_actions(client, admin_user):
         assert operation["requestBody"]["content"]["application/json"]["examples"]
     names = {p["name"] for p in schema["paths"]["/api/v1/followups/"]["get"]["parameters"]}
     assert {"overdue", "owner", "team", "customer", "due_before", "status"} <= names
+
+
+def test_api_clients_are_limited_by_their_scopes(customer, rep):
+    from tests.api_clients.helpers import bearer_client
+
+    followup = _promise(customer, rep)
+    _, reader, _ = bearer_client("followups:read", name="reader")
+    _, writer, _ = bearer_client("followups:read", "followups:write", name="writer")
+
+    assert [row["id"] for row in reader.get(URL).json()["results"]] == [followup.pk]
+    assert reader.post(f"{URL}{followup.pk}/complete/", {}, format="json").status_code == 403
+    no_owner = writer.post(
+        URL, {"customer": customer.pk, "action": "x", "due_phrase": "by Friday"}, format="json"
+    )
+    assert no_owner.status_code == 400
+    assert "owner" in no_owner.json()["errors"]
+    created = writer.post(
+        URL,
+        {"customer": customer.pk, "action": "x", "due_phrase": "by Friday", "owner": rep.pk},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    done = writer.post(f"{URL}{followup.pk}/complete/", {"note": "via API"}, format="json")
+    assert done.status_code == 200
+    assert done.json()["status"] == "done"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(phrase=st.text(max_size=120))
+def test_any_due_phrase_is_a_201_or_a_400_naming_it(customer, rep, phrase):
+    response = _client(rep).post(
+        URL, {"customer": customer.pk, "action": "Call back", "due_phrase": phrase}, format="json"
+    )
+
+    assert response.status_code in (201, 400), response.content[:500]
+    if response.status_code == 400:
+        assert set(response.json()["errors"]) <= {"due_phrase", "due_at"}
