@@ -28,6 +28,13 @@ class PromiseFields(forms.Form):
         choices=[("", "Customer's preferred")] + list(FollowUp.Channel.choices), required=False
     )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    # "This contact kept my promise": the owner's open promises to this customer.
+    keeps = forms.ModelMultipleChoiceField(
+        queryset=FollowUp.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="This contact keeps my promise",
+    )
 
     def clean(self):
         data = super().clean()
@@ -68,12 +75,17 @@ class PromiseFollowUpExtension:
         form = PromiseFields(data=data, prefix=self.prefix)
         form.customer = customer
         form.user = user
+        form.fields["keeps"].queryset = FollowUp.objects.filter(
+            customer=customer, owner_id=user.pk, status=FollowUp.Status.OPEN
+        ).order_by("due_at", "pk")
         return form
 
     def save(self, *, form: PromiseFields, interaction, user) -> None:
-        from followups.services import followup_promise
+        from followups.services import followup_keep_with_interaction, followup_promise
 
         data = form.cleaned_data
+        for kept in data.get("keeps") or []:
+            followup_keep_with_interaction(followup_id=kept.pk, interaction=interaction, user=user)
         if not data.get("make_promise"):
             return
         try:

@@ -144,3 +144,30 @@ def test_interaction_form_promises_a_follow_up_in_the_same_transaction(client, c
     assert followup.origin_interaction == Interaction.objects.get()
     assert followup.due_at.isoformat() == "2026-11-17T12:00:00+00:00"  # noon in London
     assert followup.created_by == rep
+
+
+def test_logging_an_interaction_can_keep_an_open_promise(client, customer, rep):
+    followup = _promise(customer, rep, MONDAY_10_NY + timedelta(hours=2), "Call with the date")
+    client.force_login(rep)
+    form = client.get(f"/interactions/customers/{customer.pk}/log/").content.decode()
+    assert "Call with the date" in form
+
+    response = client.post(
+        f"/interactions/customers/{customer.pk}/log/",
+        {
+            "channel": "phone",
+            "direction": "outbound",
+            "occurred_at": "2026-11-16T09:58",
+            "duration_minutes": "4",
+            "summary": "Gave the date",
+            "promise-keeps": [str(followup.pk)],
+            "promise-priority": "normal",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert response.status_code == 200, response.content.decode()[:2000]
+    followup.refresh_from_db()
+    assert followup.status == "done"
+    assert followup.kept_by_interaction == Interaction.objects.get()
+    assert followup.is_kept_on_time is True
