@@ -177,7 +177,9 @@ class CustomerViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         contact_points = [dict(spec) for spec in data.pop("contact_points", [])]
-        customer = services.customer_create(**data, contact_points=contact_points)
+        customer = services.customer_create(
+            **data, contact_points=contact_points, actor=request.user
+        )
         return self._detail(customer, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -202,7 +204,7 @@ class CustomerViewSet(
                 {"contact_points": ["Change contact points at /customers/{id}/contact-points/."]}
             )
         tags = data.pop("tags", None)
-        services.customer_update(customer=customer, changes=data, tags=tags)
+        services.customer_update(customer=customer, changes=data, tags=tags, actor=request.user)
         return self._detail(customer)
 
     @extend_schema(
@@ -298,7 +300,7 @@ class ContactPointViewSet(
         serializer = ContactPointCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         contact_point = services.contact_point_add(
-            customer=_customer_from_url(self), **serializer.validated_data
+            customer=_customer_from_url(self), actor=request.user, **serializer.validated_data
         )
         return Response(ContactPointSerializer(contact_point).data, status=201)
 
@@ -310,9 +312,9 @@ class ContactPointViewSet(
         data = dict(serializer.validated_data)
         make_primary = data.pop("is_primary", None)
         with transaction.atomic():
-            services.contact_point_update(contact_point=contact_point, **data)
+            services.contact_point_update(contact_point=contact_point, actor=request.user, **data)
             if make_primary:
-                services.contact_point_make_primary(contact_point=contact_point)
+                services.contact_point_make_primary(contact_point=contact_point, actor=request.user)
             elif make_primary is False and contact_point.is_primary:
                 raise ValidationError(
                     {"is_primary": ["Make another contact point primary instead."]}
@@ -320,7 +322,7 @@ class ContactPointViewSet(
         return Response(ContactPointSerializer(contact_point).data)
 
     def perform_destroy(self, instance):
-        services.contact_point_remove(contact_point=instance)
+        services.contact_point_remove(contact_point=instance, actor=self.request.user)
 
 
 @extend_schema(parameters=[CUSTOMER_PK])

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm import access
+from crm.audit import audit_record
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,
@@ -66,6 +67,24 @@ def team_member_add(*, team: Team, user: settings.AUTH_USER_MODEL, role: str) ->
         team=team, user=user, defaults={"role": role}
     )
     return membership
+
+
+def _audit(
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    customer_id: int,
+    details: dict | None = None,
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        customer_id=customer_id,
+        details=details,
+    )
 
 
 # --- customers ----------------------------------------------------------------
@@ -133,6 +152,7 @@ def customer_create(
     phones: list[str] | None = None,
     emails: list[str] | None = None,
     contact_points: list[dict[str, Any]] | None = None,
+    actor: User | None = None,
 ) -> Customer:
     """Create a customer with its contact points.
 
@@ -179,17 +199,22 @@ def customer_create(
             primaries[kind] = prefix
     for prefix, spec in specs:
         try:
-            contact_point_add(customer=customer, **spec)
+            _contact_point_create(customer=customer, **spec)
         except ValidationError as exc:
             raise ValidationError(
                 {f"{prefix}.{field}": messages for field, messages in exc.message_dict.items()}
             ) from exc
+    _audit(actor, "customer.created", "customer", customer.pk, customer.pk)
     return customer
 
 
 @transaction.atomic
 def customer_update(
-    *, customer: Customer, changes: dict[str, Any], tags: list[str] | None = None
+    *,
+    customer: Customer,
+    changes: dict[str, Any],
+    tags: list[str] | None = None,
+    actor: User | None = None,
 ) -> Customer:
     """Change profile fields named in `changes` (keys of CUSTOMER_EDITABLE_FIELDS)."""
     unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
@@ -204,6 +229,9 @@ def customer_update(
     if tags is not None:
         _set_tags(customer, tags)
     customer.save(update_fields=update_fields)
+    # Field names only: the audit trail must not become a second copy of the PII.
+    changed = sorted(changes) + (["tags"] if tags is not None else [])
+    _audit(actor, "customer.updated", "customer", customer.pk, customer.pk, {"fields": changed})
     return customer
 
 
@@ -276,6 +304,38 @@ def contact_point_add(
     is_primary: bool = False,
     extension: str = "",
     region: str | None = None,
+    actor: User | None = None,
+) -> ContactPoint:
+    """Add a phone (E.164), e-mail or postal address to an existing customer (audited)."""
+    contact_point = _contact_point_create(
+        customer=customer,
+        kind=kind,
+        value=value,
+        label=label,
+        is_primary=is_primary,
+        extension=extension,
+        region=region,
+    )
+    _audit(
+        actor,
+        "contact_point.added",
+        "contact_point",
+        contact_point.pk,
+        customer.pk,
+        {"kind": kind, "label": label},
+    )
+    return contact_point
+
+
+def _contact_point_create(
+    *,
+    customer: Customer,
+    kind: str,
+    value: str,
+    label: str = ContactPoint.Label.OTHER,
+    is_primary: bool = False,
+    extension: str = "",
+    region: str | None = None,
 ) -> ContactPoint:
     """Add a phone (stored E.164, extension beside it), e-mail (lower-case) or address.
 
@@ -320,6 +380,7 @@ def contact_point_update(
     label: str | None = None,
     extension: str | None = None,
     region: str | None = None,
+    actor: User | None = None,
 ) -> ContactPoint:
     fields: list[str] = []
     if value is not None:
@@ -335,21 +396,47 @@ def contact_point_update(
     contact_point.full_clean(validate_constraints=False)
     if fields:
         _save_contact_point(contact_point, sorted(set(fields)))
+        _audit(
+            actor,
+            "contact_point.changed",
+            "contact_point",
+            contact_point.pk,
+            contact_point.customer_id,
+            {"fields": sorted(set(fields))},
+        )
     return contact_point
 
 
 @transaction.atomic
-def contact_point_make_primary(*, contact_point: ContactPoint) -> ContactPoint:
+def contact_point_make_primary(
+    *, contact_point: ContactPoint, actor: User | None = None
+) -> ContactPoint:
     ContactPoint.objects.filter(
         customer_id=contact_point.customer_id, kind=contact_point.kind, is_primary=True
     ).exclude(pk=contact_point.pk).update(is_primary=False)
     contact_point.is_primary = True
     contact_point.save(update_fields=["is_primary"])
+    _audit(
+        actor,
+        "contact_point.changed",
+        "contact_point",
+        contact_point.pk,
+        contact_point.customer_id,
+        {"fields": ["is_primary"]},
+    )
     return contact_point
 
 
 @transaction.atomic
-def contact_point_remove(*, contact_point: ContactPoint) -> None:
+def contact_point_remove(*, contact_point: ContactPoint, actor: User | None = None) -> None:
+    _audit(
+        actor,
+        "contact_point.removed",
+        "contact_point",
+        contact_point.pk,
+        contact_point.customer_id,
+        {"kind": contact_point.kind},
+    )
     contact_point.delete()
 
 
@@ -379,6 +466,14 @@ def consent_record(
     )
     record.full_clean()
     record.save()
+    _audit(
+        actor,
+        "consent.recorded",
+        "consent",
+        record.pk,
+        customer.pk,
+        {"channel": channel, "status": status, "method": method},
+    )
     return record
 
 
@@ -432,6 +527,7 @@ def fact_add(
     fact.full_clean()
     fact.save()
     _revision(fact, ProfileFactRevision.Action.CREATED, actor, at)
+    _audit(actor, "fact.created", "fact", fact.pk, customer.pk, {"category": fact.category})
     return fact
 
 
@@ -462,6 +558,7 @@ def fact_update(
     fact.full_clean()
     fact.save(update_fields=[*changed, "updated_at"])
     _revision(fact, ProfileFactRevision.Action.EDITED, actor, timezone.now())
+    _audit(actor, "fact.edited", "fact", fact.pk, fact.customer_id, {"fields": changed})
     return fact
 
 
@@ -475,6 +572,7 @@ def fact_delete(*, fact: ProfileFact, actor: User | None) -> ProfileFact:
     fact.deleted_by = actor if getattr(actor, "is_authenticated", False) else None
     fact.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
     _revision(fact, ProfileFactRevision.Action.DELETED, actor, now)
+    _audit(actor, "fact.deleted", "fact", fact.pk, fact.customer_id)
     return fact
 
 
@@ -486,6 +584,7 @@ def fact_restore(*, fact: ProfileFact, actor: User | None) -> ProfileFact:
     fact.deleted_by = None
     fact.save(update_fields=["deleted_at", "deleted_by", "updated_at"])
     _revision(fact, ProfileFactRevision.Action.RESTORED, actor, timezone.now())
+    _audit(actor, "fact.restored", "fact", fact.pk, fact.customer_id)
     return fact
 
 
@@ -609,4 +708,13 @@ def customer_merge(*, source: Customer, target: Customer, actor: User) -> Custom
     )
     record.full_clean()
     record.save()
+    counts = {key: len(value) for key, value in moved.items() if isinstance(value, list)}
+    _audit(
+        actor,
+        "customer.merged",
+        "customer",
+        target.pk,
+        target.pk,
+        {"source": source.pk, "target": target.pk, "moved": counts},
+    )
     return record

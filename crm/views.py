@@ -191,7 +191,7 @@ def customer_profile_card(request, customer_id: int):
         data = dict(form.cleaned_data)
         tags = [tag for tag in data.pop("tags").split(",") if tag.strip()]
         try:
-            services.customer_update(customer=customer, changes=data, tags=tags)
+            services.customer_update(customer=customer, changes=data, tags=tags, actor=request.user)
         except ValidationError as exc:
             _apply_errors(form, exc)
     if form.errors:
@@ -291,7 +291,7 @@ def customer_contact_point_add(request, customer_id: int):
     form = ContactPointForm(request.POST)
     if form.is_valid():
         try:
-            services.contact_point_add(customer=customer, **form.cleaned_data)
+            services.contact_point_add(customer=customer, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
     return _fragment_or_page(
