@@ -86,7 +86,9 @@ def insert_followups(who: dict, count: int, *, due: bool) -> None:
     from django.db import connection
 
     offset = (
-        "-interval '1 minute'" if due else "+ (g %% 43200) * interval '1 minute' + interval '1 hour'"
+        "-interval '1 minute'"
+        if due
+        else "+ (g %% 43200) * interval '1 minute' + interval '1 hour'"
     )
     with connection.cursor() as cursor:
         cursor.execute(
