@@ -324,6 +324,81 @@ def _matter_recount(matter_id: int) -> None:
 
 
 @transaction.atomic
+def interaction_matters_assign(*, interaction_ids: Iterable[int]) -> int:
+    """Apply the join-window rule to interactions written in bulk (demo seed, batch
+    sync), set-based: oldest first in memory, then one bulk insert of the new
+    matters and bulk updates, so repeat contacts come out as if logged one by
+    one. Interactions already in a matter, or without a customer, are left
+    alone. Returns how many were assigned."""
+    pending = list(
+        Interaction.objects.filter(
+            pk__in=list(interaction_ids), matter__isnull=True, customer__isnull=False
+        ).order_by("occurred_at", "pk")
+    )
+    if not pending:
+        return 0
+    customer_ids = sorted({i.customer_id for i in pending})
+    for customer_id in customer_ids:  # sorted: concurrent callers lock in the same order
+        _transaction_lock(f"rapport.matter:{customer_id}")
+    window = matter_window()
+    # The newest open matter per (customer, category): the only one a new contact can join.
+    latest: dict[tuple[int, str], Matter] = {}
+    for matter in (
+        Matter.objects.select_for_update()
+        .filter(customer_id__in=customer_ids, status=Matter.Status.OPEN, category__isnull=False)
+        .order_by("last_contact_at", "pk")
+    ):
+        latest[(matter.customer_id, matter.category_id)] = matter
+    created: list[Matter] = []
+    changed: dict[int, Matter] = {}
+    for interaction in pending:
+        key = (interaction.customer_id, interaction.category_id)
+        matter = latest.get(key) if interaction.category_id is not None else None
+        if (
+            matter is not None
+            and matter.is_open
+            and matter.opened_at <= interaction.occurred_at
+            and matter.last_contact_at >= interaction.occurred_at - window
+        ):
+            interaction.is_repeat_contact = True
+            matter.contact_count += 1
+            matter.last_contact_at = max(matter.last_contact_at, interaction.occurred_at)
+            if matter.pk is not None:
+                changed[matter.pk] = matter
+        else:
+            matter = Matter(
+                customer_id=interaction.customer_id,
+                category_id=interaction.category_id,
+                subject=(interaction.subject or "")[:255],
+                opened_at=interaction.occurred_at,
+                last_contact_at=interaction.occurred_at,
+                contact_count=1,
+                first_interaction=interaction,
+            )
+            created.append(matter)
+            interaction.is_repeat_contact = False
+            if interaction.category_id is not None:
+                latest[key] = matter
+        if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
+            matter.status = Matter.Status.RESOLVED
+            matter.resolved_at = interaction.occurred_at
+        interaction.matter = matter
+    Matter.objects.bulk_create(created, batch_size=1000)
+    now = timezone.now()
+    for matter in changed.values():
+        matter.updated_at = now
+    Matter.objects.bulk_update(
+        list(changed.values()),
+        ["contact_count", "last_contact_at", "status", "resolved_at", "updated_at"],
+        batch_size=1000,
+    )
+    for interaction in pending:
+        interaction.matter_id = interaction.matter.pk
+    Interaction.objects.bulk_update(pending, ["matter", "is_repeat_contact"], batch_size=1000)
+    return len(pending)
+
+
+@transaction.atomic
 def interaction_matter_link(*, interaction: Interaction, matter: Matter) -> Interaction:
     """A rep says: this interaction is about that matter (same customer only)."""
     if interaction.customer_id != matter.customer_id:

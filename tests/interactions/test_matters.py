@@ -189,3 +189,38 @@ def test_uncategorised_contacts_never_join_by_the_window():
 
     assert first.matter_id != second.matter_id
     assert second.is_repeat_contact is False
+
+
+def test_bulk_assign_matches_logging_one_by_one(history):
+    """The scripted history again, written in bulk (like the demo seed or a sync),
+    then grouped by interaction_matters_assign: the same matters and metrics."""
+    one_by_one_fcr = selectors.matter_fcr_rate(start=START, end=END)
+    one_by_one_repeat = selectors.matter_repeat_contact_rate(start=START, end=END)
+    rows = list(Interaction.objects.order_by("pk"))
+    Interaction.objects.update(matter=None, is_repeat_contact=False)
+    Matter.objects.all().delete()
+
+    assigned = services.interaction_matters_assign(interaction_ids=[i.pk for i in reversed(rows)])
+
+    assert assigned == 10
+    assert selectors.matter_fcr_rate(start=START, end=END) == one_by_one_fcr
+    assert selectors.matter_repeat_contact_rate(start=START, end=END) == one_by_one_repeat
+    repeats = sorted(i.pk for i in Interaction.objects.filter(is_repeat_contact=True))
+    assert repeats == sorted(history[k].pk for k in ("a2", "a3", "b4"))
+    # Already assigned: a second run changes nothing.
+    assert services.interaction_matters_assign(interaction_ids=[i.pk for i in rows]) == 0
+
+
+def test_bulk_assign_joins_an_existing_open_matter():
+    customer = factories.CustomerFactory()
+    first = log(customer, 1, "request")
+    later = factories.InteractionFactory(
+        customer=customer, occurred_at=at(3), category_id="request", outcome="resolved"
+    )
+
+    services.interaction_matters_assign(interaction_ids=[later.pk])
+
+    later.refresh_from_db()
+    matter = Matter.objects.get(pk=first.matter_id)
+    assert (later.matter_id, later.is_repeat_contact) == (matter.pk, True)
+    assert (matter.contact_count, matter.status, matter.resolved_at) == (2, "resolved", at(3))

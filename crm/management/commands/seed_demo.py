@@ -113,6 +113,8 @@ LOCALES = [
     ),
 ]
 CHANNEL_WEIGHTS = [("phone", 50), ("email", 30), ("in_person", 12), ("chat", 5), ("sms", 3)]
+DEMO_CATEGORIES = ["complaint", "question", "question", "request", "feedback", "praise", "other"]
+DEMO_SENTIMENTS = [-2, -1, 0, 0, 1, 1, 2, None, 0, 1, -1]
 OUTCOMES = ["resolved", "promise_made", "information_given", "no_answer", "voicemail", "escalated"]
 SUMMARIES = [
     "Asked about the invoice for last month; explained the pro-rated charge.",
@@ -570,9 +572,16 @@ class Command(BaseCommand):
                     outcome=outcome,
                     source=DEMO_SOURCE,
                     external_id=external_id,
+                    # Derived from the serial (H2): categories and sentiment do not shift rng.
+                    category_id=DEMO_CATEGORIES[(serial * 7919) % len(DEMO_CATEGORIES)],
+                    sentiment=DEMO_SENTIMENTS[(serial * 104729) % len(DEMO_SENTIMENTS)],
                 )
             )
-        Interaction.objects.bulk_create(new_rows, batch_size=1000)
+        created = Interaction.objects.bulk_create(new_rows, batch_size=1000)
+        # Group the new contacts into matters (repeat contacts, FCR) as if logged one by one.
+        from interactions.services import interaction_matters_assign
+
+        interaction_matters_assign(interaction_ids=[row.pk for row in created if row.pk])
         return list(Interaction.objects.filter(source=DEMO_SOURCE).order_by("pk"))
 
     def _followups(self, rng, now, interactions, teams):
