@@ -370,19 +370,26 @@ def contact_figures(
         matter_weeks = contact_selectors.matter_weeks(
             contact_scope=contact_scope, weeks=weeks, now=now
         )
-        csat_weeks = contact_selectors.csat_weeks(contact_scope=contact_scope, weeks=weeks)
+        # One scan of the interactions feeds every other contact figure.
+        rollup = contact_selectors.interaction_rollup(contact_scope)
+        csat_weeks = contact_selectors.csat_weeks(
+            contact_scope=contact_scope, weeks=weeks, rollup=rollup
+        )
         return ContactFigures(
             metrics=contact_selectors.contact_metrics(
                 contact_scope=contact_scope,
                 now=now,
                 matter_weeks=matter_weeks,
                 csat_weeks=csat_weeks,
+                rollup=rollup,
             ),
             matter_weeks=matter_weeks,
-            complaints=contact_selectors.complaint_weeks(contact_scope=contact_scope, weeks=weeks),
+            complaints=contact_selectors.complaint_weeks(
+                contact_scope=contact_scope, weeks=weeks, rollup=rollup
+            ),
             csat_weeks=csat_weeks,
             handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
-                contact_scope=contact_scope
+                contact_scope=contact_scope, rollup=rollup
             ),
         )
 

@@ -24,14 +24,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
+    Case,
     Count,
-    Exists,
     ExpressionWrapper,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import TruncWeek
 
@@ -118,19 +122,47 @@ def _matters(contact_scope: ContactScope) -> QuerySet[Matter]:
     )
 
 
-def _repeat_within(days: int) -> Exists:
+# Each matter's repeat status is one code from one index probe, summed in SQL:
+# 1 when the customer came back within 30 days, plus REPEAT_7D_WEIGHT when within
+# 7. The sum over matters is n30 + n7 * REPEAT_7D_WEIGHT (n30 < the weight), so
+# both counts come from a single aggregate: referencing the look-up twice would
+# make PostgreSQL run it twice per matter (measured: the dominant cost).
+REPEAT_7D_WEIGHT = 1_000_000_000
+
+
+def _repeat_code() -> Subquery:
     """Another inbound contact by the same customer about the same category within
-    `days` of the matter's first contact, in this matter or a new one: the
-    customer had to come back."""
-    return Exists(
+    30 days of the matter's first contact, in this matter or a new one (the
+    customer had to come back): its code, from the earliest such contact."""
+    return Subquery(
         Interaction.objects.filter(
             customer_id=OuterRef("customer_id"),
             category_id=OuterRef("category_id"),
             direction=Interaction.Direction.INBOUND,
             occurred_at__gt=OuterRef("opened_at"),
-            occurred_at__lte=OuterRef("opened_at") + timedelta(days=days),
-        ).exclude(pk=OuterRef("first_interaction_id"))
+            occurred_at__lte=OuterRef("opened_at") + timedelta(days=30),
+        )
+        .exclude(pk=OuterRef("first_interaction_id"))
+        .order_by("occurred_at")
+        .annotate(
+            code=Case(
+                When(
+                    occurred_at__lte=OuterRef("opened_at") + timedelta(days=7),
+                    then=Value(1 + REPEAT_7D_WEIGHT),
+                ),
+                default=Value(1),
+                output_field=BigIntegerField(),
+            )
+        )
+        .values("code")[:1],
+        output_field=BigIntegerField(),
     )
+
+
+def _decode_repeats(row: dict) -> dict:
+    total = row.pop("repeat_code_sum", None) or 0
+    row["repeat_7d"], row["repeat_30d"] = divmod(total, REPEAT_7D_WEIGHT)
+    return row
 
 
 def _resolved_first_contact_q() -> Q:
@@ -147,8 +179,7 @@ def _matter_aggregates() -> dict:
     return {
         "matters": Count("pk"),
         "resolved_first_contact": Count("pk", filter=_resolved_first_contact_q()),
-        "repeat_7d": Count("pk", filter=_repeat_within(7)),
-        "repeat_30d": Count("pk", filter=_repeat_within(30)),
+        "repeat_code_sum": Sum(_repeat_code()),
     }
 
 
@@ -182,7 +213,9 @@ def contact_metrics(
             "complaints": sum(row["interactions"] for row in rollup if _is_complaint(row)),
         }
     if matter_weeks is None:
-        matters = _annotated_matters(contact_scope).aggregate(**_matter_aggregates())
+        matters = _decode_repeats(
+            _annotated_matters(contact_scope).aggregate(**_matter_aggregates())
+        )
     else:
         matters = {
             key: sum(row[key] for row in matter_weeks)
@@ -229,7 +262,7 @@ def matter_weeks(*, contact_scope: ContactScope, weeks: list[date], now: datetim
         .values("week")
         .annotate(**_matter_aggregates())
     )
-    by_week = {_week_key(row["week"]): row for row in rows}
+    by_week = {_week_key(row["week"]): _decode_repeats(row) for row in rows}
     result = []
     for week in weeks:
         row = by_week.get(week, {})
