@@ -175,6 +175,22 @@ def _bucket_expression(boundaries: dict[int | None, AgingBoundaries]) -> Case:
     return Case(*whens, default=Value(OVER_3D), output_field=CharField())
 
 
+def _bucket_range_q(boundaries: dict[int | None, AgingBoundaries], bucket: str) -> Q:
+    condition = Q(pk__in=[])
+    for team_id, bounds in boundaries.items():
+        team_q = Q(team__isnull=True) if team_id is None else Q(team_id=team_id)
+        if bucket == UNDER_4H:
+            due_q = Q(due_at__gt=bounds.four_hours)
+        elif bucket == FROM_4H_TO_1D:
+            due_q = Q(due_at__gt=bounds.one_day, due_at__lte=bounds.four_hours)
+        elif bucket == FROM_1D_TO_3D:
+            due_q = Q(due_at__gt=bounds.three_days, due_at__lte=bounds.one_day)
+        else:
+            due_q = Q(due_at__lte=bounds.three_days)
+        condition |= team_q & due_q
+    return condition
+
+
 # --- scope ---------------------------------------------------------------------------
 
 
@@ -255,7 +271,12 @@ def board_overdue_followups(
     if board_filter.owner_id is not None:
         queryset = queryset.filter(owner_id=board_filter.owner_id)
     if board_filter.bucket is not None:
-        queryset = queryset.filter(aging_bucket=board_filter.bucket)
+        # The bucket as due_at ranges per team lets PostgreSQL use the open
+        # (team, due_at) index; the CASE filter beside it keeps the list exactly
+        # what the count counted (the two are the same condition).
+        queryset = queryset.filter(
+            _bucket_range_q(boundaries, board_filter.bucket), aging_bucket=board_filter.bucket
+        )
     if board_filter.escalation_level is not None:
         queryset = queryset.filter(escalation_level=board_filter.escalation_level)
     return queryset
