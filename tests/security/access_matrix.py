@@ -397,6 +397,8 @@ MATRIX: list[Entry] = [
         supervisor_other_team=403,
         admin=400,
     ),
+    # Staff ask the customer for CSAT about one contact (the e-mail is queued).
+    page("POST", "/interactions/{interaction_id}/feedback-request/", **staff(200)),
     # The customer's CSAT page: no login, the signed token is the key.
     Entry(
         "GET",
@@ -437,6 +439,8 @@ MATRIX: list[Entry] = [
         admin=302,
     ),
     # --- Supervisor pages (team-private) ----------------------------------------
+    # The nav link to the board: shown to supervisors, empty for everyone else.
+    page("GET", "/supervisor/nav/", **staff(200)),
     page("GET", "/supervisor/board/", **SUPERVISORS),
     page("GET", "/supervisor/board/summary/", **SUPERVISORS),
     page("GET", "/supervisor/board/list/", **SUPERVISORS),

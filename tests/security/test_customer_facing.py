@@ -11,6 +11,7 @@ predate the convention are listed in CUSTOMER_FACING_TEMPLATES. The public
 CSAT page is also checked end to end, through its real view.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,10 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(settings.BASE_DIR)
 CONVENTION_DIR = "customer_facing"
 # Customer-facing templates from before the convention (template names).
-CUSTOMER_FACING_TEMPLATES = ["interactions/feedback.html"]
+CUSTOMER_FACING_TEMPLATES = [
+    "interactions/feedback.html",
+    "interactions/feedback_request_email.txt",
+]
 
 INTERNAL = {
     "fact": "Thinks our CEO is a Gorgonzola-scented fraud",
@@ -146,6 +150,8 @@ def test_every_customer_facing_template_renders_without_internal_data(poisoned):
         + feedback_path(interaction_id=poisoned["interaction"].pk),
         "link_error": "",
         "given": None,
+        "customer_name": poisoned["customer"].display_name,
+        "url": "https://rapport.example" + feedback_path(interaction_id=poisoned["interaction"].pk),
     }
     rendered = {}
     for name in customer_facing_templates():
@@ -233,3 +239,28 @@ def _deliver_outbox() -> None:
 
     for notification_id in Notification.objects.values_list("pk", flat=True):
         deliver(notification_id)
+
+
+def test_csat_email_to_the_customer_carries_nothing_internal(poisoned, mailoutbox):
+    from interactions.services import interaction_feedback_request_send
+
+    factories.ContactPointFactory(
+        customer=poisoned["customer"], kind="email", value="mina@customer.example"
+    )
+
+    sent = interaction_feedback_request_send(
+        interaction_id=poisoned["interaction"].pk, base_url="https://rapport.example/"
+    )
+
+    assert sent is True
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert message.to == ["mina@customer.example"]
+    everything = "\n".join(
+        [message.subject, message.body, *(str(value) for value in message.extra_headers.values())]
+        + [alternative[0] for alternative in getattr(message, "alternatives", [])]
+    )
+    assert _leaks(everything) == []
+    assert "Mina" in message.body
+    link = re.search(r"https://rapport\.example(/\S+)", message.body).group(1)
+    assert _leaks(Client().get(link).content.decode()) == []
