@@ -264,6 +264,7 @@ def main() -> None:
         load_seconds = generate(args.customers)
         print(f"  done in {load_seconds:.1f} s", flush=True)
 
+    load_before = os.getloadavg()[0]
     rng = random.Random(3)  # noqa: S311 - sampling, not security
     phones = phone_queries(rng, args.customers, args.samples)
     emails = email_queries(rng, args.customers, args.samples)
@@ -303,6 +304,9 @@ def main() -> None:
         f"Each search = first page ({PAGE_SIZE} rows, with prefetches) + total count, through "
         "`crm.selectors.customer_list`, the code the list page and the API run. "
         f"pg_trgm.word_similarity_threshold = {threshold}.",
+        f"Load average (1 min) before/after the timed searches: {load_before:.1f} / "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: above ~1.5 the machine is shared "
+        "with other work and every figure below is inflated by waiting for a CPU.",
         "",
         "| search | n | p50 ms | p95 ms | max ms | goal p95 | found | mean matches |",
         "|---|---|---|---|---|---|---|---|",
