@@ -84,6 +84,15 @@ def test_a_supervisor_reassigns_two_overdue_promises_and_sees_the_counts_change(
     ) == {james.pk}
     screenshot(page, "board-after-reassign")
 
+    # And the escalations that reached Sam can be acknowledged in one click
+    page.goto("/supervisor/escalations/?state=all")
+    assert page.locator("tr[data-followup]").count() == 2
+    page.locator(f"tr[data-followup='{second.pk}'] button", has_text="Acknowledge").click()
+    page.locator(
+        f"tr[data-followup='{second.pk}']", has_text="acknowledged by Sam Okafor"
+    ).wait_for()
+    screenshot(page, "escalations")
+
     # And the customer is one click away
     page.goto("/supervisor/board/")
     page.locator("#board-list tbody tr a").first.click()
