@@ -75,8 +75,8 @@ def test_a_supervisor_reassigns_two_overdue_promises_and_sees_the_counts_change(
     page.locator(".notice", has_text="Reassigned 2 promises").wait_for()
     page.locator("#board-list h2", has_text="1 overdue promise").wait_for()
     page.wait_for_function(
-        "document.querySelector(\"tr.rep-row[data-owner='%s'] td[data-column=total]\").innerText === '1'"
-        % maria.pk
+        f"document.querySelector(\"tr.rep-row[data-owner='{maria.pk}'] td[data-column=total]\")"
+        ".innerText === '1'"
     )
     assert james_row.locator("td[data-column=total]").inner_text() == "3"
     assert set(
