@@ -121,7 +121,8 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops).
 AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 
-# Request size limits: a form or JSON body above 5 MB is refused (400), and so
+# Request size limits: a form or JSON body above 5 MB is refused (400; the API
+# answers 413 JSON, config/api_errors.py), and so
 # are absurd numbers of fields. The batch sync endpoint's largest sane batch
 # fits well below. https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)

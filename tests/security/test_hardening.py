@@ -142,3 +142,47 @@ def test_oversized_api_body_is_refused_with_a_json_error(client, rep_a):
 
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+
+
+def _columns_containing(value: str) -> list[str]:
+    from django.db import connection
+
+    found = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() "
+            "AND data_type IN ('character varying', 'text', 'jsonb', 'json')"
+        )
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f'SELECT count(*) FROM "{table}" WHERE "{column}"::text LIKE %s',  # noqa: S608 - names from information_schema
+                [f"%{value}%"],
+            )
+            if cursor.fetchone()[0]:
+                found.append(f"{table}.{column}")
+    return found
+
+
+@pytest.mark.django_db
+def test_api_client_secrets_are_not_stored_in_plain_text():
+    from crm.api_client_services import api_client_create, api_client_rotate
+
+    issued = api_client_create(name="pbx", scopes=["interactions:write"])
+    rotated = api_client_rotate(client=issued.client)
+
+    for secret in (issued.secret, rotated.secret):
+        random_part = secret.rsplit("_", 1)[-1]
+        assert _columns_containing(random_part) == []
+
+
+@pytest.mark.django_db
+def test_webhook_tokens_are_encrypted_at_rest():
+    from interactions.integrations import twilio_account_add
+    from interactions.models import TwilioAccount
+
+    token = "f3e1d2c4b5a69788" * 2
+    twilio_account_add(account_sid="AC" + "0" * 32, auth_token=token)
+
+    assert _columns_containing(token) == []
+    assert TwilioAccount.objects.get().auth_token_encrypted != token
