@@ -29,6 +29,7 @@ from followups.serializers import (
     RenegotiateSerializer,
 )
 
+ORDERING_FIELDS = {"due_at", "created_at", "updated_at", "escalation_level", "priority"}
 FOLLOWUP_SCOPES = {"GET": ["followups:read"], "*": ["followups:write"]}
 
 EXAMPLE_FOLLOWUP = {
@@ -98,6 +99,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("customer", int, description="Customer id."),
     OpenApiParameter("due_before", str, description="ISO 8601 date-time; due strictly before."),
     OpenApiParameter("status", str, enum=[s for s, _ in FollowUp.Status.choices]),
+    OpenApiParameter(
+        "ordering",
+        str,
+        description="One of due_at (default), created_at, updated_at, escalation_level, "
+        "priority; prefix - for descending.",
+    ),
 ]
 
 
@@ -141,7 +148,12 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                         ]
                     }
                 )
-        return selectors.followup_list(
+        ordering = params.get("ordering", "")
+        if ordering and ordering.lstrip("-") not in ORDERING_FIELDS:
+            raise ValidationError(
+                {"ordering": [f"Order by one of: {', '.join(sorted(ORDERING_FIELDS))}."]}
+            )
+        rows = selectors.followup_list(
             user=self._viewer(),
             status=status_filter,
             is_overdue=_bool_param(params.get("overdue"), "overdue"),
@@ -149,6 +161,11 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             team_id=_int_param(params.get("team"), "team"),
             customer_id=_int_param(params.get("customer"), "customer"),
             due_before=due_before,
+        )
+        return (
+            rows.order_by(ordering, "pk" if not ordering.startswith("-") else "-pk")
+            if ordering
+            else rows
         )
 
     def get_object(self):

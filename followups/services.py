@@ -8,6 +8,7 @@ per batch, not a save per row).
 
 import logging
 import smtplib
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -844,18 +845,30 @@ def followup_outbox_relay(*, now: datetime) -> int:
     return len(ids)
 
 
-def followup_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> int:
+def followup_sweep(
+    *,
+    now: datetime | None = None,
+    batch_size: int = SWEEP_BATCH_SIZE,
+    max_seconds: float | None = None,
+) -> int:
     """Do every transition that has fallen due; returns the number of transitions.
 
     Claims due rows in batches with SKIP LOCKED, so two sweeps running at once
     split the work instead of doing it twice; each batch commits on its own.
+    With `max_seconds`, stops between batches once that is spent (a huge
+    backlog after an outage is worked off by the next ticks, never killed
+    mid-batch by the task's time limit).
     """
     now = now or timezone.now()
+    started = time.monotonic()
     transitions = 0
     while True:
         claimed, made = followup_sweep_batch(now=now, batch_size=batch_size)
         transitions += made
         if claimed < batch_size:
+            break
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            logger.info("Sweep stopped after %.0f s; the next tick continues.", max_seconds)
             break
     followup_outbox_relay(now=now)
     return transitions

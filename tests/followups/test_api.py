@@ -235,3 +235,16 @@ def test_any_due_phrase_is_a_201_or_a_400_naming_it(customer, rep, phrase):
     assert response.status_code in (201, 400), response.content[:500]
     if response.status_code == 400:
         assert set(response.json()["errors"]) <= {"due_phrase", "due_at"}
+
+
+def test_ordering_is_whitelisted(customer, rep):
+    first = _promise(customer, rep, due_at=DUE)
+    second = _promise(customer, rep, due_at=DUE + timedelta(hours=1))
+    client = _client(rep)
+
+    newest_due_first = client.get(URL + "?ordering=-due_at").json()["results"]
+    refused = client.get(URL + "?ordering=customer__full_name")
+
+    assert [row["id"] for row in newest_due_first] == [second.pk, first.pk]
+    assert refused.status_code == 400
+    assert "ordering" in refused.json()["errors"]

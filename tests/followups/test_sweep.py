@@ -182,3 +182,16 @@ def test_email_backoff_doubles_and_is_capped(settings):
     settings.FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = 10
     assert [services.email_backoff(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
     assert services.email_backoff(30) == services.EMAIL_MAX_BACKOFF
+
+
+def test_a_sweep_out_of_time_stops_between_batches_and_the_next_continues(customer, rep):
+    for _ in range(5):
+        _promise(customer, rep)
+    later = DUE + timedelta(minutes=1)
+
+    first = services.followup_sweep(now=later, batch_size=2, max_seconds=0)
+    second = services.followup_sweep(now=later, batch_size=2)
+
+    assert first == 4  # one batch of two promises, reminder and overdue each
+    assert second == 6
+    assert FollowUp.objects.filter(is_overdue=True).count() == 5
