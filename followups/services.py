@@ -872,3 +872,48 @@ def followup_sweep(
             break
     followup_outbox_relay(now=now)
     return transitions
+
+
+def followup_backfill_schedules(*, now: datetime | None = None) -> int:
+    """Compute the reminder/escalation schedule of open follow-ups that have none.
+
+    For rows written without the services (bulk loads such as seed_demo, rows
+    from before migration 0002): one calendar and policy per team, one bulk
+    update. Transitions already past are left for the next sweep to record.
+    """
+    now = now or timezone.now()
+    rows = list(
+        FollowUp.objects.filter(status=FollowUp.Status.OPEN, escalate_1_at__isnull=True)
+        .select_related("team")
+        .order_by("pk")
+    )
+    calendars: dict = {}
+    for followup in rows:
+        key = followup.team_id
+        if key not in calendars:
+            calendars[key] = (
+                team_calendar(team=followup.team),
+                team_policy(team=followup.team),
+            )
+        calendar, policy = calendars[key]
+        followup_schedule(followup=followup, now=now, calendar=calendar, policy=policy)
+        # A promise already past due stays as the sweep will find it.
+        followup.next_action_at = min(
+            at
+            for at in (followup.remind_at, followup.due_at, followup.escalate_1_at)
+            if at is not None
+        )
+    FollowUp.objects.bulk_update(
+        rows,
+        [
+            "remind_at",
+            "escalate_1_at",
+            "escalate_2_at",
+            "next_action_at",
+            "is_reminded",
+            "is_overdue",
+            "escalation_level",
+        ],
+        batch_size=500,
+    )
+    return len(rows)

@@ -195,3 +195,18 @@ def test_a_sweep_out_of_time_stops_between_batches_and_the_next_continues(custom
     assert first == 4  # one batch of two promises, reminder and overdue each
     assert second == 6
     assert FollowUp.objects.filter(is_overdue=True).count() == 5
+
+
+def test_backfill_gives_bulk_loaded_promises_a_schedule(customer, rep, team, supervisor):
+    from tests.factories import FollowUpFactory
+
+    loaded = FollowUpFactory(customer=customer, owner=rep, team=team, due_at=DUE)
+    assert loaded.escalate_1_at is None
+
+    assert services.followup_backfill_schedules(now=MONDAY_10_NY) == 1
+    services.followup_sweep(now=datetime(2026, 11, 17, 15, 1, tzinfo=UTC))
+
+    loaded.refresh_from_db()
+    assert loaded.escalate_1_at == datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
+    assert _events(loaded) == [("remind", 0), ("overdue", 0), ("escalate", 1)]
+    assert services.followup_backfill_schedules(now=MONDAY_10_NY) == 0
