@@ -62,8 +62,14 @@ def phone_candidates(raw: str) -> list[str]:
     digits = re.sub(r"\D", "", text)
     if len(digits) < PHONE_QUERY_MIN_DIGITS:
         return []
-    variants = [text]
+    # The default region's reading wins: "4155550100" is a US number, not a
+    # Swiss one with the "+" left out. Only when it reads as nothing there do
+    # we try the international readings.
+    phone = try_normalise_phone(text)
+    if phone is not None:
+        return [phone.e164]
     compact = re.sub(r"[\s().\-/]", "", text)
+    variants = []
     if compact.startswith("00"):
         variants.append("+" + compact[2:])
     elif not compact.startswith("+"):

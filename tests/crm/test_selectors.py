@@ -172,3 +172,11 @@ def test_a_name_typed_right_does_not_bring_lookalikes_but_a_typo_still_finds():
     assert names(customer_list(query="emil berka")) == ["Emily Berkatine", "Emily Berkaton"]
     assert names(customer_list(query="Emily Bekraton"))[0] == "Emily Berkaton"
     assert "Emily Dorwati" not in names(customer_list(query="Emily Bekraton"))
+
+
+def test_a_national_number_is_read_in_the_default_region_only():
+    us = customer_create(full_name="US Person", phones=["+14155550100"])
+    # "+41 55 550 01 00" would be the same digits with a "+" in front (Switzerland).
+    customer_create(full_name="Swiss Person", phones=["+41555500100"])
+
+    assert list(customers_by_phone(phone="4155550100")) == [us]
