@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from crm import access, audit, selectors, services
+from crm.idempotency import idempotent
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
 from crm.serializers import (
     ConsentSerializer,
@@ -172,6 +173,7 @@ class CustomerViewSet(
             )
         ],
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = CustomerWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +33,18 @@ from crm.models import IdempotencyRecord
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 IDEMPOTENCY_TTL = timedelta(hours=24)
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Up to 255 characters, unique per intended create. The same key and body within "
+        "24 h return the first response (with `Idempotent-Replayed: true`); the same key "
+        "with another body gets 422."
+    ),
+)
 
 
 def _scope(request: Request) -> str | None:
@@ -110,21 +123,28 @@ def run_idempotent(view, request: Request, work: Callable[[], Response]) -> Resp
 
 
 class IdempotentCreateMixin:
-    """Makes `create` honour Idempotency-Key. Put it before the DRF mixins."""
+    """Makes an inherited `create` honour Idempotency-Key. Put it before the DRF mixins.
 
+    A view that defines its own `create` uses `@idempotent` on it instead.
+    """
+
+    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])
     def create(self, request, *args, **kwargs):
         parent = super().create
         return run_idempotent(self, request, lambda: parent(request, *args, **kwargs))
 
 
 def idempotent(method: Callable) -> Callable:
-    """Decorator for an APIView handler such as `post`."""
+    """Decorator for a view handler (`post`, or a viewset's `create`).
+
+    Put it closest to the function (below `@extend_schema`): it documents the header.
+    """
 
     @functools.wraps(method)
     def wrapper(self, request, *args, **kwargs):
         return run_idempotent(self, request, lambda: method(self, request, *args, **kwargs))
 
-    return wrapper
+    return extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER])(wrapper)
 
 
 def idempotency_records_purge(*, older_than: timedelta = IDEMPOTENCY_TTL) -> int:

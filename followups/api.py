@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 
 from crm import access
 from crm.authentication import api_client_of
+from crm.idempotency import idempotent
 from followups import selectors, services
 from followups.models import FollowUp
 from followups.serializers import (
@@ -206,6 +207,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             OpenApiExample("Created", response_only=True, value=EXAMPLE_FOLLOWUP),
         ],
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = FollowUpCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

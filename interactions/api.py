@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
+from crm.idempotency import idempotent
 from crm.pagination import ChangeFeedPagination
 from crm.permissions import HasScope
 from interactions import selectors, services
@@ -119,6 +120,7 @@ class InteractionViewSet(
             )
         ],
     )
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = InteractionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

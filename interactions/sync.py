@@ -23,12 +23,14 @@ Guarantees:
 """
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -43,21 +45,6 @@ from interactions.sources.common import IngestRecord
 MAX_RECORDS = 1000
 DEADLOCK_RETRIES = 3
 _INT_MAX = 2**31 - 1
-
-# The record fields a sync may set; other columns keep their values on update.
-SYNCED_COLUMNS = [
-    "customer",
-    "channel",
-    "direction",
-    "occurred_at",
-    "duration_seconds",
-    "rep",
-    "summary",
-    "outcome",
-    "from_number",
-    "to_number",
-    "category",
-]
 
 
 @dataclass
@@ -306,29 +293,83 @@ class _Row:
     values: dict[str, Any]
 
 
-def _model_columns() -> tuple[list[Any], list[str]]:
-    fields = [f for f in Interaction._meta.concrete_fields if not f.primary_key]
-    synced = [f.column for f in fields if f.name in SYNCED_COLUMNS]
-    return fields, synced
+# Record fields a sync may set (attnames); other columns keep their values on update.
+_SYNCED_ATTNAMES = [
+    "customer_id",
+    "channel",
+    "direction",
+    "occurred_at",
+    "duration_seconds",
+    "rep_id",
+    "summary",
+    "outcome",
+    "from_number",
+    "to_number",
+    "category_id",
+    "disposition",
+    "recording_url",
+]
 
 
-def _row_params(values: dict[str, Any], fields: list[Any], now: datetime) -> list[Any]:
-    instance = Interaction(**values)
-    params = []
-    for model_field in fields:
-        if model_field.name in ("created_at", "updated_at"):
-            value = now
-        else:
-            value = model_field.pre_save(instance, add=True)
-        params.append(model_field.get_db_prep_save(value, connection))
-    return params
+def _model_attnames() -> set[str]:
+    return {f.attname for f in Interaction._meta.concrete_fields}
 
 
-def _upsert_sql(rows: int, fields: list[Any], synced: list[str]) -> str:
-    table = connection.ops.quote_name(Interaction._meta.db_table)
+class _Encoder(DjangoJSONEncoder):
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()  # full microseconds (DjangoJSONEncoder keeps milliseconds)
+        return super().default(o)
+
+
+def _default(model_field: Any) -> Any:
+    if not model_field.has_default() and model_field.null:
+        return None
+    return model_field.get_db_prep_save(model_field.get_default(), connection)
+
+
+def _upsert_statement(rows: list[_Row], now: datetime) -> tuple[str, list[Any]]:
+    """`INSERT ... SELECT FROM jsonb_to_recordset(rows)`, a short statement whatever the batch size.
+
+    Columns that are not synced get their model default, so fields added to
+    Interaction later need no change here.
+    """
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = quote(Interaction._meta.db_table)
+    fields = [f for f in Interaction._meta.concrete_fields if not f.primary_key]
+    synced = [f for f in fields if f.attname in rows[0].values and f.attname in _SYNCED_ATTNAMES]
+    per_row, constants = [], []
+    for model_field in fields:
+        if model_field.attname in rows[0].values or model_field.name in (
+            "created_at",
+            "updated_at",
+        ):
+            per_row.append(model_field)
+        elif model_field.has_default() and callable(model_field.default):
+            per_row.append(model_field)  # e.g. a fresh token per row
+        else:
+            constants.append(model_field)
+    # The rows travel as one JSON array (a VALUES list of 1,000 rows would have
+    # tens of thousands of placeholders for the driver to scan and bind).
+    records: list[dict[str, Any]] = [{} for _ in rows]
+    definitions = []
+    for index, model_field in enumerate(per_row):
+        name = f"c{index}"
+        definitions.append(f"{name} {model_field.db_type(connection)}")
+        for row, record in zip(rows, records, strict=True):
+            if model_field.name in ("created_at", "updated_at"):
+                record[name] = now
+            elif model_field.attname in row.values:
+                record[name] = row.values[model_field.attname]
+            else:
+                record[name] = model_field.get_default()
+    params: list[Any] = []
+    select = [f"u.c{index}" for index in range(len(per_row))]
+    for model_field in constants:
+        select.append(f"%s::{model_field.db_type(connection)}")
+        params.append(_default(model_field))
+    params.append(json.dumps(records, cls=_Encoder))
+    columns = ", ".join(quote(f.column) for f in per_row + constants)
     customer_column = Interaction._meta.get_field("customer").column
 
     def new_value(column: str) -> str:
@@ -337,30 +378,42 @@ def _upsert_sql(rows: int, fields: list[Any], synced: list[str]) -> str:
             return f"COALESCE(EXCLUDED.{quote(column)}, {table}.{quote(column)})"
         return f"EXCLUDED.{quote(column)}"
 
-    assignments = ", ".join(f"{quote(c)} = {new_value(c)}" for c in synced)
-    old = ", ".join(f"{table}.{quote(c)}" for c in synced)
-    new = ", ".join(new_value(c) for c in synced)
-    # Only quoted column names and placeholders are interpolated; values are parameters.
-    return (
-        f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * rows)} "  # noqa: S608
+    synced_columns = [f.column for f in synced]
+    assignments = ", ".join(f"{quote(c)} = {new_value(c)}" for c in synced_columns)
+    old = ", ".join(f"{table}.{quote(c)}" for c in synced_columns)
+    new = ", ".join(new_value(c) for c in synced_columns)
+    # Only quoted column names and types are interpolated; values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(select)} FROM jsonb_to_recordset(%s::jsonb) AS u({', '.join(definitions)}) "
         f"ON CONFLICT ({quote('source')}, {quote('external_id')}) WHERE {quote('external_id')} <> '' "
         f"DO UPDATE SET {assignments}, {quote('updated_at')} = EXCLUDED.{quote('updated_at')} "
         f"WHERE ({old}) IS DISTINCT FROM ({new}) "
         f"RETURNING id, (xmax = 0) AS inserted, {quote('source')}, {quote('external_id')}"
     )
+    return sql, params
+
+
+def _ids_by_key(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    table = connection.ops.quote_name(Interaction._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.id, t.source, t.external_id FROM {table} t "  # noqa: S608
+            "JOIN unnest(%s::text[], %s::text[]) AS k(source, external_id) "
+            "ON t.source = k.source AND t.external_id = k.external_id AND t.external_id <> ''",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        )
+        return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
 
 
 def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
     """One round of rows with distinct keys: one statement, or row by row on a DB error."""
     if not rows:
         return
-    fields, synced = _model_columns()
     rows = sorted(rows, key=lambda r: (r.values["source"], r.values["external_id"]))
-    now = timezone.now()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            params = [p for row in rows for p in _row_params(row.values, fields, now)]
-            cursor.execute(_upsert_sql(len(rows), fields, synced), params)
+            cursor.execute(*_upsert_statement(rows, timezone.now()))
             returned = cursor.fetchall()
     except OperationalError:
         raise  # deadlocks and lost connections: the caller retries the batch
@@ -387,15 +440,7 @@ def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
         else:
             unchanged_keys.append((row, key))
     if unchanged_keys:
-        condition = Q()
-        for _, (source, external_id) in unchanged_keys:
-            condition |= Q(source=source, external_id=external_id)
-        ids = {
-            (source, external_id): pk
-            for pk, source, external_id in Interaction.objects.filter(condition).values_list(
-                "pk", "source", "external_id"
-            )
-        }
+        ids = _ids_by_key([key for _, key in unchanged_keys])
         for row, key in unchanged_keys:
             results[row.index] = SyncResult(row.index, "unchanged", ids.get(key))
 
@@ -403,7 +448,7 @@ def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
 def _model_values(
     record: IngestRecord, customer_id: int | None, rep_id: int | None
 ) -> dict[str, Any]:
-    names = {f.name for f in Interaction._meta.concrete_fields}
+    names = _model_attnames()
     values: dict[str, Any] = {
         "source": record.source,
         "external_id": record.external_id,
@@ -416,7 +461,7 @@ def _model_values(
         "summary": record.summary,
         "outcome": record.outcome,
     }
-    for optional in ("from_number", "to_number"):
+    for optional in ("from_number", "to_number", "disposition", "recording_url"):
         if optional in names:
             values[optional] = getattr(record, optional)
     # category is a ForeignKey to InteractionCategory.slug (H2): the column holds the slug.

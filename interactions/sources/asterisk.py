@@ -140,6 +140,7 @@ def line_map(fields: list[str], layout: CdrLayout, zone: ZoneInfo, *, source: st
         outcome=_OUTCOMES.get(disposition, ""),
         customer_phone=customer_phone,
         customer_name=name,
+        disposition=disposition,
         extra={"disposition": disposition, "userfield": row.get("userfield", "")},
     )
 

@@ -29,6 +29,8 @@ class IngestRecord:
     customer_phone: str = ""
     customer_email: str = ""
     customer_name: str = ""
+    disposition: str = ""  # the phone system's own word for how the call ended
+    recording_url: str = ""
     extra: dict = field(default_factory=dict)
 
 

@@ -137,5 +137,7 @@ def callback_parse(
         outcome=_OUTCOMES.get(status, ""),
         customer_phone=far_end,
         customer_name=name,
+        disposition=status,
+        recording_url=params.get("RecordingUrl", "")[:500],
     )
     return record, sequence, status

@@ -1,0 +1,449 @@
+"""Benchmark for issue 6: batch sync, single interaction create, caller lookup.
+
+    python -m benchmarks.sync [--customers 20000 --interactions 200000] [--seconds 8]
+
+One run, baselines in the same run, on a throw-away database `<DATABASE_URL db>_bench_sync`:
+1. Batch sync records/s (POST /api/v1/interactions/sync/, 1,000 new records a batch,
+   over HTTP to gunicorn) vs raw psycopg `executemany` of `INSERT ... ON CONFLICT`
+   into a table of the same shape (goal >= 25%).
+2. Single interaction create requests/s vs a bare DRF endpoint doing one indexed
+   query, same gunicorn, same settings, same bounded load generator (goal >= 40%).
+3. Lookup p99 over HTTP with generated customers and interactions (sizes are
+   parameters; the issue's goal is < 25 ms at 1M customers / 10M interactions).
+Writes var/bench/sync.md. Numbers on a shared 2-core machine are recorded, not asserted.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "var" / "bench" / "sync.md"
+AREA_CODES = ["415", "650", "212", "312", "617", "206", "303", "512", "404", "702"]
+WORKERS = 2  # gunicorn sync workers: one per core on the 2-core machine
+CLIENT_THREADS = 4  # bounded load: at most this many requests in flight
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit(
+            "Set DATABASE_URL to a PostgreSQL database (the benchmark makes <name>_bench_sync)."
+        )
+    parts = urlparse(url)
+    return urlunparse(parts._replace(path=parts.path + "_bench_sync"))
+
+
+def recreate_database(url: str) -> None:
+    parts = urlparse(url)
+    admin = urlunparse(parts._replace(path="/postgres"))
+    name = parts.path.lstrip("/")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def phone(i: int) -> str:
+    return f"+1{AREA_CODES[i % len(AREA_CODES)]}{2000000 + i // len(AREA_CODES)}"
+
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def column_defaults(model, skip: set[str]) -> tuple[list[str], list]:
+    """Columns of `model` not in `skip`, with their Python defaults as DB values."""
+    from django.db import connection
+
+    columns, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key or field.name in skip or field.attname in skip:
+            continue
+        columns.append(field.column)
+        default = field.get_default()
+        values.append(field.get_db_prep_save(default, connection))
+    return columns, values
+
+
+def generate(customers: int, interactions: int) -> float:
+    """Customers with one phone each and interactions spread over them, set-based."""
+    from django.db import connection
+
+    from crm.models import ContactPoint, Customer
+    from interactions.models import Interaction
+
+    started = time.perf_counter()
+    cust_cols, cust_vals = column_defaults(Customer, {"full_name", "created_at", "updated_at"})
+    cp_cols, cp_vals = column_defaults(
+        ContactPoint, {"customer", "kind", "value", "is_primary", "created_at", "label"}
+    )
+    int_cols, int_vals = column_defaults(
+        Interaction,
+        {"customer", "channel", "direction", "occurred_at", "duration_seconds", "summary",
+         "source", "external_id", "created_at", "updated_at"},
+    )  # fmt: skip
+
+    def placeholders(values: list) -> str:
+        return "".join(", %s" for _ in values)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO crm_customer (full_name, created_at, updated_at"
+            f"{''.join(', ' + c for c in cust_cols)}) "
+            f"SELECT 'Customer ' || g, now(), now(){placeholders(cust_vals)} "
+            f"FROM generate_series(1, %s) g",
+            [*cust_vals, customers],
+        )
+        cursor.execute("SELECT min(id) FROM crm_customer")
+        (first_id,) = cursor.fetchone()
+        area_array = "ARRAY[" + ",".join(f"'{a}'" for a in AREA_CODES) + "]"
+        cursor.execute(
+            f"INSERT INTO crm_contactpoint (customer_id, kind, value, is_primary, created_at, label"
+            f"{''.join(', ' + c for c in cp_cols)}) "
+            f"SELECT %s + g, 'phone', '+1' || ({area_array})[g %% {len(AREA_CODES)} + 1] || "
+            f"(2000000 + g / {len(AREA_CODES)})::text, true, now(), 'mobile'{placeholders(cp_vals)} "
+            f"FROM generate_series(0, %s - 1) g",
+            [first_id, *cp_vals, customers],
+        )
+        cursor.execute(
+            f"INSERT INTO interactions_interaction (customer_id, channel, direction, occurred_at, "
+            f"duration_seconds, summary, source, external_id, created_at, updated_at"
+            f"{''.join(', ' + c for c in int_cols)}) "
+            f"SELECT %s + (g %% %s), 'phone', 'inbound', now() - g * interval '1 minute', 60, "
+            f"'Generated call', 'manual', '', now(), now(){placeholders(int_vals)} "
+            f"FROM generate_series(1, %s) g",
+            [first_id, customers, *int_vals, interactions],
+        )
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+# --- server and load ----------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", str(WORKERS),
+             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.base + "/healthz", timeout=5)
+                return
+            except requests.RequestException:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGQUIT)  # gunicorn: quick shutdown
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def load(make_request, seconds: float, threads: int = CLIENT_THREADS) -> tuple[float, list[int]]:
+    """Requests/s with `threads` clients in a closed loop for `seconds`; status codes seen."""
+    deadline = time.perf_counter() + seconds
+    counts: list[int] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        session = requests.Session()
+        done = 0
+        local_codes = []
+        while time.perf_counter() < deadline:
+            local_codes.append(make_request(session, n, done))
+            done += 1
+        with lock:
+            counts.append(done)
+            codes.extend(local_codes)
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - started), codes
+
+
+def sync_record(n: int, prefix: str, customers: int) -> dict:
+    return {
+        "source": "bench",
+        "external_id": f"{prefix}-{n}",
+        "channel": "phone",
+        "direction": "inbound",
+        "occurred_at": "2026-03-05T10:00:00Z",
+        "duration_seconds": n % 600,
+        "summary": "Benchmark call",
+        "customer_phone": phone(n % customers),
+    }
+
+
+# --- measurements -------------------------------------------------------------------------
+
+
+def bench_sync(server: Server, headers: dict, customers: int, batches: int) -> dict:
+    session = requests.Session()
+    # Warm up both workers' connections and caches.
+    for _ in range(2):
+        session.post(server.base + "/api/v1/interactions/sync/", headers=headers,
+                     json={"records": [sync_record(i, f"warm-{uuid.uuid4()}", customers) for i in range(100)]})  # fmt: skip
+    bodies = [
+        json.dumps({"records": [sync_record(i, f"b{b}", customers) for i in range(1000)]})
+        for b in range(batches)
+    ]
+    started = time.perf_counter()
+    statuses: list[str] = []
+    for body in bodies:
+        response = session.post(server.base + "/api/v1/interactions/sync/", data=body,
+                                headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        if response.status_code != 200:
+            raise RuntimeError(f"sync answered {response.status_code}: {response.text[:500]}")
+        statuses += [r["status"] for r in response.json()["results"]]
+    created_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    replay_statuses: list[str] = []
+    for body in bodies:
+        response = session.post(server.base + "/api/v1/interactions/sync/", data=body,
+                                headers={**headers, "Content-Type": "application/json"})  # fmt: skip
+        replay_statuses += [r["status"] for r in response.json()["results"]]
+    replay_seconds = time.perf_counter() - started
+    assert statuses == ["created"] * (1000 * batches), set(statuses)
+    assert replay_statuses == ["unchanged"] * (1000 * batches), set(replay_statuses)
+    return {
+        "records": 1000 * batches,
+        "created_per_s": 1000 * batches / created_seconds,
+        "replay_per_s": 1000 * batches / replay_seconds,
+    }
+
+
+def bench_raw_executemany(url: str, batches: int) -> float:
+    """Raw psycopg executemany INSERT ... ON CONFLICT into a same-shape table."""
+    from interactions.models import Interaction
+
+    table = Interaction._meta.db_table
+    with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_shape")
+        conn.execute(f"CREATE TABLE bench_shape (LIKE {table} INCLUDING ALL)")
+        conn.commit()
+        columns = ["source", "external_id", "channel", "direction", "occurred_at",
+                   "duration_seconds", "summary", "created_at", "updated_at"]  # fmt: skip
+        nullable_or_defaulted = _fill_columns(conn, columns)
+        all_columns = columns + [c for c, _ in nullable_or_defaulted]
+        sql = (
+            f"INSERT INTO bench_shape ({', '.join(all_columns)}) VALUES "
+            f"({', '.join(['%s'] * len(all_columns))}) "
+            "ON CONFLICT (source, external_id) WHERE external_id <> '' DO UPDATE SET "
+            "summary = EXCLUDED.summary, duration_seconds = EXCLUDED.duration_seconds, "
+            "updated_at = EXCLUDED.updated_at"
+        )
+        now = datetime.now(UTC)
+        occurred = datetime(2026, 3, 5, 10, tzinfo=UTC)
+        extra = [v for _, v in nullable_or_defaulted]
+        rows = [
+            [[("bench", f"b{b}-{i}", "phone", "inbound", occurred, i % 600, "Benchmark call", now, now)[k]
+              for k in range(len(columns))] + extra for i in range(1000)]
+            for b in range(batches)
+        ]  # fmt: skip
+        started = time.perf_counter()
+        for batch in rows:
+            with conn.cursor() as cursor:
+                cursor.executemany(sql, batch)
+            conn.commit()
+        return 1000 * batches / (time.perf_counter() - started)
+
+
+def _fill_columns(conn, given: list[str]) -> list[tuple[str, object]]:
+    """NOT NULL columns without a default that the row must still fill (e.g. added fields)."""
+    from django.db import connection
+
+    from interactions.models import Interaction
+
+    rows = conn.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'bench_shape' "
+        "AND is_nullable = 'NO' AND column_default IS NULL"
+    ).fetchall()
+    needed = {name for (name,) in rows} - set(given) - {"id"}
+    fields = {f.column: f for f in Interaction._meta.concrete_fields}
+    return [
+        (name, fields[name].get_db_prep_save(fields[name].get_default(), connection))
+        for name in sorted(needed)
+    ]
+
+
+def bench_single_create(server: Server, headers: dict, seconds: float, create_path: str) -> dict:
+    def bare(session, n, i):
+        return session.post(server.base + "/bench/bare/", json={"id": 1}).status_code
+
+    def create(session, n, i):
+        body = {"channel": "phone", "direction": "inbound", "occurred_at": "2026-03-05T10:00:00Z",
+                "duration_seconds": 30, "summary": "Single create", "customer": 1}  # fmt: skip
+        return session.post(server.base + create_path, json=body, headers=headers).status_code
+
+    def sync_one(session, n, i):
+        body = {"records": [sync_record(i, f"one-{n}-{uuid.uuid4()}", 1000)]}
+        return session.post(
+            server.base + "/api/v1/interactions/sync/", json=body, headers=headers
+        ).status_code
+
+    probe = requests.post(server.base + create_path, headers=headers, timeout=30, json={
+        "channel": "phone", "direction": "inbound", "occurred_at": "2026-03-05T10:00:00Z",
+        "duration_seconds": 30, "summary": "probe", "customer": 1})  # fmt: skip
+    measured, label = (create, f"POST {create_path}")
+    if probe.status_code not in (200, 201):
+        measured, label = (
+            sync_one,
+            f"POST /api/v1/interactions/sync/ with 1 record ({create_path} answered {probe.status_code})",
+        )
+    load(bare, 1.5)  # warm-up
+    bare_rps, bare_codes = load(bare, seconds)
+    create_rps, create_codes = load(measured, seconds)
+    return {
+        "bare_rps": bare_rps,
+        "create_rps": create_rps,
+        "label": label,
+        "bare_ok": sum(c == 201 for c in bare_codes) / max(len(bare_codes), 1),
+        "create_ok": sum(c in (200, 201) for c in create_codes) / max(len(create_codes), 1),
+    }
+
+
+def bench_lookup(server: Server, headers: dict, customers: int, requests_count: int) -> dict:
+    session = requests.Session()
+    rng = random.Random(6)
+    formats = [
+        lambda p: p,
+        lambda p: f"({p[2:5]}) {p[5:8]}-{p[8:]}",
+        lambda p: f"+1 {p[2:5]} {p[5:8]} {p[8:]}",
+    ]
+    for _ in range(20):
+        session.get(
+            server.base + "/api/v1/lookup/",
+            params={"phone": phone(rng.randrange(customers))},
+            headers=headers,
+        )
+    timings, found = [], 0
+    for n in range(requests_count):
+        number = formats[n % 3](phone(rng.randrange(customers)))
+        started = time.perf_counter()
+        response = session.get(
+            server.base + "/api/v1/lookup/", params={"phone": number}, headers=headers
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        found += len(response.json()["results"]) == 1
+    timings.sort()
+    return {
+        "p50": statistics.median(timings),
+        "p99": timings[int(len(timings) * 0.99) - 1],
+        "max": timings[-1],
+        "found": found,
+        "requests": requests_count,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--interactions", type=int, default=200_000)
+    parser.add_argument("--batches", type=int, default=10, help="1,000-record sync batches")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per req/s measurement")
+    parser.add_argument("--lookups", type=int, default=500)
+    parser.add_argument("--create-path", default="/api/v1/interactions/")
+    args = parser.parse_args()
+
+    url = bench_database_url()
+    recreate_database(url)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"}
+    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"})
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+    import django
+
+    django.setup()
+    from crm.api_client_services import api_client_create
+
+    generate_seconds = generate(args.customers, args.interactions)
+    issued = api_client_create(
+        name="bench", scopes=["interactions:write", "interactions:read", "customers:read", "followups:read"],
+        rate_limit="100000000/m",
+    )  # fmt: skip
+    headers = {"Authorization": f"Bearer {issued.secret}"}
+    from django.db import connection
+
+    connection.close()
+
+    server = Server(env)
+    try:
+        raw_rps = bench_raw_executemany(url, args.batches)
+        sync = bench_sync(server, headers, args.customers, args.batches)
+        single = bench_single_create(server, headers, args.seconds, args.create_path)
+        lookup = bench_lookup(server, headers, args.customers, args.lookups)
+    finally:
+        server.stop()
+
+    sync_ratio = sync["created_per_s"] / raw_rps
+    create_ratio = single["create_rps"] / single["bare_rps"]
+    lines = [
+        "# Sync, single create and lookup benchmark (issue 6)",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn {WORKERS} sync workers on loopback, "
+        f"{CLIENT_THREADS} closed-loop client threads; database {args.customers:,} customers, "
+        f"{args.interactions:,} interactions (generated in {generate_seconds:.1f} s).",
+        "",
+        "| measurement | result | baseline (same run) | ratio | goal |",
+        "|---|---|---|---|---|",
+        f"| batch sync, new records (HTTP, 1,000 a batch) | {sync['created_per_s']:,.0f} records/s "
+        f"| raw psycopg executemany ON CONFLICT: {raw_rps:,.0f} rows/s | {sync_ratio:.0%} | >= 25% |",
+        f"| batch sync, replay (all unchanged) | {sync['replay_per_s']:,.0f} records/s | | | |",
+        f"| single create: {single['label']} | {single['create_rps']:,.0f} req/s "
+        f"| bare DRF one indexed query: {single['bare_rps']:,.0f} req/s | {create_ratio:.0%} | >= 40% |",
+        f"| lookup by phone (3 formats), {lookup['requests']} requests | p50 {lookup['p50']:.1f} ms, "
+        f"p99 {lookup['p99']:.1f} ms, max {lookup['max']:.1f} ms | | | p99 < 25 ms at 1M/10M |",
+        "",
+        f"Lookups that found exactly one customer: {lookup['found']}/{lookup['requests']}. "
+        f"Successful responses: bare {single['bare_ok']:.0%}, create {single['create_ok']:.0%}.",
+        "",
+        "The machine is a shared 2-core box; the load generator runs on the same cores as the server, "
+        "which handicaps each measured endpoint and its baseline alike.",
+    ]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
