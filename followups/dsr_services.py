@@ -35,11 +35,13 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from crm.access import require_admin
 from crm.audit import Action, audit_entries_about_customer, audit_record, audit_redact_customer
-from crm.models import AuditEntry, Customer, search_text
+from crm.models import AuditEntry, ContactPoint, Customer, search_text
+from interactions.models import Interaction
 
 EXPORT_FORMAT = "rapport.customer-export/1"
 ERASED_TEXT = "[erased]"
@@ -138,12 +140,36 @@ def _customer_family(customer: Customer) -> list[Customer]:
     return family
 
 
+def _unmatched_interactions(family: list[Customer], *, lock: bool) -> list[Interaction]:
+    """Calls and e-mails no customer was matched to, from or to this customer's numbers or addresses.
+
+    They are about the person even though no foreign key says so (a caller
+    not yet known when the phone system synced the call).
+    """
+    points = ContactPoint.objects.filter(customer__in=family)
+    phones = [p.value for p in points if p.kind == ContactPoint.Kind.PHONE]
+    emails = [p.value for p in points if p.kind == ContactPoint.Kind.EMAIL]
+    match = Q(from_number__in=phones) | Q(to_number__in=phones) if phones else Q(pk__in=[])
+    for email in emails:
+        match |= Q(email_from__icontains=email) | Q(email_to__icontains=email)
+        match |= Q(email_cc__icontains=email)
+    queryset = Interaction.objects.filter(match, customer__isnull=True).order_by("pk")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return list(queryset)
+
+
 def _collect(customer: Customer, *, lock: bool = False) -> CustomerData:
     family = _customer_family(customer)
     data = CustomerData(customers=family)
     project = {_label(model) for model in _project_models()}
     seen: dict[str, set[int]] = {}
     frontier: list[tuple[type[models.Model], list[int]]] = [(Customer, [c.pk for c in family])]
+    unmatched = _unmatched_interactions(family, lock=lock)
+    if unmatched:
+        seen["interactions.interaction"] = {row.pk for row in unmatched}
+        data.rows["interactions.interaction"] = list(unmatched)
+        frontier.append((Interaction, [row.pk for row in unmatched]))
     for _depth in range(MAX_DEPTH):
         next_frontier: list[tuple[type[models.Model], list[int]]] = []
         for model, pks in frontier:

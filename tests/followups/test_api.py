@@ -248,3 +248,23 @@ def test_ordering_is_whitelisted(customer, rep):
     assert [row["id"] for row in newest_due_first] == [second.pk, first.pk]
     assert refused.status_code == 400
     assert "ordering" in refused.json()["errors"]
+
+
+def test_detail_query_count_does_not_grow_with_history(customer, rep, other_rep, supervisor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    quiet = _promise(customer, rep)
+    busy = _promise(customer, rep)
+    for owner in (other_rep, rep, other_rep, rep):
+        services.followup_reassign(followup_id=busy.pk, new_owner=owner, user=supervisor)
+    client = _client(rep)
+    client.get(f"{URL}{quiet.pk}/")
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"{URL}{quiet.pk}/")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(f"{URL}{busy.pk}/")
+
+    assert len(response.json()["events"]) == 5
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -307,6 +307,26 @@ def test_erasure_keeps_counts_and_metrics_of_the_period(rich_customer, bystander
     assert ContactPoint.objects.filter(customer=erased).count() == 0
 
 
+def test_erasure_covers_calls_and_mails_never_matched_to_the_customer(rich_customer, admin_user):
+    call = factories.InteractionFactory(
+        customer=None, from_number="+14155550123", summary="Caller asked for Zephyrine"
+    )
+    mail = factories.InteractionFactory(
+        customer=None, channel="email", email_from="zephyrine.quill@example.org", summary="Hi"
+    )
+    stranger = factories.InteractionFactory(customer=None, from_number="+14155550888")
+
+    dsr_services.customer_erase(customer=rich_customer, actor=admin_user)
+
+    call.refresh_from_db()
+    mail.refresh_from_db()
+    stranger.refresh_from_db()
+    assert (call.from_number, call.summary) == ("", "")
+    assert mail.email_from == ""
+    assert stranger.from_number == "+14155550888"
+    assert Interaction.objects.filter(customer__isnull=True).count() == 3
+
+
 def test_erasure_covers_duplicates_merged_into_the_customer(rich_customer, admin_user):
     duplicate = factories.CustomerFactory(
         full_name="Zephyrine Q. Duplicate", merged_into=rich_customer
