@@ -7,6 +7,7 @@ app_name = "crm"
 urlpatterns = [
     path("", views.home, name="home"),
     path("customers/", views.customer_list_page, name="customer-list"),
+    path("customers/duplicates/", views.customer_duplicates_page, name="customer-duplicates"),
     path("customers/<int:customer_id>/", views.customer_detail_page, name="customer-detail"),
     path(
         "customers/<int:customer_id>/profile/",
@@ -45,4 +46,14 @@ urlpatterns = [
         name="customer-contact-point-add",
     ),
     path("customers/<int:customer_id>/merge/", views.customer_merge_page, name="customer-merge"),
+    path(
+        "customers/<int:customer_id>/contact-points/<int:contact_point_id>/primary/",
+        views.customer_contact_point_make_primary,
+        name="customer-contact-point-primary",
+    ),
+    path(
+        "customers/<int:customer_id>/contact-points/<int:contact_point_id>/remove/",
+        views.customer_contact_point_remove,
+        name="customer-contact-point-remove",
+    ),
 ]

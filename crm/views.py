@@ -320,3 +320,43 @@ def customer_merge_page(request, customer_id: int):
         response["HX-Redirect"] = reverse("crm:customer-detail", args=[customer.pk])
         return response
     return redirect("crm:customer-detail", customer.pk)
+
+
+def _contact_point(customer: Customer, contact_point_id: int) -> ContactPoint:
+    return get_object_or_404(ContactPoint, pk=contact_point_id, customer=customer)
+
+
+@login_required
+@require_POST
+def customer_contact_point_make_primary(request, customer_id: int, contact_point_id: int):
+    customer = _load(request, customer_id)
+    services.contact_point_make_primary(
+        contact_point=_contact_point(customer, contact_point_id), actor=request.user
+    )
+    return _fragment_or_page(request, customer, "crm/_contact_points.html")
+
+
+@login_required
+@require_POST
+def customer_contact_point_remove(request, customer_id: int, contact_point_id: int):
+    customer = _load(request, customer_id)
+    services.contact_point_remove(
+        contact_point=_contact_point(customer, contact_point_id), actor=request.user
+    )
+    return _fragment_or_page(request, customer, "crm/_contact_points.html")
+
+
+@login_required
+@require_GET
+def customer_duplicates_page(request):
+    """Phones and e-mails on several customers: the merge queue. Reps see it
+    (to tell a supervisor); supervisors open a customer and merge there."""
+    _require_staff(request)
+    return render(
+        request,
+        "crm/customer_duplicates.html",
+        {
+            "groups": selectors.duplicate_groups(limit=100),
+            "can_merge": access.can_merge_customers(request.user),
+        },
+    )

@@ -288,3 +288,38 @@ def test_people_outside_any_team_cannot_open_customers(client, db):
 
     assert client.get(page_url(customer)).status_code == 403
     assert client.get(reverse("crm:customer-list")).status_code == 403
+
+
+def test_make_primary_and_remove_a_contact_point_in_place(rep_browser):
+    customer = customer_create(full_name="Ann Lee", phones=["+14155550100", "+14155550101"])
+    second = customer.contact_points.get(value="+14155550101")
+
+    promoted = rep_browser.post(
+        reverse("crm:customer-contact-point-primary", args=[customer.pk, second.pk]), **HTMX
+    )
+    first = customer.contact_points.get(value="+14155550100")
+    removed = rep_browser.post(
+        reverse("crm:customer-contact-point-remove", args=[customer.pk, first.pk]), **HTMX
+    )
+
+    assert promoted.status_code == 200
+    assert removed.status_code == 200
+    assert "+1 415-555-0100" not in removed.content.decode()
+    assert list(customer.contact_points.values_list("value", "is_primary")) == [
+        ("+14155550101", True)
+    ]
+
+
+def test_the_duplicates_page_lists_shared_contacts(rep_browser, django_assert_max_num_queries):
+    first = customer_create(full_name="Ann Lee", phones=["+14155550100"])
+    second = customer_create(full_name="A. Lee", phones=["(415) 555-0100"])
+    customer_create(full_name="Other", phones=["+14155550111"])
+
+    with django_assert_max_num_queries(9):
+        response = rep_browser.get(reverse("crm:customer-duplicates"))
+
+    html = response.content.decode()
+    assert "Phone +14155550100" in html
+    assert f'href="{page_url(first)}"' in html
+    assert f'href="{page_url(second)}"' in html
+    assert "+14155550111" not in html
