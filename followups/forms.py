@@ -1,5 +1,7 @@
 """Forms of the follow-up pages, and the interaction form's "Promise a follow-up" slot."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
@@ -9,6 +11,16 @@ from followups.models import FollowUp, Priority
 
 class CompleteForm(forms.Form):
     note = forms.CharField(max_length=5000, required=False, widget=forms.TextInput)
+
+
+class KeptPromiseField(forms.ModelMultipleChoiceField):
+    """Open promises labelled with their due time in the rep's clock."""
+
+    time_zone = "UTC"
+
+    def label_from_instance(self, obj: FollowUp) -> str:
+        due = obj.due_at.astimezone(ZoneInfo(self.time_zone))
+        return f"{obj.action} (due {due:%a %d %b %H:%M})"
 
 
 class PromiseFields(forms.Form):
@@ -29,7 +41,7 @@ class PromiseFields(forms.Form):
     )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     # "This contact kept my promise": the owner's open promises to this customer.
-    keeps = forms.ModelMultipleChoiceField(
+    keeps = KeptPromiseField(
         queryset=FollowUp.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -75,6 +87,9 @@ class PromiseFollowUpExtension:
         form = PromiseFields(data=data, prefix=self.prefix)
         form.customer = customer
         form.user = user
+        from followups.services import user_time_zone
+
+        form.fields["keeps"].time_zone = user_time_zone(user)
         form.fields["keeps"].queryset = FollowUp.objects.filter(
             customer=customer, owner_id=user.pk, status=FollowUp.Status.OPEN
         ).order_by("due_at", "pk")

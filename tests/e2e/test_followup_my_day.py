@@ -55,3 +55,30 @@ def test_rep_sees_the_overdue_promise_and_completes_it_in_place(page, login_as, 
     # The HX-Trigger of the answer makes the bell refresh at once: no unread count left.
     page.locator("[data-testid=unread-count]").wait_for(state="detached")
     assert page.locator(".bell").get_attribute("aria-label") == "Notifications: 0 unread"
+
+
+def test_rep_promises_a_follow_up_on_the_customer_page(page, login_as, screenshot):
+    team = TeamFactory(time_zone="America/New_York")
+    rep = TeamMembershipFactory(team=team, role=TeamMembership.Role.REP, user=UserFactory()).user
+    customer = CustomerFactory(full_name="Haruto Sato", time_zone="Asia/Tokyo")
+
+    login_as(page, rep)
+    page.goto(f"/customers/{customer.pk}/")
+    page.locator("input[name=promise-make_promise]").check()
+    page.fill("input[name=promise-action]", "Send the warranty terms")
+    page.fill("input[name=promise-due_phrase]", "tomorrow morning")
+    page.fill("textarea[name=summary]", "Asked about the warranty")
+    page.locator("input[name=promise-due_phrase]").press("Enter")
+
+    followup = None
+    for _ in range(50):
+        followup = FollowUp.objects.filter(customer=customer).first()
+        if followup is not None:
+            break
+        page.wait_for_timeout(200)
+    assert followup is not None
+    assert followup.action == "Send the warranty terms"
+    assert followup.origin_interaction is not None
+    page.goto(f"/customers/{customer.pk}/")
+    page.get_by_text("Send the warranty terms").first.wait_for()
+    screenshot(page, "followups-customer-panel")
