@@ -555,7 +555,12 @@ def interaction_sync(*, records: list, creates_unmatched_customers: bool = False
     """
     from interactions.sync import interaction_records_upsert, record_validate
 
-    return interaction_records_upsert(
+    results = interaction_records_upsert(
         items=[record_validate(raw) for raw in records],
         creates_unmatched_customers=creates_unmatched_customers,
     )
+    # New contacts join matters like logged ones (H2); a no-op for rows already in one.
+    interaction_matters_assign(
+        interaction_ids=[r.id for r in results if r.status == "created" and r.id]
+    )
+    return results
