@@ -271,12 +271,11 @@ def board_overdue_followups(
     if board_filter.owner_id is not None:
         queryset = queryset.filter(owner_id=board_filter.owner_id)
     if board_filter.bucket is not None:
-        # The bucket as due_at ranges per team lets PostgreSQL use the open
-        # (team, due_at) index; the CASE filter beside it keeps the list exactly
-        # what the count counted (the two are the same condition).
-        queryset = queryset.filter(
-            _bucket_range_q(boundaries, board_filter.bucket), aging_bucket=board_filter.bucket
-        )
+        # The bucket as due_at ranges per team, from the same boundaries as the
+        # CASE the counts group by (the same condition, tested bucket by bucket
+        # across time zones and DST): unlike a filter on the CASE, PostgreSQL
+        # can estimate and index these.
+        queryset = queryset.filter(_bucket_range_q(boundaries, board_filter.bucket))
     if board_filter.escalation_level is not None:
         queryset = queryset.filter(escalation_level=board_filter.escalation_level)
     return queryset

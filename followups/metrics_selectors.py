@@ -396,6 +396,25 @@ def contact_figures(
     return _cached(_cache_key(scope, metrics_filter, "contacts"), compute)
 
 
+def promise_figures(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
+) -> tuple[PromiseMetrics, list[dict]]:
+    """Promise totals and weeks, reused like the contact figures for up to one
+    sweep interval ("overdue now" is then at most that old, as the engine's own
+    is_overdue flag is)."""
+    now = now or timezone.now()
+
+    def compute() -> tuple[PromiseMetrics, list[dict]]:
+        with transaction.atomic():
+            _without_jit()
+            return (
+                promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now),
+                promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now),
+            )
+
+    return _cached(_cache_key(scope, metrics_filter, "promises"), compute)
+
+
 def _without_jit() -> None:
     """PostgreSQL JIT-compiles a query whose estimated cost passes jit_above_cost;
     these aggregates over weeks of rows pass it, and the compilation (~50 ms a
@@ -411,11 +430,12 @@ def metrics_report(
 ) -> MetricsReport:
     now = now or timezone.now()
     contacts = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
+    promises, weeks = promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     return MetricsReport(
         metrics_filter=metrics_filter,
         as_of=now,
-        promises=promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now),
-        promise_weeks=promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now),
+        promises=promises,
+        promise_weeks=weeks,
         contacts=contacts.metrics,
         matter_weeks=contacts.matter_weeks,
         complaint_categories=contacts.complaints.categories,
@@ -445,7 +465,7 @@ def metrics_table(
             "kept_on_time_percent",
             "renegotiated",
         ]
-        rows = promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now)
+        rows = promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)[1]
     elif name == "contacts":
         header = [
             "week",
@@ -492,14 +512,11 @@ def _json_weeks(rows: list[dict]) -> list[dict]:
 def promise_report(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
 ) -> dict:
-    now = now or timezone.now()
-    metrics = promise_metrics(scope=scope, metrics_filter=metrics_filter, now=now)
+    metrics, weeks = promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     payload = {**_range(metrics_filter), **asdict(metrics)}
     lateness = payload.pop("median_lateness")
     payload["median_lateness_seconds"] = lateness.total_seconds() if lateness is not None else None
-    payload["weeks"] = _json_weeks(
-        promise_weeks(scope=scope, metrics_filter=metrics_filter, now=now)
-    )
+    payload["weeks"] = _json_weeks(weeks)
     return payload
 
 
