@@ -1,6 +1,7 @@
 """Interaction API shapes. Parsing only: writes go through interactions.services."""
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import Customer, Team
@@ -21,14 +22,24 @@ class FeedbackSerializer(serializers.ModelSerializer):
 
 
 class InteractionSerializer(serializers.ModelSerializer):
-    customer = serializers.PrimaryKeyRelatedField(read_only=True)
-    rep = serializers.PrimaryKeyRelatedField(read_only=True)
+    customer = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="Null for an unmatched caller or sender."
+    )
+    rep = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     rep_name = serializers.SerializerMethodField()
-    team = serializers.PrimaryKeyRelatedField(read_only=True)
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    matter = serializers.PrimaryKeyRelatedField(read_only=True)
+    team = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    category = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Category slug."
+    )
+    matter = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     matter_status = serializers.SerializerMethodField()
-    notes = serializers.CharField(source="summary", read_only=True)
+    outcome = serializers.ChoiceField(
+        choices=Interaction.Outcome.choices, allow_blank=True, read_only=True
+    )
+    recording_url = serializers.CharField(read_only=True, help_text="A URL, or empty.")
+    notes = serializers.CharField(
+        source="summary", read_only=True, help_text="Same as summary: the rep's notes."
+    )
     feedback = serializers.SerializerMethodField()
 
     class Meta:
@@ -77,9 +88,11 @@ class InteractionSerializer(serializers.ModelSerializer):
             return ""
         return obj.rep.get_full_name() or obj.rep.get_username()
 
+    @extend_schema_field(serializers.ChoiceField(choices=Matter.Status.choices, allow_null=True))
     def get_matter_status(self, obj: Interaction) -> str | None:
         return obj.matter.status if obj.matter_id else None
 
+    @extend_schema_field(FeedbackSerializer(allow_null=True))
     def get_feedback(self, obj: Interaction) -> dict | None:
         try:
             feedback = obj.feedback

@@ -70,10 +70,6 @@ KNOWN_NONCONFORMING: dict[str, str] = {
     "POST /api/v1/customers/": "preferred_channel '' is not in CustomerChannelEnum (crm, H1)",
     "GET /api/v1/customers/duplicates/": "documented as paginated, answers a list (crm, H1)",
     "GET /api/v1/customers/": "preferred_channel '' is not in CustomerChannelEnum (crm, H1)",
-    "POST /api/v1/interactions/email/": "Interaction: customer/rep/team/matter/category "
-    "null but not nullable, '' outcome and recording_url not allowed (interactions, H2)",
-    "GET /api/v1/interactions/": "Interaction: customer/rep/team/matter/category "
-    "null but not nullable, '' outcome and recording_url not allowed (interactions, H2)",
 }
 
 
