@@ -136,7 +136,9 @@ def line_chart(
     circles = format_html_join(
         "", '<circle cx="{}" cy="{}" r="3.5" class="dot"><title>{}</title></circle>', dots
     )
-    body = format_html("{}{}{}", _axes([w for w, _ in points], top, y_label, intervals), lines, circles)
+    body = format_html(
+        "{}{}{}", _axes([w for w, _ in points], top, y_label, intervals), lines, circles
+    )
     return _svg(body, y_label)
 
 
