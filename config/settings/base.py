@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "SyncStatusEnum": ["created", "updated", "unchanged", "error"],
+        "InteractionChannelEnum": "interactions.models.Interaction.Channel",
+        "MatterStatusEnum": "interactions.models.Matter.Status",
     },
 }
 
