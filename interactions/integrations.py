@@ -18,6 +18,14 @@ from interactions.sources.common import SourceLineError
 from interactions.sync import _advisory_lock, interaction_records_upsert
 
 
+def _matters_assign(interaction_ids: list[int]) -> None:
+    """New calls join matters (repeat contacts) like logged and synced ones do."""
+    from interactions.services import interaction_matters_assign
+
+    if interaction_ids:
+        interaction_matters_assign(interaction_ids=interaction_ids)
+
+
 @dataclass(frozen=True)
 class TwilioOutcome:
     interaction_id: int
@@ -58,6 +66,8 @@ def twilio_callback_apply(
     (result,) = interaction_records_upsert(items=[record])
     if result.status == "error":
         raise SourceLineError(result.errors)
+    if result.status == "created":
+        _matters_assign([result.id])
     if call is None:
         call = TwilioCall(call_sid=record.external_id, account=account, interaction_id=result.id)
     call.status = status
@@ -92,6 +102,7 @@ def asterisk_cdr_ingest(
     results = interaction_records_upsert(
         items=items, creates_unmatched_customers=creates_unmatched_customers
     )
+    _matters_assign([r.id for r in results if r.status == "created" and r.id])
     return [
         {"line": line.line_number, "status": r.status, "id": r.id, "errors": r.errors}
         for line, r in zip(lines, results, strict=True)

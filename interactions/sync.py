@@ -248,8 +248,11 @@ def _advisory_lock(keys: list[str]) -> None:
         int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys
     ]
     with connection.cursor() as cursor:
-        for lock_id in sorted(set(ids)):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        # One statement, locks taken in ascending order (the same order in every batch).
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k",
+            [sorted(set(ids))],
+        )
 
 
 def _customers_create_unmatched(

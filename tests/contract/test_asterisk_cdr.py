@@ -69,10 +69,15 @@ def test_upload_keeps_good_lines_and_reports_bad_ones_by_line_number(pbx):
     assert set(results[2]["errors"]) == {"disposition"}
     assert results[3]["errors"] == {"line": ["Expected 18 columns for this source, got 17."]}
     assert set(results[4]["errors"]) == {"start"}
-    assert sorted(Interaction.objects.values_list("external_id", flat=True)) == ["1.1", "1.2", "1.6"]
+    assert sorted(Interaction.objects.values_list("external_id", flat=True)) == [
+        "1.1",
+        "1.2",
+        "1.6",
+    ]
     unanswered = Interaction.objects.get(external_id="1.2")
     assert (unanswered.outcome, unanswered.duration_seconds) == ("no_answer", 0)
     assert unanswered.customer_id == customer.pk
+    assert unanswered.matter_id is not None  # joins the customer's matters like logged calls
     assert unanswered.source == "asterisk:asterisk"
 
 
@@ -102,9 +107,15 @@ def test_extensions_are_not_customer_phones(pbx):
 
 def test_source_layout_and_time_zone_settings(pbx):
     AsteriskSource.objects.create(
-        name="hq", log_unique_id=True, log_user_field=True, new_cdr_columns=True, time_zone="America/New_York"
+        name="hq",
+        log_unique_id=True,
+        log_user_field=True,
+        new_cdr_columns=True,
+        time_zone="America/New_York",
     )
-    line = cdr_line(uniqueid="3.1", new_columns=("", "1709632800.17", 42), start="2026-07-01 09:30:00")
+    line = cdr_line(
+        uniqueid="3.1", new_columns=("", "1709632800.17", 42), start="2026-07-01 09:30:00"
+    )
 
     results = upload(pbx, line + "\n", source="hq").json()["results"]
 

@@ -19,7 +19,9 @@ def account(db):
     return TwilioAccount.objects.get()
 
 
-def post(client, params: dict, *, url: str = SIGNED_URL, token: str = AUTH_TOKEN, signature=None, **extra):
+def post(
+    client, params: dict, *, url: str = SIGNED_URL, token: str = AUTH_TOKEN, signature=None, **extra
+):
     signature = signature or signature_compute(url, list(params.items()), token)
     return client.post(
         PATH,
@@ -39,16 +41,22 @@ def test_callbacks_of_one_call_update_one_interaction(client, account):
     customer = factories.CustomerFactory()
     factories.ContactPointFactory(customer=customer, value="+14155552671")
 
-    codes = [post(client, callback(status, seq)).status_code for seq, status in
-             enumerate(["initiated", "ringing", "in-progress", "completed"])]
+    codes = [
+        post(client, callback(status, seq)).status_code
+        for seq, status in enumerate(["initiated", "ringing", "in-progress", "completed"])
+    ]
 
     interaction = Interaction.objects.get()
     assert codes == [204, 204, 204, 204]
     assert (interaction.source, interaction.external_id) == ("twilio", CALL_SID)
     assert (interaction.customer_id, interaction.direction, interaction.duration_seconds) == (
-        customer.pk, "inbound", 65)
+        customer.pk,
+        "inbound",
+        65,
+    )
     assert interaction.occurred_at == datetime(2026, 3, 5, 10, 0, 0, tzinfo=UTC)
     assert TwilioCall.objects.get().status == "completed"
+    assert interaction.matter_id is not None
 
 
 def test_out_of_order_callbacks_never_regress_status(client, account):
@@ -132,7 +140,9 @@ def test_unmappable_callback_is_400_naming_the_field(client, account):
 def test_outbound_call_matches_the_called_customer(client, account):
     customer = factories.CustomerFactory()
     factories.ContactPointFactory(customer=customer, value="+14155550100")
-    params = callback("completed", 0, Direction="outbound-api", From="+18005551212", To="+14155550100")
+    params = callback(
+        "completed", 0, Direction="outbound-api", From="+18005551212", To="+14155550100"
+    )
 
     post(client, params)
 
