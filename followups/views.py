@@ -72,6 +72,7 @@ def customer_promises(request: HttpRequest, customer_id: int) -> HttpResponse:
         "followups/customer_promises.html",
         {
             "promises": promises,
+            "customer_id": customer_id,
             "tz_name": services.user_time_zone(request.user),
             "form": CompleteForm(),
         },

@@ -79,6 +79,6 @@ def test_rep_promises_a_follow_up_on_the_customer_page(page, login_as, screensho
     assert followup is not None
     assert followup.action == "Send the warranty terms"
     assert followup.origin_interaction is not None
-    page.goto(f"/customers/{customer.pk}/")
-    page.get_by_text("Send the warranty terms").first.wait_for()
+    # The panel refreshes itself on the log form's "interaction-logged" event.
+    page.locator("#customer-promises").get_by_text("Send the warranty terms").wait_for()
     screenshot(page, "followups-customer-panel")
