@@ -256,6 +256,9 @@ API_CLIENT_DEFAULT_RATE = env("API_CLIENT_DEFAULT_RATE", default="6000/m")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
 # Change feeds stop this far behind now so late-committing writes are not skipped.
 CHANGE_FEED_LAG_SECONDS = env.int("CHANGE_FEED_LAG_SECONDS", default=5)
+# The public base URL Twilio calls (scheme and host), when a proxy hides them;
+# empty: rebuilt from the request. The signature covers the exact URL.
+TWILIO_WEBHOOK_BASE_URL = env("TWILIO_WEBHOOK_BASE_URL", default="")
 
 # Throttle counters and other shared state: Redis when REDIS_URL is set.
 # https://docs.djangoproject.com/en/5.2/topics/cache/#redis

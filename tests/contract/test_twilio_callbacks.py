@@ -148,3 +148,11 @@ def test_outbound_call_matches_the_called_customer(client, account):
 
     interaction = Interaction.objects.get()
     assert (interaction.direction, interaction.customer_id) == ("outbound", customer.pk)
+
+
+def test_configured_public_base_url_is_what_gets_signed(client, account, settings):
+    settings.TWILIO_WEBHOOK_BASE_URL = "https://rapport.example.com"
+    public = "https://rapport.example.com" + PATH
+
+    assert post(client, callback("completed", 0), url=public).status_code == 204
+    assert post(client, callback("completed", 1), url=SIGNED_URL).status_code == 403
