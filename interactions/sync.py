@@ -409,11 +409,45 @@ def _ids_by_key(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
 
 
+def _write_rows_portable(rows: list[_Row], results: dict[int, SyncResult]) -> None:
+    """Row by row for the embedded SQLite demo database, which serialises writers
+    (the PostgreSQL path above is the one with the concurrency guarantees)."""
+    for row in rows:
+        synced = {k: v for k, v in row.values.items() if k in _SYNCED_ATTNAMES}
+        try:
+            with transaction.atomic():
+                existing = Interaction.objects.filter(
+                    source=row.values["source"], external_id=row.values["external_id"]
+                ).first()
+                if existing is None:
+                    created = Interaction.objects.create(**row.values)
+                    results[row.index] = SyncResult(row.index, "created", created.pk)
+                    continue
+                if synced.get("customer_id") is None:
+                    synced["customer_id"] = existing.customer_id
+                if all(getattr(existing, k) == v for k, v in synced.items()):
+                    results[row.index] = SyncResult(row.index, "unchanged", existing.pk)
+                    continue
+                for name, value in synced.items():
+                    setattr(existing, name, value)
+                existing.save(update_fields=[*synced, "updated_at"])
+                results[row.index] = SyncResult(row.index, "updated", existing.pk)
+        except DatabaseError:
+            results[row.index] = SyncResult(
+                row.index,
+                "error",
+                errors={"non_field_errors": ["The database rejected this record."]},
+            )
+
+
 def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
     """One round of rows with distinct keys: one statement, or row by row on a DB error."""
     if not rows:
         return
     rows = sorted(rows, key=lambda r: (r.values["source"], r.values["external_id"]))
+    if connection.vendor != "postgresql":
+        _write_rows_portable(rows, results)
+        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(*_upsert_statement(rows, timezone.now()))
