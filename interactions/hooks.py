@@ -17,13 +17,16 @@ interactions.services.interaction_log_with_extensions):
    ``{% include extension.template_name with extension_form=form %}``: the
    template gets ``extension_form`` (and the surrounding context). It renders
    fields only, no <form> tag and no submit button.
+   ``interactions/_extension_fields.html`` is a generic one that renders every
+   field of ``extension_form``.
 3. On POST the view validates the log form and every extension form; only when
    all are valid does it call ``interaction_log_with_extensions``, which logs
    the interaction and then calls ``save(form=..., interaction=..., user=...)``
    of each extension in order, all inside ONE database transaction: an
    exception from ``save`` rolls the interaction back too (nothing half-saved).
-   A ``django.core.exceptions.ValidationError`` raised by ``save`` is shown on
-   the extension's form instead of a 500.
+   A ``django.core.exceptions.ValidationError`` raised by ``save`` rolls back
+   and is shown on the log form (field errors under a log-form field of that
+   name, others at the top) with status 400, instead of a 500.
 4. An extension whose form is optional (e.g. an unchecked "promise a follow-up"
    box) should validate as valid and do nothing in ``save``.
 
