@@ -358,8 +358,16 @@ MATRIX: list[Entry] = [
     page("GET", "/", **staff(302)),
     page("POST", "/", **staff(302)),
     page("GET", "/customers/", **staff(200)),
+    # The merge queue: reps see it too (to tell a supervisor); merging stays theirs.
+    page("GET", "/customers/duplicates/", **staff(200)),
     page("POST", "/customers/", **staff(200)),
     page("GET", "/customers/{customer_id}/", **staff(200)),
+    page(
+        "POST", "/customers/{customer_id}/contact-points/{contact_point_id}/primary/", **staff(302)
+    ),
+    page(
+        "POST", "/customers/{customer_id}/contact-points/{contact_point_id}/remove/", **staff(302)
+    ),
     # The profile card is an htmx fragment; asked for as a page it redirects to the page.
     page("GET", "/customers/{customer_id}/profile/", **staff(302)),
     page("POST", "/customers/{customer_id}/profile/", **staff(400)),
