@@ -247,6 +247,20 @@ def bench_sync(server: Server, headers: dict, customers: int, batches: int) -> d
     }
 
 
+def bench_engine_in_process(customers: int, batches: int) -> float:
+    """The sync engine alone (validate, match, upsert), without HTTP or matter assignment."""
+    from interactions.sync import interaction_records_upsert, record_validate
+
+    bodies = [
+        [sync_record(i, f"engine{b}", customers) for i in range(1000)] for b in range(batches)
+    ]
+    started = time.perf_counter()
+    for records in bodies:
+        results = interaction_records_upsert(items=[record_validate(r) for r in records])
+        assert all(r.status == "created" for r in results)
+    return 1000 * batches / (time.perf_counter() - started)
+
+
 def bench_raw_executemany(url: str, batches: int) -> float:
     """Raw psycopg executemany INSERT ... ON CONFLICT into a same-shape table."""
     from interactions.models import Interaction
@@ -414,6 +428,8 @@ def main() -> None:
         lookup = bench_lookup(server, headers, args.customers, args.lookups)
     finally:
         server.stop()
+    engine_rps = bench_engine_in_process(args.customers, args.batches)
+    load_average = os.getloadavg()[0]
 
     sync_ratio = sync["created_per_s"] / raw_rps
     create_ratio = single["create_rps"] / single["bare_rps"]
@@ -428,7 +444,11 @@ def main() -> None:
         "|---|---|---|---|---|",
         f"| batch sync, new records (HTTP, 1,000 a batch) | {sync['created_per_s']:,.0f} records/s "
         f"| raw psycopg executemany ON CONFLICT: {raw_rps:,.0f} rows/s | {sync_ratio:.0%} | >= 25% |",
-        f"| batch sync, replay (all unchanged) | {sync['replay_per_s']:,.0f} records/s | | | |",
+        f"| batch sync, replay (all unchanged, HTTP) | {sync['replay_per_s']:,.0f} records/s "
+        f"| raw executemany: {raw_rps:,.0f} rows/s | {sync['replay_per_s'] / raw_rps:.0%} | |",
+        f"| sync engine alone, new records (in-process: validate, match, upsert; no HTTP, "
+        f"no matter assignment) | {engine_rps:,.0f} records/s | raw executemany: {raw_rps:,.0f} rows/s "
+        f"| {engine_rps / raw_rps:.0%} | |",
         f"| single create: {single['label']} | {single['create_rps']:,.0f} req/s "
         f"| bare DRF one indexed query: {single['bare_rps']:,.0f} req/s | {create_ratio:.0%} | >= 40% |",
         f"| lookup by phone (3 formats), {lookup['requests']} requests | p50 {lookup['p50']:.1f} ms, "
@@ -437,6 +457,8 @@ def main() -> None:
         f"Lookups that found exactly one customer: {lookup['found']}/{lookup['requests']}. "
         f"Successful responses: bare {single['bare_ok']:.0%}, create {single['create_ok']:.0%}.",
         "",
+        f"Load average (1 min) at the end of the run: {load_average:.1f} on 2 cores "
+        "(other sessions' tests and benchmarks share the machine). "
         "The machine is a shared 2-core box; the load generator runs on the same cores as the server, "
         "which handicaps each measured endpoint and its baseline alike.",
     ]
