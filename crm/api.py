@@ -19,6 +19,7 @@ from rest_framework.settings import api_settings
 from crm import access, audit, selectors, services
 from crm.idempotency import idempotent
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
+from crm.pagination import ChangeFeedPagination
 from crm.serializers import (
     ConsentSerializer,
     ContactPointCreateSerializer,
@@ -93,6 +94,7 @@ class CustomerViewSet(
 ):
     permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsCrmUser]
     required_scopes = CUSTOMER_SCOPES
+    pagination_class = ChangeFeedPagination  # ?updated_since= / ?cursor= change feed
     lookup_value_regex = "[0-9]+"
 
     def get_serializer_class(self):

@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 from crm import access
 from crm.authentication import api_client_of
 from crm.idempotency import idempotent
+from crm.pagination import ChangeFeedPagination
 from followups import selectors, services
 from followups.models import FollowUp
 from followups.serializers import (
@@ -121,6 +122,7 @@ LIST_PARAMETERS = [
 class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, IsCrmUser]
     required_scopes = FOLLOWUP_SCOPES
+    pagination_class = ChangeFeedPagination  # ?updated_since= / ?cursor= change feed
     lookup_value_regex = "[0-9]+"
 
     def _viewer(self):
