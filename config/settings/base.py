@@ -224,6 +224,12 @@ CELERY_BEAT_SCHEDULE = {
         # A missed tick is worthless once the next one is due.
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
+    # Idempotency-Key records only matter for 24 h (crm.idempotency).
+    "crm-idempotency-purge": {
+        "task": "crm.tasks.idempotency_records_purge_expired",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
 }
 
 # --- E-mail -----------------------------------------------------------------

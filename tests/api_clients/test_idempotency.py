@@ -160,3 +160,18 @@ def test_two_concurrent_requests_with_one_key_run_the_work_once():
     assert responses[0].data == responses[1].data
     assert sorted(r.has_header("Idempotent-Replayed") for r in responses) == [False, True]
     assert Customer.objects.count() == 1
+
+
+def test_purge_task_deletes_only_expired_records(secret):
+    from crm.tasks import idempotency_records_purge_expired
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        call(secret, {"full_name": "Old"}, key="old")
+    with time_machine.travel(start + timedelta(hours=23), tick=False):
+        call(secret, {"full_name": "New"}, key="new")
+    with time_machine.travel(start + timedelta(hours=24, minutes=1), tick=False):
+        deleted = idempotency_records_purge_expired()
+
+    assert deleted == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
