@@ -504,3 +504,37 @@ def test_admin_actions_export_and_erase(client_for, rich_customer, admin_user):
         .values_list("action", flat=True)
         .order_by("pk")
     ) == ["customer.exported", "customer.erased"]
+
+
+def _queries_for(callable_) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        callable_()
+    return len(captured.captured_queries)
+
+
+@pytest.mark.parametrize("use_case", ["export", "erase"])
+def test_dsr_query_count_does_not_grow_with_the_customers_history(use_case, admin_user, rep_a):
+    def run_for(interactions: int) -> int:
+        customer = factories.CustomerFactory()
+        factories.ContactPointFactory(customer=customer)
+        for _ in range(interactions):
+            interaction = factories.InteractionFactory(customer=customer, rep=rep_a)
+            factories.FollowUpFactory(
+                customer=customer, owner=rep_a, origin_interaction=interaction
+            )
+        service = (
+            dsr_services.customer_export if use_case == "export" else dsr_services.customer_erase
+        )
+        return _queries_for(lambda: service(customer=customer, actor=admin_user))
+
+    small, large = run_for(1), run_for(6)
+
+    # Erasure updates row by row (each row's free text differs); export reads set-wise.
+    if use_case == "export":
+        assert large == small
+    else:
+        # At most one UPDATE per extra row: 5 more interactions and 5 more promises.
+        assert large - small <= 10
