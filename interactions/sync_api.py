@@ -6,9 +6,11 @@ Thin views: parse, authorise, call a use case, render.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils import timezone
+from django.utils.http import parse_header_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import parsers, serializers, status
+from rest_framework.exceptions import ParseError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -232,13 +234,22 @@ class TwilioVoiceCallbackView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+MAX_CDR_BYTES = 5 * 1024 * 1024  # ~25,000 Master.csv lines; larger uploads are split by the client
+
+
 class CsvTextParser(parsers.BaseParser):
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        charset = (parser_context or {}).get("encoding") or "utf-8"
-        raw = stream.read() if stream is not None else b""
-        return raw.decode(charset, errors="replace")
+        _, params = parse_header_parameters(media_type or "")
+        charset = params.get("charset") or "utf-8"
+        raw = stream.read(MAX_CDR_BYTES + 1) if stream is not None else b""
+        if len(raw) > MAX_CDR_BYTES:
+            raise ParseError(f"At most {MAX_CDR_BYTES} bytes per upload; send the lines in parts.")
+        try:
+            return raw.decode(charset, errors="replace")
+        except LookupError as exc:  # an unknown charset parameter
+            raise ParseError(f"Unknown charset {charset!r}.") from exc
 
 
 class AsteriskCdrResultSerializer(serializers.Serializer):

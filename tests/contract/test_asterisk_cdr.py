@@ -146,3 +146,18 @@ def test_unterminated_quote_is_reported_not_a_500(pbx):
 
 def test_empty_body_is_400(pbx):
     assert upload(pbx, "  \n").status_code == 400
+
+
+def test_oversized_upload_is_400(pbx, monkeypatch):
+    monkeypatch.setattr("interactions.sync_api.MAX_CDR_BYTES", 100)
+
+    response = upload(pbx, cdr_line() + "\n")
+
+    assert response.status_code == 400
+    assert Interaction.objects.count() == 0
+
+
+def test_unknown_charset_is_400(pbx):
+    response = pbx.post(URL, data=cdr_line().encode(), content_type="text/csv; charset=x-nonsense")
+
+    assert response.status_code == 400
