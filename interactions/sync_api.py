@@ -222,7 +222,10 @@ class TwilioVoiceCallbackView(APIView):
             signature=request.headers.get("X-Twilio-Signature", ""),
         ):
             return forbidden
-        flat = {name: params.get(name, "") for name in params}
+        # Signed as sent; stored without NULs (PostgreSQL text and jsonb cannot hold them).
+        flat = {
+            name.replace("\x00", ""): params.get(name, "").replace("\x00", "") for name in params
+        }
         try:
             twilio_callback_apply(account=account, params=flat, received_at=timezone.now())
         except SourceLineError as exc:

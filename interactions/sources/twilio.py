@@ -131,8 +131,9 @@ def callback_parse(
         direction=direction,
         occurred_at=_timestamp(params.get("Timestamp", ""), received_at),
         duration_seconds=duration,
-        from_number=caller,
-        to_number=called,
+        # The full address (a SIP URI can be long) stays on TwilioCall; the interaction keeps 64.
+        from_number=caller[:64],
+        to_number=called[:64],
         summary=f"Twilio call {status}",
         outcome=_OUTCOMES.get(status, ""),
         customer_phone=far_end,

@@ -1,8 +1,11 @@
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from interactions.models import Interaction, TwilioAccount, TwilioCall
 from interactions.sources.twilio import signature_compute
@@ -156,3 +159,26 @@ def test_configured_public_base_url_is_what_gets_signed(client, account, setting
 
     assert post(client, callback("completed", 0), url=public).status_code == 204
     assert post(client, callback("completed", 1), url=SIGNED_URL).status_code == 403
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    extra=st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=30), max_size=5),
+    overrides=st.dictionaries(
+        st.sampled_from(
+            ["From", "To", "CallStatus", "SequenceNumber", "CallDuration", "Timestamp", "Direction"]
+        ),
+        st.text(max_size=30),
+        max_size=4,
+    ),
+)
+def test_arbitrary_signed_parameters_never_500(client, account, extra, overrides):
+    params = {**extra, **callback("completed", 0), **overrides}
+    params["CallSid"] = "CA" + uuid.uuid4().hex
+    params["AccountSid"] = ACCOUNT_SID
+
+    response = post(client, params)
+
+    assert response.status_code in (204, 400)
