@@ -45,10 +45,15 @@ def test_validator_accepts_url_with_or_without_default_port():
 def test_validator_rejects_wrong_signature_token_url_or_params():
     good = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 
-    assert not signature_is_valid(url=URL, params=PARAMS, auth_token=TOKEN, signature="x" + good[1:])
+    assert not signature_is_valid(
+        url=URL, params=PARAMS, auth_token=TOKEN, signature="x" + good[1:]
+    )
     assert not signature_is_valid(url=URL, params=PARAMS, auth_token="54321", signature=good)
     assert not signature_is_valid(
-        url="https://mycompany.com/myapp.php?foo=1&bar=3", params=PARAMS, auth_token=TOKEN, signature=good
+        url="https://mycompany.com/myapp.php?foo=1&bar=3",
+        params=PARAMS,
+        auth_token=TOKEN,
+        signature=good,
     )
     assert not signature_is_valid(
         url=URL, params=[*PARAMS, ("Extra", "1")], auth_token=TOKEN, signature=good

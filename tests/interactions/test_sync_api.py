@@ -189,7 +189,12 @@ def test_stored_values_are_exact(sync_client):
     sync_client.post(URL, {"records": [record(7, outcome="resolved", summary="ok")]}, format="json")
 
     row = Interaction.objects.get()
-    assert (row.source, row.external_id, row.channel, row.direction) == ("pbx-hq", "call-7", "phone", "inbound")
+    assert (row.source, row.external_id, row.channel, row.direction) == (
+        "pbx-hq",
+        "call-7",
+        "phone",
+        "inbound",
+    )
     assert row.occurred_at == datetime(2026, 3, 5, 10, 0, tzinfo=UTC)
     assert (row.duration_seconds, row.outcome, row.summary) == (67, "resolved", "ok")
 

@@ -44,7 +44,9 @@ def test_eight_concurrent_replays_end_with_exactly_1000(creates_customers):
     from crm.models import Customer
 
     _, _, secret = bearer_client(
-        "interactions:write", name=f"c-{creates_customers}", creates_unmatched_customers=creates_customers
+        "interactions:write",
+        name=f"c-{creates_customers}",
+        creates_unmatched_customers=creates_customers,
     )
     out: list = []
     barrier = threading.Barrier(8)
