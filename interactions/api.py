@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
@@ -92,6 +92,17 @@ class InteractionViewSet(
     def get_queryset(self):
         return selectors.interaction_queryset().order_by("-occurred_at", "-pk")
 
+    def _editable_object(self, request) -> Interaction:
+        interaction = self.get_object()
+        # API clients are trusted by scope (interactions:write); people by crm.access.
+        if request.auth is None and not selectors.interaction_can_edit(
+            user=request.user, interaction=interaction
+        ):
+            raise PermissionDenied(
+                "You may change your own interactions (supervisors: their teams')."
+            )
+        return interaction
+
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return InteractionWriteSerializer
@@ -134,7 +145,7 @@ class InteractionViewSet(
 
     @extend_schema(request=InteractionWriteSerializer, responses={200: InteractionSerializer})
     def update(self, request, *args, **kwargs):
-        interaction = self.get_object()
+        interaction = self._editable_object(request)
         serializer = InteractionWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
@@ -161,7 +172,7 @@ class InteractionViewSet(
     )
     @action(detail=True, methods=["post"], url_path="matter")
     def matter(self, request, pk=None):
-        interaction = self.get_object()
+        interaction = self._editable_object(request)
         if not isinstance(request.data, dict) or "matter" not in request.data:
             raise ValidationError({"matter": ["This field is required (an id or null)."]})
         matter_id = request.data["matter"]

@@ -27,6 +27,20 @@ def interaction_get(*, interaction_id: int) -> Interaction:
     return interaction_queryset().get(pk=interaction_id)
 
 
+def interaction_can_edit(*, user, interaction: Interaction) -> bool:
+    """crm.access policy: reps change their own interactions; supervisors those of
+    their teams; admins all. (Reading the timeline is open to every team member.)"""
+    from crm import access
+
+    if access.is_admin(user):
+        return True
+    if interaction.rep_id is not None and interaction.rep_id == getattr(user, "pk", None):
+        return True
+    return interaction.team_id is not None and interaction.team_id in access.supervised_team_ids(
+        user
+    )
+
+
 def categories_active() -> QuerySet[InteractionCategory]:
     return InteractionCategory.objects.filter(is_active=True)
 

@@ -145,6 +145,8 @@ def interaction_matter_change(request: HttpRequest, interaction_id: int) -> Http
     """Link to the chosen matter, or unlink ("new") into a matter of its own."""
     _require_staff(request)
     interaction = get_object_or_404(Interaction, pk=interaction_id)
+    if not selectors.interaction_can_edit(user=request.user, interaction=interaction):
+        raise PermissionDenied("You may change your own interactions (supervisors: their teams').")
     choice = request.POST.get("matter", "")
     with transaction.atomic():
         if choice == "new":

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from rest_framework.test import APIClient
 
 from interactions import services
 from interactions.models import Interaction, Matter
@@ -140,9 +141,9 @@ def test_list_query_count_is_constant(rep_client, customer, count, django_assert
     assert len(response.json()["results"]) == count
 
 
-def test_read_and_update(rep_client, customer):
+def test_read_and_update(rep_client, rep, customer):
     with time_machine.travel(NOW, tick=False):
-        interaction = log(customer, category="question")
+        interaction = log(customer, category="question", rep=rep)
         read = rep_client.get(f"{URL}{interaction.pk}/")
         patched = rep_client.patch(
             f"{URL}{interaction.pk}/",
@@ -161,10 +162,10 @@ def test_read_and_update(rep_client, customer):
     assert "customer" in refused.json()["errors"]
 
 
-def test_link_and_unlink_matter(rep_client, customer):
+def test_link_and_unlink_matter(rep_client, rep, customer):
     with time_machine.travel(NOW, tick=False):
-        first = log(customer, 5, category="complaint")
-        second = log(customer, 1, category="question")
+        first = log(customer, 5, category="complaint", rep=rep)
+        second = log(customer, 1, category="question", rep=rep)
         linked = rep_client.post(
             f"{URL}{second.pk}/matter/", {"matter": first.matter_id}, format="json"
         )
@@ -257,3 +258,26 @@ def test_schema_documents_the_endpoints(rep_client):
     assert (
         "message/rfc822" in paths["/api/v1/interactions/email/"]["post"]["requestBody"]["content"]
     )
+
+
+def test_reps_change_only_their_own_supervisors_their_teams(rep_client, customer, team):
+    from crm.models import TeamMembership
+
+    colleague = factories.UserFactory()
+    factories.TeamMembershipFactory(team=team, user=colleague)
+    supervisor = factories.UserFactory()
+    factories.TeamMembershipFactory(team=team, user=supervisor, role=TeamMembership.Role.SUPERVISOR)
+    with time_machine.travel(NOW, tick=False):
+        theirs = log(customer, category="question", rep=colleague)
+
+    refused = rep_client.patch(f"{URL}{theirs.pk}/", {"subject": "Mine now"}, format="json")
+    refused_link = rep_client.post(f"{URL}{theirs.pk}/matter/", {"matter": None}, format="json")
+    boss = APIClient()
+    boss.force_login(supervisor)
+    allowed = boss.patch(f"{URL}{theirs.pk}/", {"subject": "Checked"}, format="json")
+
+    assert (refused.status_code, refused_link.status_code) == (403, 403)
+    assert allowed.status_code == 200
+    theirs.refresh_from_db()
+    assert theirs.subject == "Checked"
+    assert Matter.objects.count() == 1

@@ -224,10 +224,15 @@ def test_timeline_fragment_filters_by_channel(browser, customer):
     assert f'data-interaction="{mail.pk}"' in html
 
 
-def test_matter_form_links_and_unlinks(browser, customer):
+def test_matter_form_links_and_unlinks(browser, rep, customer):
     with time_machine.travel(NOW, tick=False):
-        first = log(customer, 5)
-        second = log(customer, 1, category="question")
+        first = log(customer, 5, rep=rep)
+        second = log(customer, 1, category="question", rep=rep)
+        someone_elses = log(customer, 2, category="question", rep=factories.UserFactory())
+    refused = browser.post(
+        reverse("interactions:interaction-matter", args=[someone_elses.pk]), {"matter": "new"}
+    )
+    assert refused.status_code == 403
     url = reverse("interactions:interaction-matter", args=[second.pk])
 
     response = browser.post(url, {"matter": first.matter_id}, HTTP_HX_REQUEST="true")
