@@ -38,6 +38,8 @@ class ApiClientAdmin(admin.ModelAdmin):
             scopes=form.cleaned_data["scopes"],
             creates_unmatched_customers=form.cleaned_data["creates_unmatched_customers"],
             rate_limit=form.cleaned_data["rate_limit"],
+            actor=request.user,
+            request=request,
         )
         obj.pk = issued.client.pk
         messages.warning(request, f"Secret for {issued.client.name} (shown once): {issued.secret}")
@@ -45,13 +47,13 @@ class ApiClientAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke selected API clients")
     def revoke_selected(self, request, queryset):
         for client in queryset:
-            api_client_revoke(client=client)
+            api_client_revoke(client=client, actor=request.user, request=request)
         messages.success(request, f"Revoked {queryset.count()} client(s).")
 
     @admin.action(description="Rotate secrets of selected API clients")
     def rotate_selected(self, request, queryset):
         for client in queryset:
-            issued = api_client_rotate(client=client)
+            issued = api_client_rotate(client=client, actor=request.user, request=request)
             messages.warning(request, f"New secret for {client.name} (shown once): {issued.secret}")
 
 

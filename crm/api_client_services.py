@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm.audit import audit_record
 from crm.models import ApiClient
 
 SECRET_MARKER = "rap"  # noqa: S105 - a marker, not a secret
@@ -43,6 +44,19 @@ def _new_secret() -> tuple[str, str]:
     return prefix, f"{SECRET_MARKER}_{prefix}_{secrets.token_urlsafe(32)}"
 
 
+def _audit(client: ApiClient, action: str, actor, request, details: dict | None = None) -> None:
+    """Who changed which client; never the secret. `actor` None: a management command."""
+    audit_record(
+        actor=actor,
+        action=action,
+        target_type="api_client",
+        target_id=client.pk,
+        details={"name": client.name, **(details or {})},
+        request=request,
+        actor_label="" if actor is not None else "manage.py",
+    )
+
+
 def _validate_scopes(scopes: list[str]) -> list[str]:
     valid = set(ApiClient.Scope.values)
     unknown = sorted(set(scopes) - valid)
@@ -60,6 +74,8 @@ def api_client_create(
     scopes: list[str],
     creates_unmatched_customers: bool = False,
     rate_limit: str = "",
+    actor=None,
+    request=None,
 ) -> IssuedSecret:
     User = get_user_model()
     username = f"api-client-{name}"[:150]
@@ -80,21 +96,23 @@ def api_client_create(
     )
     client.full_clean()
     client.save()
+    _audit(client, "api_client.created", actor, request, {"scopes": client.scopes})
     return IssuedSecret(client=client, secret=secret)
 
 
 @transaction.atomic
-def api_client_revoke(*, client: ApiClient) -> ApiClient:
+def api_client_revoke(*, client: ApiClient, actor=None, request=None) -> ApiClient:
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
     if client.is_active:
         client.is_active = False
         client.revoked_at = timezone.now()
         client.save(update_fields=["is_active", "revoked_at"])
+        _audit(client, "api_client.revoked", actor, request)
     return client
 
 
 @transaction.atomic
-def api_client_rotate(*, client: ApiClient) -> IssuedSecret:
+def api_client_rotate(*, client: ApiClient, actor=None, request=None) -> IssuedSecret:
     """A new secret; the old one stops working at once. Reactivates a revoked client."""
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
     prefix, secret = _new_secret()
@@ -103,4 +121,5 @@ def api_client_rotate(*, client: ApiClient) -> IssuedSecret:
     client.is_active = True
     client.revoked_at = None
     client.save(update_fields=["prefix", "secret_digest", "is_active", "revoked_at"])
+    _audit(client, "api_client.rotated", actor, request)
     return IssuedSecret(client=client, secret=secret)

@@ -146,7 +146,6 @@ def test_merges_are_audited(client_for, supervisor_a, customer):
     _one("customer.merged", supervisor_a, customer.pk)
 
 
-@_h4("api_client.created / revoked / rotated")
 def test_api_client_changes_are_audited():
     from crm.api_client_services import api_client_create, api_client_revoke, api_client_rotate
 
