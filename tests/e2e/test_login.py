@@ -1,12 +1,12 @@
 import pytest
 
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, TeamMembershipFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_rep_logs_in_and_finds_a_customer_by_name(page, login_as, screenshot):
-    rep = UserFactory(username="maria")
+    rep = TeamMembershipFactory(user=UserFactory(username="maria")).user
     CustomerFactory(full_name="Zoë Moreau")
     CustomerFactory(full_name="Haruto Sato")
 
