@@ -3,13 +3,21 @@ from django.core.management import call_command
 
 from crm.models import ConsentRecord, Customer, ProfileFact
 from crm.selectors import duplicate_groups
+from followups.models import FollowUp
+from interactions.models import Interaction
 
 pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_fills_profiles_and_is_idempotent():
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
-    counts = (Customer.objects.count(), ProfileFact.objects.count(), ConsentRecord.objects.count())
+    counts = (
+        Customer.objects.count(),
+        ProfileFact.objects.count(),
+        ConsentRecord.objects.count(),
+        Interaction.objects.count(),
+        FollowUp.objects.count(),
+    )
 
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115, PTH123
 
@@ -17,7 +25,15 @@ def test_seed_demo_fills_profiles_and_is_idempotent():
         Customer.objects.count(),
         ProfileFact.objects.count(),
         ConsentRecord.objects.count(),
+        Interaction.objects.count(),
+        FollowUp.objects.count(),
     ) == counts
+    assert counts[3] == 5000
+    assert counts[4] == 800
+    open_followups = FollowUp.objects.filter(status="open")
+    assert open_followups.filter(is_overdue=True).exists()
+    # Bulk-loaded promises still get reminders and escalations from the engine.
+    assert not open_followups.filter(escalate_1_at__isnull=True).exists()
     assert Customer.objects.exclude(pronunciation="").exists()
     assert Customer.objects.exclude(pronouns="").exists()
     assert Customer.objects.filter(quiet_hours_start__isnull=False).exists()

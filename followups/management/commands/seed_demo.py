@@ -1,5 +1,7 @@
 """Realistic demo data: `python manage.py seed_demo`. Safe to run twice.
 
+It lives in followups, the top app, because it fills every app's tables.
+
 Every row has a stable key (username, team name, customer e-mail,
 interaction source+external_id, follow-up origin interaction), so a second
 run finds what the first made and adds nothing.
@@ -262,9 +264,11 @@ class Command(BaseCommand):
             customers = [c for c in customers if c.merged_into_id is None]
             interactions = self._interactions(rng, now, customers, reps, teams)
             created_followups = self._followups(rng, now, interactions, teams)
-        # Bring overdue flags up to date right away, as the sweep would.
-        from followups.services import followup_sweep
+        # Bulk-created promises get their reminder/escalation schedule, then the
+        # overdue flags are brought up to date right away, as the sweep would.
+        from followups.services import followup_backfill_schedules, followup_sweep
 
+        followup_backfill_schedules(now=now)
         followup_sweep(now=now)
         self.stdout.write(
             self.style.SUCCESS(
