@@ -271,7 +271,7 @@ class CustomerViewSet(
         summary="Phones and e-mails shared by several customers (merge queue)",
         operation_id="customers_duplicate_groups",
     )
-    @action(detail=False, methods=["get"], url_path="duplicates")
+    @action(detail=False, methods=["get"], url_path="duplicates", pagination_class=None)
     def duplicate_groups(self, request):
         groups = selectors.duplicate_groups()
         return Response(DuplicateGroupSerializer(groups, many=True).data)

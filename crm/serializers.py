@@ -117,6 +117,10 @@ PROFILE_FIELDS = [
 
 class CustomerSerializer(serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
+    # Declared so the schema's enum admits "" (no preference) on a read-only field.
+    preferred_channel = serializers.ChoiceField(
+        choices=Customer.Channel.choices, allow_blank=True, read_only=True
+    )
     tags = serializers.SerializerMethodField()
     consent = serializers.SerializerMethodField()
     local_time = serializers.SerializerMethodField()
