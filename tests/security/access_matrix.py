@@ -284,8 +284,6 @@ MATRIX: list[Entry] = [
         "/api/v1/interactions/{pk}/",
         scopes=(IW,),
         params={"pk": "interaction"},
-        gap="H2: interaction_update/interaction_matter_link take no actor and check no "
-        "role, so any rep may change another team's interaction (policy: own only)",
         client_with=200,
         rep=200,
         rep_other_team=403,
@@ -298,8 +296,6 @@ MATRIX: list[Entry] = [
         "/api/v1/interactions/{pk}/",
         scopes=(IW,),
         params={"pk": "interaction"},
-        gap="H2: interaction_update/interaction_matter_link take no actor and check no "
-        "role, so any rep may change another team's interaction (policy: own only)",
         client_with=200,
         rep=200,
         rep_other_team=403,
@@ -312,8 +308,6 @@ MATRIX: list[Entry] = [
         "/api/v1/interactions/{pk}/matter/",
         scopes=(IW,),
         params={"pk": "interaction"},
-        gap="H2: interaction_update/interaction_matter_link take no actor and check no "
-        "role, so any rep may change another team's interaction (policy: own only)",
         client_with=400,
         rep=400,
         rep_other_team=403,
@@ -398,7 +392,6 @@ MATRIX: list[Entry] = [
     page(
         "POST",
         "/interactions/{interaction_id}/matter/",
-        gap="H2: interaction_matter_link checks no role (policy: own interactions only)",
         rep=400,
         rep_other_team=403,
         supervisor=400,
