@@ -288,6 +288,8 @@ SPECTACULAR_SETTINGS = {
         "SyncStatusEnum": ["created", "updated", "unchanged", "error"],
         "InteractionChannelEnum": "interactions.models.Interaction.Channel",
         "MatterStatusEnum": "interactions.models.Matter.Status",
+        "ContactPointKindEnum": "crm.models.ContactPoint.Kind",
+        "FollowUpStatusEnum": "followups.models.FollowUp.Status",
     },
 }
 
