@@ -76,6 +76,35 @@ def audit_record(
     return entry
 
 
+def audit_customers_viewed(
+    *,
+    actor: AbstractBaseUser,
+    customer_ids: Iterable[int],
+    request: HttpRequest | None = None,
+    via: str,
+) -> int:
+    """One entry per customer shown by a read that returns several (screen-pop lookup),
+    written in one INSERT so the read's query count stays flat."""
+    label = actor.get_username() if getattr(actor, "is_authenticated", False) else ""
+    now = timezone.now()
+    entries = [
+        AuditEntry(
+            occurred_at=now,
+            actor=actor if label else None,
+            actor_label=label[:150],
+            action=Action.CUSTOMER_VIEWED,
+            target_type="customer",
+            target_id=str(customer_id),
+            customer_id=customer_id,
+            ip_address=client_ip(request),
+            details={"via": via},
+        )
+        for customer_id in customer_ids
+    ]
+    AuditEntry.objects.bulk_create(entries)
+    return len(entries)
+
+
 def audit_customer_viewed(
     *, actor: AbstractBaseUser, customer_id: int, request: HttpRequest | None = None
 ) -> AuditEntry:

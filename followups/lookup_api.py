@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.api_errors import error_response
 from crm import access, selectors
+from crm.audit import audit_customers_viewed
 from crm.authentication import api_client_of
 from crm.models import Customer, ProfileFact
 from followups.models import FollowUp
@@ -222,5 +223,12 @@ class CallerLookupView(APIView):
             email=email[:320],
             with_interactions=with_interactions,
             promise_filter=promise_filter,
+        )
+        # A screen-pop shows personal details: each customer shown is a profile view.
+        audit_customers_viewed(
+            actor=request.user,
+            customer_ids=[customer.pk for customer in customers],
+            request=request,
+            via="lookup",
         )
         return Response({"results": LookupCustomerSerializer(customers, many=True).data})

@@ -143,9 +143,25 @@ def test_query_count_is_constant_in_customers_and_rows(full_client, django_asser
     for n in range(4):
         caller(email=f"p{n}@example.com", n_interactions=8)
 
-    with django_assert_max_num_queries(6):
+    # 6 reads plus one INSERT of the audit entries for every customer shown.
+    with django_assert_max_num_queries(7):
         response = lookup(full_client, phone="4155552671")
 
     assert len(response.json()["results"]) == 4
     assert all(len(c["recent_interactions"]) == 5 for c in response.json()["results"])
     assert FollowUp.objects.count() == 8
+
+
+def test_every_customer_a_screen_pop_shows_is_audited_as_viewed(full_client):
+    from crm.models import AuditEntry
+
+    first, _, _ = caller(email="a@example.com", n_interactions=1)
+    second, _, _ = caller(email="b@example.com", n_interactions=1)
+    unrelated, _, _ = caller(phone="+14155550199", email="c@example.com", n_interactions=1)
+
+    response = lookup(full_client, phone="(415) 555-2671")
+
+    assert response.status_code == 200
+    viewed = AuditEntry.objects.filter(action="customer.viewed", details__via="lookup")
+    assert sorted(viewed.values_list("customer_id", flat=True)) == sorted([first.pk, second.pk])
+    assert not viewed.filter(customer_id=unrelated.pk).exists()
