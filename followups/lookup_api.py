@@ -16,8 +16,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import error_response
 from crm import access, selectors
+from crm.api_errors import error_response
 from crm.audit import audit_customers_viewed
 from crm.authentication import api_client_of
 from crm.models import Customer, ProfileFact

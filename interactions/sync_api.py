@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import error_response
+from crm.api_errors import error_response
 from crm.authentication import api_client_of
 from crm.encryption import decrypt_text
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply

@@ -131,7 +131,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 
 # Request size limits: a form or JSON body above 5 MB is refused (400; the API
-# answers 413 JSON, config/api_errors.py), and so
+# answers 413 JSON, crm/api_errors.py), and so
 # are absurd numbers of fields. The batch sync endpoint's largest sane batch
 # fits well below. https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
@@ -262,7 +262,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
 }
 # Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
 API_CLIENT_DEFAULT_RATE = env("API_CLIENT_DEFAULT_RATE", default="6000/m")
