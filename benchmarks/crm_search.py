@@ -16,13 +16,11 @@ import argparse
 import os
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import psycopg
+from benchmarks.common import bench_database_url, ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "var" / "bench" / "crm_search.md"
@@ -46,38 +44,6 @@ SYLLABLES = [
     "ber", "mül", "son", "ka", "ri", "to", "lan", "der", "mo", "ven", "sch", "ne",
     "far", "gu", "li", "ha", "dor", "wa", "ti", "ez", "nak", "ström", "ros", "bel",
 ]  # fmt: skip
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database (the benchmark uses <name>_bench_crm).")
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=parts.path + "_bench_crm"))
-
-
-def ensure_database(url: str, *, recreate: bool) -> None:
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and recreate:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def array_sql(values: list[str]) -> str:
@@ -255,7 +221,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("crm")
     ensure_database(url, recreate=not args.reuse)
     setup_django(url)
     load_seconds = None

@@ -18,48 +18,15 @@ not asserted.
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import psycopg
+from benchmarks.common import bench_database_url, recreate_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "var" / "bench" / "sweep.md"
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database (the benchmark uses <name>_bench_sweep)."
-        )
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=parts.path + "_bench_sweep"))
-
-
-def recreate_database(url: str) -> None:
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def people() -> dict:
@@ -173,7 +140,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("sweep")
     recreate_database(url)
     setup_django(url)
     from followups.models import FollowUp

@@ -27,35 +27,17 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import psycopg
 import requests
+
+from benchmarks.common import bench_database_url, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "var" / "bench" / "sync.md"
 AREA_CODES = ["415", "650", "212", "312", "617", "206", "303", "512", "404", "702"]
 WORKERS = 2  # gunicorn sync workers: one per core on the 2-core machine
 CLIENT_THREADS = 4  # bounded load: at most this many requests in flight
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database (the benchmark makes <name>_bench_sync)."
-        )
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=parts.path + "_bench_sync"))
-
-
-def recreate_database(url: str) -> None:
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def free_port() -> int:
@@ -394,7 +376,7 @@ def main() -> None:
     parser.add_argument("--create-path", default="/api/v1/interactions/")
     args = parser.parse_args()
 
-    url = bench_database_url()
+    url = bench_database_url("sync")
     recreate_database(url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"}
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"})

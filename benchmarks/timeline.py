@@ -16,55 +16,18 @@ in a table of 10,000,000. Writes var/bench/timeline.md; numbers on a shared
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-import psycopg
+from benchmarks.common import bench_database_url, ensure_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "var" / "bench" / "timeline.md"
 OTHER_CUSTOMERS = 20_000
 # Rows per INSERT ... SELECT: big enough to be set-based, small enough to show progress.
 CHUNK = 1_000_000
-
-
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL database (the benchmark uses <name>_bench_timeline)."
-        )
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=parts.path + "_bench_timeline"))
-
-
-def ensure_database(url: str, *, recreate: bool) -> None:
-    parts = urlparse(url)
-    admin = urlunparse(parts._replace(path="/postgres"))
-    name = parts.path.lstrip("/")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and recreate:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def _insert_select(model, count: int, overrides: dict[str, str], *, offset: int = 0) -> None:
@@ -160,7 +123,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--reuse", action="store_true", help="keep an existing database")
     args = parser.parse_args()
-    url = bench_database_url()
+    url = bench_database_url("timeline")
     ensure_database(url, recreate=not args.reuse)
     setup_django(url)
 

@@ -51,3 +51,34 @@ class LoginLockoutBackend(AxesStandaloneBackend, ModelBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class RejectNulInQueryMiddleware:
+    """A NUL byte in a query parameter is never meaningful and PostgreSQL text
+    cannot hold one: answer 400 naming the parameter instead of failing deep in
+    a filter with a 500. Bodies are left to their parsers (form and JSON
+    fields are validated per field there)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        bad = sorted(
+            {
+                key.replace("\x00", "\\x00")
+                for key, values in request.GET.lists()
+                if "\x00" in key or any("\x00" in value for value in values)
+            }
+        )
+        if bad:
+            from django.http import JsonResponse
+
+            return JsonResponse(
+                {
+                    "code": "invalid",
+                    "detail": "Invalid input in: " + ", ".join(bad) + ".",
+                    "errors": {name: ["NUL bytes are not allowed."] for name in bad},
+                },
+                status=400,
+            )
+        return self.get_response(request)

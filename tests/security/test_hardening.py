@@ -195,3 +195,17 @@ def test_webhook_tokens_are_encrypted_at_rest():
 
     assert _columns_containing(token) == []
     assert TwilioAccount.objects.get().auth_token_encrypted != token
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/customers/?q=a%00b", "/api/v1/interactions/?channel=%00", "/customers/?q=%00"],
+)
+def test_a_nul_byte_in_a_query_parameter_is_a_400_naming_it(admin_client, path):
+    response = admin_client.get(path)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["errors"]) == {path.split("?")[1].split("=")[0]}
