@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -27,6 +28,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             code="request_too_large",
             detail=str(exc),
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, DataError):
+        # Last line of defence: a value the database cannot store (a NUL byte,
+        # a number out of range) that no field check caught is bad input, not a
+        # server fault. Fields should catch it first and name themselves.
+        return error_response(
+            code="invalid",
+            detail="A value in the request cannot be stored: " + str(exc).splitlines()[0],
         )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):

@@ -15,6 +15,16 @@ from interactions.models import (
 )
 
 
+class CategorySlugField(serializers.SlugRelatedField):
+    """A slug the database can look up: PostgreSQL text cannot hold NUL, and the
+    lookup would fail with a 500 instead of naming the field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class FeedbackSerializer(serializers.ModelSerializer):
     class Meta:
         model = Feedback
@@ -123,7 +133,7 @@ class InteractionWriteSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
         choices=Interaction.Outcome.choices, required=False, allow_blank=True
     )
-    category = serializers.SlugRelatedField(
+    category = CategorySlugField(
         slug_field="slug",
         queryset=InteractionCategory.objects.all(),
         required=False,

@@ -147,7 +147,16 @@ def interaction_log(
         source=source,
         external_id=external_id,
     )
-    interaction.full_clean()
+    # Field validation in Python; of the model's constraints only the unique
+    # (source, external_id) needs a query to answer with a message. The check
+    # constraints are mirrored by field validators and the checks above, and the
+    # database still enforces all of them: validating each would cost a
+    # savepoint and a query per constraint on every create.
+    interaction.full_clean(validate_constraints=False)
+    if external_id and Interaction.objects.filter(source=source, external_id=external_id).exists():
+        raise ValidationError(
+            {"external_id": [f"An interaction from {source!r} with this external_id exists."]}
+        )
     interaction.save()
     _matter_assign(interaction, matter=matter)
     if customer is not None:
@@ -156,11 +165,9 @@ def interaction_log(
 
 
 def _customer_touch(*, customer_id: int, at: datetime) -> None:
-    from crm import services as crm_services
+    from crm.services import customer_touch
 
-    touch = getattr(crm_services, "customer_touch", None)
-    if touch is not None:  # H1's hook; absent in older crm versions
-        touch(customer_id=customer_id, at=at)
+    customer_touch(customer_id=customer_id, at=at)
 
 
 @transaction.atomic
