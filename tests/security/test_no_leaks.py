@@ -63,8 +63,10 @@ def test_team_a_promise_is_visible_inside_team_a_only(world, insider, outsider, 
     inside = _client(world, insider).get(target)
     outside = _client(world, outsider).get(target)
 
-    if TEAM_A_SECRET not in _text(inside):
-        pytest.skip(f"{target} does not show promise texts to {insider} ({inside.status_code})")
+    # Some reads (the page shell, timelines) show no promise text even inside;
+    # the outsider check still holds for them, and the next test makes sure
+    # most of these reads really do show the promise to an insider.
+    assert inside.status_code == 200, target
     assert outside.status_code in (200, 400, 403, 404)
     assert TEAM_A_SECRET not in _text(outside)
 
