@@ -43,7 +43,7 @@ def _cases():
         yield pytest.param(entry, id=f"{entry.method} {entry.route}", marks=marks)
 
 
-@pytest.mark.parametrize("entry", _cases())
+@pytest.mark.parametrize("entry", list(_cases()))
 def test_endpoint_answers_every_role_as_documented(entry, world):
     answers = {role: answer(role, entry, world).status_code for role in ROLES}
 
