@@ -19,13 +19,29 @@ from interactions.models import Feedback, Interaction, InteractionCategory, Matt
 User = get_user_model()
 
 
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
 def _transaction_lock(key: str) -> None:
     """Serialise writers of one key until commit (no-op outside PostgreSQL)."""
+    _transaction_locks([key])
+
+
+def _transaction_locks(keys: Iterable[str]) -> None:
+    """Take several keys' locks in one round trip, in ascending lock-id order so
+    two callers holding overlapping sets can never deadlock."""
     if connection.vendor != "postgresql":
         return
-    lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+    lock_ids = sorted({_lock_id(key) for key in keys})
+    if not lock_ids:
+        return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(lock_id)) FROM "
+            "(SELECT unnest(%s::bigint[]) AS lock_id ORDER BY 1) AS ordered",
+            [lock_ids],
+        )
 
 
 def _phone_value(raw: str) -> str:
@@ -345,8 +361,7 @@ def interaction_matters_assign(*, interaction_ids: Iterable[int]) -> int:
     if not pending:
         return 0
     customer_ids = sorted({i.customer_id for i in pending})
-    for customer_id in customer_ids:  # sorted: concurrent callers lock in the same order
-        _transaction_lock(f"rapport.matter:{customer_id}")
+    _transaction_locks(f"rapport.matter:{customer_id}" for customer_id in customer_ids)
     window = matter_window()
     # The newest open matter per (customer, category): the only one a new contact can join.
     latest: dict[tuple[int, str], Matter] = {}
