@@ -10,6 +10,7 @@ from crm.models import (
     Team,
     TeamMembership,
 )
+from crm.services import CUSTOMER_EDITABLE_FIELDS, customer_create, customer_update
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -67,6 +68,27 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ["merged_into", "last_activity_at", "created_at", "updated_at"]
     filter_horizontal = ["tags"]
     inlines = [ContactPointInline, ConsentRecordInline, ProfileFactInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the services, so the admin gets the same validation,
+        # normalisation (language tags) and audit entry as the page and the API.
+        data = form.cleaned_data
+        tags = [tag.name for tag in data.get("tags", [])]
+        if change:
+            tags = tags if "tags" in form.changed_data else None
+            changes = {
+                name: data[name] for name in form.changed_data if name in CUSTOMER_EDITABLE_FIELDS
+            }
+            customer_update(customer=obj, changes=changes, tags=tags, actor=request.user)
+            return
+        created = customer_create(
+            **{name: data[name] for name in CUSTOMER_EDITABLE_FIELDS if name in data},
+            tags=tags,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+        obj._state.adding = False
+        obj._state.db = created._state.db
 
 
 @admin.register(Tag)
