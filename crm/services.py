@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from crm import access
@@ -245,11 +245,8 @@ def customer_touch(*, customer_id: int, at: datetime) -> None:
     customer; shared phone lookups list the most recently active first. A
     merged id touches its survivor.
     """
-    survivor_id = (
-        Customer.objects.filter(pk=customer_id).values_list("merged_into_id", flat=True).first()
-    )
-    target_ids = [customer_id] + ([survivor_id] if survivor_id else [])
-    Customer.objects.filter(pk__in=target_ids).filter(
+    survivor_id = Customer.objects.filter(pk=customer_id).values("merged_into_id")[:1]
+    Customer.objects.filter(Q(pk=customer_id) | Q(pk=Subquery(survivor_id))).filter(
         Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
     ).update(last_activity_at=at)
 

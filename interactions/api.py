@@ -138,7 +138,8 @@ class InteractionViewSet(
         data = dict(serializer.validated_data)
         if "rep" not in data and request.auth is None:
             data["rep"] = request.user  # a rep logging their own contact
-        data["customer"] = crm_selectors.customer_get(customer_id=data["customer"].pk)
+        if data["customer"].merged_into_id is not None:  # an old id resolves to its survivor
+            data["customer"] = crm_selectors.customer_get(customer_id=data["customer"].pk)
         interaction = _service_call(services.interaction_log, **data)
         interaction = selectors.interaction_get(interaction_id=interaction.pk)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)

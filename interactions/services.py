@@ -168,7 +168,16 @@ def interaction_log(
     # constraints are mirrored by field validators and the checks above, and the
     # database still enforces all of them: validating each would cost a
     # savepoint and a query per constraint on every create.
-    interaction.full_clean(validate_constraints=False)
+    # Related rows passed as saved instances were just read, so their existence
+    # checks (a query each) are skipped too.
+    interaction.full_clean(
+        exclude=[
+            name
+            for name, value in (("customer", customer), ("rep", rep), ("team", team))
+            if value is not None and getattr(value, "pk", None) is not None
+        ],
+        validate_constraints=False,
+    )
     if external_id and Interaction.objects.filter(source=source, external_id=external_id).exists():
         raise ValidationError(
             {"external_id": [f"An interaction from {source!r} with this external_id exists."]}
@@ -273,8 +282,10 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
     if interaction.customer_id is None and matter is None:
         return
     customer_id = interaction.customer_id or matter.customer_id
-    # Two contacts of one customer logged at once must not open two matters.
-    _transaction_lock(f"rapport.matter:{customer_id}")
+    if matter is not None or interaction.category_id is not None:
+        # Two contacts of one customer logged at once must not open two matters
+        # (without a category a contact opens its own, and nothing joins it).
+        _transaction_lock(f"rapport.matter:{customer_id}")
     if matter is not None:
         matter = Matter.objects.select_for_update().get(pk=matter.pk)
     elif interaction.category_id is not None:
@@ -303,7 +314,8 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
         if interaction.outcome == Interaction.Outcome.RESOLVED:
             matter.status = Matter.Status.RESOLVED
             matter.resolved_at = interaction.occurred_at
-        matter.full_clean()
+        # Built from a validated interaction; the database enforces the matter's
+        # constraints (full_clean would add a query and a savepoint for each).
         matter.save()
         interaction.matter = matter
         interaction.is_repeat_contact = False
@@ -346,77 +358,250 @@ def _matter_recount(matter_id: int) -> None:
     )
 
 
+@dataclass(eq=False)
+class _PendingContact:
+    """An interaction waiting for its matter, as plain values (no model instances)."""
+
+    pk: int
+    customer_id: int
+    category_id: str | None
+    occurred_at: datetime
+    outcome: str
+    subject: str
+    matter_key: "_MatterState | None" = None
+    is_repeat_contact: bool = False
+
+
+@dataclass(eq=False)
+class _MatterState:
+    """A matter as the join-window rule sees it while a batch is assigned."""
+
+    pk: int | None
+    customer_id: int
+    category_id: str | None
+    opened_at: datetime
+    last_contact_at: datetime
+    contact_count: int
+    status: str
+    resolved_at: datetime | None
+    subject: str = ""
+    first_interaction_id: int | None = None
+    is_new: bool = False
+    changed: bool = False
+
+
+def _matters_assign_plan(
+    pending: list[_PendingContact], open_matters: list[_MatterState]
+) -> tuple[list[_MatterState], list[_MatterState]]:
+    """The join-window rule over contacts sorted oldest first, in memory; returns
+    the new matters and the existing ones that changed. Each contact's
+    `matter_key` and `is_repeat_contact` are set."""
+    window = matter_window()
+    # The newest open matter per (customer, category): the only one a new contact can join.
+    latest = {(m.customer_id, m.category_id): m for m in open_matters}
+    created: list[_MatterState] = []
+    for contact in pending:
+        key = (contact.customer_id, contact.category_id)
+        matter = latest.get(key) if contact.category_id is not None else None
+        if (
+            matter is not None
+            and matter.status == Matter.Status.OPEN
+            and matter.opened_at <= contact.occurred_at
+            and matter.last_contact_at >= contact.occurred_at - window
+        ):
+            contact.is_repeat_contact = True
+            matter.contact_count += 1
+            matter.last_contact_at = max(matter.last_contact_at, contact.occurred_at)
+            matter.changed = True
+        else:
+            matter = _MatterState(
+                pk=None,
+                customer_id=contact.customer_id,
+                category_id=contact.category_id,
+                opened_at=contact.occurred_at,
+                last_contact_at=contact.occurred_at,
+                contact_count=1,
+                status=Matter.Status.OPEN,
+                resolved_at=None,
+                subject=(contact.subject or "")[:255],
+                first_interaction_id=contact.pk,
+                is_new=True,
+            )
+            created.append(matter)
+            contact.is_repeat_contact = False
+            if contact.category_id is not None:
+                latest[key] = matter
+        if contact.outcome == Interaction.Outcome.RESOLVED and matter.status == Matter.Status.OPEN:
+            matter.status = Matter.Status.RESOLVED
+            matter.resolved_at = contact.occurred_at
+            matter.changed = True
+        contact.matter_key = matter
+    return created, [m for m in open_matters if m.changed]
+
+
+def _matters_assign_write_postgresql(
+    pending: list[_PendingContact],
+    created: list[_MatterState],
+    changed: list[_MatterState],
+    now: datetime,
+) -> None:
+    """Three statements whatever the batch size: insert the new matters, point the
+    contacts at them (a new matter is found by its first interaction), update the
+    matters that gained contacts."""
+    matter_table = Matter._meta.db_table
+    interaction_table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        if created:
+            # Only table names from _meta are interpolated; values travel as arrays.
+            cursor.execute(
+                f"INSERT INTO {matter_table} (customer_id, category_id, subject, status, "  # noqa: S608
+                "first_interaction_id, opened_at, last_contact_at, contact_count, resolved_at, "
+                "created_at, updated_at) "
+                "SELECT u.customer_id, u.category_id, u.subject, u.status, u.first_id, u.opened_at, "
+                "u.last_contact_at, u.contact_count, u.resolved_at, %s, %s "
+                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], "
+                "%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[]) "
+                "AS u(customer_id, category_id, subject, status, first_id, opened_at, "
+                "last_contact_at, contact_count, resolved_at) "
+                "RETURNING id, first_interaction_id",
+                [
+                    now,
+                    now,
+                    [m.customer_id for m in created],
+                    [m.category_id for m in created],
+                    [m.subject for m in created],
+                    [m.status for m in created],
+                    [m.first_interaction_id for m in created],
+                    [m.opened_at for m in created],
+                    [m.last_contact_at for m in created],
+                    [m.contact_count for m in created],
+                    [m.resolved_at for m in created],
+                ],
+            )
+            new_ids = {first_id: pk for pk, first_id in cursor.fetchall()}
+            for matter in created:
+                matter.pk = new_ids[matter.first_interaction_id]
+        cursor.execute(
+            f"UPDATE {interaction_table} AS i SET matter_id = u.matter_id, "  # noqa: S608
+            "is_repeat_contact = u.is_repeat FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) "
+            "AS u(id, matter_id, is_repeat) WHERE i.id = u.id",
+            [
+                [c.pk for c in pending],
+                [c.matter_key.pk for c in pending],
+                [c.is_repeat_contact for c in pending],
+            ],
+        )
+        if changed:
+            cursor.execute(
+                f"UPDATE {matter_table} AS m SET contact_count = u.contact_count, "  # noqa: S608
+                "last_contact_at = u.last_contact_at, status = u.status, "
+                "resolved_at = u.resolved_at, updated_at = %s "
+                "FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::varchar[], "
+                "%s::timestamptz[]) AS u(id, contact_count, last_contact_at, status, resolved_at) "
+                "WHERE m.id = u.id",
+                [
+                    now,
+                    [m.pk for m in changed],
+                    [m.contact_count for m in changed],
+                    [m.last_contact_at for m in changed],
+                    [m.status for m in changed],
+                    [m.resolved_at for m in changed],
+                ],
+            )
+
+
+def _matters_assign_write_portable(
+    pending: list[_PendingContact],
+    created: list[_MatterState],
+    changed: list[_MatterState],
+    now: datetime,
+) -> None:
+    """The same writes through the ORM, for the embedded SQLite demo database."""
+    fields = ["customer_id", "category_id", "subject", "status", "first_interaction_id"]
+    fields += ["opened_at", "last_contact_at", "contact_count", "resolved_at"]
+    rows = [Matter(**{name: getattr(m, name) for name in fields}) for m in created]
+    Matter.objects.bulk_create(rows, batch_size=500)
+    for matter, row in zip(created, rows, strict=True):
+        matter.pk = row.pk
+    Matter.objects.bulk_update(
+        [
+            Matter(
+                pk=m.pk,
+                contact_count=m.contact_count,
+                last_contact_at=m.last_contact_at,
+                status=m.status,
+                resolved_at=m.resolved_at,
+                updated_at=now,
+            )
+            for m in changed
+        ],
+        ["contact_count", "last_contact_at", "status", "resolved_at", "updated_at"],
+        batch_size=500,
+    )
+    Interaction.objects.bulk_update(
+        [
+            Interaction(pk=c.pk, matter_id=c.matter_key.pk, is_repeat_contact=c.is_repeat_contact)
+            for c in pending
+        ],
+        ["matter", "is_repeat_contact"],
+        batch_size=500,
+    )
+
+
 @transaction.atomic
 def interaction_matters_assign(*, interaction_ids: Iterable[int]) -> int:
     """Apply the join-window rule to interactions written in bulk (demo seed, batch
-    sync), set-based: oldest first in memory, then one bulk insert of the new
-    matters and bulk updates, so repeat contacts come out as if logged one by
-    one. Interactions already in a matter, or without a customer, are left
-    alone. Returns how many were assigned."""
-    pending = list(
-        Interaction.objects.filter(
-            pk__in=list(interaction_ids), matter__isnull=True, customer__isnull=False
-        ).order_by("occurred_at", "pk")
-    )
+    sync), set-based: the rule runs oldest first in memory, so repeat contacts come
+    out as if logged one by one, and the writes are a fixed number of statements
+    whatever the batch size. Interactions already in a matter, or without a
+    customer, are left alone. Returns how many were assigned."""
+    ids = list(interaction_ids)
+    if not ids:
+        return 0
+    pending = [
+        _PendingContact(*row)
+        for row in Interaction.objects.filter(
+            pk__in=ids, matter__isnull=True, customer__isnull=False
+        )
+        .order_by("occurred_at", "pk")
+        .values_list("pk", "customer_id", "category_id", "occurred_at", "outcome", "subject")
+    ]
     if not pending:
         return 0
-    customer_ids = sorted({i.customer_id for i in pending})
-    _transaction_locks(f"rapport.matter:{customer_id}" for customer_id in customer_ids)
-    window = matter_window()
-    # The newest open matter per (customer, category): the only one a new contact can join.
-    latest: dict[tuple[int, str], Matter] = {}
-    for matter in (
-        Matter.objects.select_for_update()
-        .filter(customer_id__in=customer_ids, status=Matter.Status.OPEN, category__isnull=False)
-        .order_by("last_contact_at", "pk")
-    ):
-        latest[(matter.customer_id, matter.category_id)] = matter
-    created: list[Matter] = []
-    changed: dict[int, Matter] = {}
-    for interaction in pending:
-        key = (interaction.customer_id, interaction.category_id)
-        matter = latest.get(key) if interaction.category_id is not None else None
-        if (
-            matter is not None
-            and matter.is_open
-            and matter.opened_at <= interaction.occurred_at
-            and matter.last_contact_at >= interaction.occurred_at - window
-        ):
-            interaction.is_repeat_contact = True
-            matter.contact_count += 1
-            matter.last_contact_at = max(matter.last_contact_at, interaction.occurred_at)
-            if matter.pk is not None:
-                changed[matter.pk] = matter
-        else:
-            matter = Matter(
-                customer_id=interaction.customer_id,
-                category_id=interaction.category_id,
-                subject=(interaction.subject or "")[:255],
-                opened_at=interaction.occurred_at,
-                last_contact_at=interaction.occurred_at,
-                contact_count=1,
-                first_interaction=interaction,
+    categorised_customers = sorted({c.customer_id for c in pending if c.category_id is not None})
+    # Locks and open matters matter only where a contact can join one: with a category.
+    _transaction_locks(f"rapport.matter:{customer_id}" for customer_id in categorised_customers)
+    open_matters = (
+        [
+            _MatterState(*row)
+            for row in Matter.objects.select_for_update()
+            .filter(
+                customer_id__in=categorised_customers,
+                status=Matter.Status.OPEN,
+                category__isnull=False,
             )
-            created.append(matter)
-            interaction.is_repeat_contact = False
-            if interaction.category_id is not None:
-                latest[key] = matter
-        if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
-            matter.status = Matter.Status.RESOLVED
-            matter.resolved_at = interaction.occurred_at
-        interaction.matter = matter
-    Matter.objects.bulk_create(created, batch_size=1000)
-    now = timezone.now()
-    for matter in changed.values():
-        matter.updated_at = now
-    Matter.objects.bulk_update(
-        list(changed.values()),
-        ["contact_count", "last_contact_at", "status", "resolved_at", "updated_at"],
-        batch_size=1000,
+            .order_by("last_contact_at", "pk")
+            .values_list(
+                "pk",
+                "customer_id",
+                "category_id",
+                "opened_at",
+                "last_contact_at",
+                "contact_count",
+                "status",
+                "resolved_at",
+            )
+        ]
+        if categorised_customers
+        else []
     )
-    for interaction in pending:
-        interaction.matter_id = interaction.matter.pk
-    Interaction.objects.bulk_update(pending, ["matter", "is_repeat_contact"], batch_size=1000)
+    created, changed = _matters_assign_plan(pending, open_matters)
+    write = (
+        _matters_assign_write_postgresql
+        if connection.vendor == "postgresql"
+        else _matters_assign_write_portable
+    )
+    write(pending, created, changed, timezone.now())
     return len(pending)
 
 
@@ -577,12 +762,14 @@ def interaction_sync(*, records: list, creates_unmatched_customers: bool = False
     """
     from interactions.sync import interaction_records_upsert, record_validate
 
-    results = interaction_records_upsert(
+    def matters_assign(results: list) -> None:
+        # New contacts join matters like logged ones (H2); a no-op for rows already in one.
+        interaction_matters_assign(
+            interaction_ids=[r.id for r in results if r.status == "created" and r.id]
+        )
+
+    return interaction_records_upsert(
         items=[record_validate(raw) for raw in records],
         creates_unmatched_customers=creates_unmatched_customers,
+        on_written=matters_assign,
     )
-    # New contacts join matters like logged ones (H2); a no-op for rows already in one.
-    interaction_matters_assign(
-        interaction_ids=[r.id for r in results if r.status == "created" and r.id]
-    )
-    return results

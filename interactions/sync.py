@@ -24,7 +24,9 @@ Guarantees:
 
 import hashlib
 import json
+import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,7 +41,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from interactions.models import Interaction, InteractionCategory
+from interactions.models import Interaction, InteractionCategory, Matter
 from interactions.sources.common import IngestRecord
 
 MAX_RECORDS = 1000
@@ -221,6 +223,37 @@ def _customers_by_contact(kind: str, values: set[str]) -> dict[str, int]:
     return found
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _customers_by_phone(
+    valid: list[tuple[int, IngestRecord]],
+) -> tuple[dict[str, int], dict[int, str]]:
+    """E.164 value -> customer, and item index -> the E.164 value of its customer_phone.
+
+    Phone systems mostly send E.164 already: such a string that is some contact
+    point's stored value is that number, so it is looked up as it is; only the
+    rest go through `phonenumbers` (parsing 1,000 numbers costs more than the
+    batch's database work)."""
+    wanted = {
+        index: record.customer_phone
+        for index, record in valid
+        if record.customer_id is None and record.customer_phone
+    }
+    as_sent = {index: raw for index, raw in wanted.items() if _E164.fullmatch(raw)}
+    by_phone = _customers_by_contact(ContactPoint.Kind.PHONE, set(as_sent.values()))
+    phones = {index: raw for index, raw in as_sent.items() if raw in by_phone}
+    for index, raw in wanted.items():
+        if index in phones:
+            continue
+        normalised = try_normalise_phone(raw)
+        if normalised is not None:  # client:alice, 1001: not a customer's number
+            phones[index] = normalised.e164
+    missing = set(phones.values()) - by_phone.keys()
+    by_phone |= _customers_by_contact(ContactPoint.Kind.PHONE, missing)
+    return by_phone, phones
+
+
 def _reps(names: set[str]) -> dict[str, int]:
     if not names:
         return {}
@@ -359,12 +392,18 @@ def _upsert_statement(rows: list[_Row], now: datetime) -> tuple[str, list[Any]]:
     for index, model_field in enumerate(per_row):
         name = f"c{index}"
         definitions.append(f"{name} {model_field.db_type(connection)}")
-        for row, record in zip(rows, records, strict=True):
-            if model_field.name in ("created_at", "updated_at"):
+        if model_field.name in ("created_at", "updated_at"):
+            for record in records:
                 record[name] = now
-            elif model_field.attname in row.values:
+        elif model_field.attname in rows[0].values:
+            for row, record in zip(rows, records, strict=True):
                 record[name] = row.values[model_field.attname]
-            else:
+        elif model_field.default in (list, dict):
+            empty = model_field.get_default()  # serialised per row, so one object serves all
+            for record in records:
+                record[name] = empty
+        else:
+            for record in records:
                 record[name] = model_field.get_default()
     params: list[Any] = []
     select = [f"u.c{index}" for index in range(len(per_row))]
@@ -507,13 +546,22 @@ def _model_values(
 
 
 def interaction_records_upsert(
-    *, items: list[IngestRecord | dict[str, list[str]]], creates_unmatched_customers: bool = False
+    *,
+    items: list[IngestRecord | dict[str, list[str]]],
+    creates_unmatched_customers: bool = False,
+    on_written: Callable[[list[SyncResult]], None] | None = None,
 ) -> list[SyncResult]:
-    """Upsert validated records (errors pass through); one result per item, in order."""
+    """Upsert validated records (errors pass through); one result per item, in order.
+
+    `on_written` runs in the same transaction (and is retried with it), so what
+    follows from the rows (their matters) commits with them or not at all."""
     for attempt in range(DEADLOCK_RETRIES):
         try:
             with transaction.atomic():
-                return _upsert_once(items, creates_unmatched_customers)
+                results = _upsert_once(items, creates_unmatched_customers)
+                if on_written is not None:
+                    on_written(results)
+                return results
         except OperationalError as exc:
             is_deadlock = getattr(getattr(exc, "__cause__", None), "sqlstate", "") in {
                 "40P01",
@@ -533,13 +581,7 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
         else:
             results[index] = SyncResult(index, "error", errors=item)
     survivors = _survivors({r.customer_id for _, r in valid if r.customer_id is not None})
-    phones: dict[int, str] = {}
-    for index, record in valid:
-        if record.customer_id is None and record.customer_phone:
-            normalised = try_normalise_phone(record.customer_phone)
-            if normalised is not None:  # client:alice, 1001: not a customer's number
-                phones[index] = normalised.e164
-    by_phone = _customers_by_contact(ContactPoint.Kind.PHONE, set(phones.values()))
+    by_phone, phones = _customers_by_phone(valid)
     by_email = _customers_by_contact(
         ContactPoint.Kind.EMAIL, {r.customer_email for _, r in valid if r.customer_email}
     )
@@ -597,6 +639,80 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
         if position == len(rounds):
             rounds.append([])
         rounds[position].append(_Row(index, _model_values(record, customer_id, rep_id)))
+    reserved = _matters_reserve(rounds[0]) if rounds else {}
     for batch in rounds:
         _write_rows(batch, results)
+    _matters_insert_reserved(reserved, results)
     return [results[index] for index in range(len(items))]
+
+
+def _matters_reserve(rows: list[_Row]) -> dict[int, _Row]:
+    """Matter ids for the rows that, if new, open a matter of their own.
+
+    The join-window rule (interactions.services) gives a contact with a customer
+    and no category a new matter that nothing else joins. Reserving those
+    matters' ids lets the rows be inserted already pointing at them instead of
+    updating every new row again afterwards (an UPDATE of `matter_id` rewrites
+    every index entry of the row). A reservation is used only if its row is
+    created; otherwise the id is a harmless gap in the sequence.
+    Returns matter id -> row.
+    """
+    if connection.vendor != "postgresql":
+        return {}
+    candidates = [
+        row
+        for row in rows
+        if row.values["customer_id"] is not None and row.values.get("category_id") is None
+    ]
+    for row in rows:
+        row.values["matter_id"] = None
+    if not candidates:
+        return {}
+    matter_table = Matter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [matter_table, len(candidates)],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for matter_id, row in zip(ids, candidates, strict=True):
+        row.values["matter_id"] = matter_id
+    return dict(zip(ids, candidates, strict=True))
+
+
+def _matters_insert_reserved(reserved: dict[int, _Row], results: dict[int, SyncResult]) -> None:
+    """Insert the reserved matters whose rows were created: one statement."""
+    used = [
+        (matter_id, row, results[row.index].id)
+        for matter_id, row in reserved.items()
+        if results[row.index].status == "created"
+    ]
+    if not used:
+        return
+    now = timezone.now()
+    resolved = Interaction.Outcome.RESOLVED
+    statuses = [
+        Matter.Status.RESOLVED if row.values["outcome"] == resolved else Matter.Status.OPEN
+        for _, row, _ in used
+    ]
+    with connection.cursor() as cursor:
+        # Only the table name from _meta is interpolated; values travel as arrays.
+        cursor.execute(
+            f"INSERT INTO {Matter._meta.db_table} (id, customer_id, category_id, subject, "  # noqa: S608
+            "status, first_interaction_id, opened_at, last_contact_at, contact_count, "
+            "resolved_at, created_at, updated_at) "
+            "SELECT u.id, u.customer_id, NULL, '', u.status, u.first_id, u.occurred_at, "
+            "u.occurred_at, 1, CASE WHEN u.status = %s THEN u.occurred_at END, %s, %s "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[], "
+            "%s::timestamptz[]) AS u(id, customer_id, status, first_id, occurred_at)",
+            [
+                Matter.Status.RESOLVED,
+                now,
+                now,
+                [matter_id for matter_id, _, _ in used],
+                [row.values["customer_id"] for _, row, _ in used],
+                statuses,
+                [interaction_id for _, _, interaction_id in used],
+                [row.values["occurred_at"] for _, row, _ in used],
+            ],
+        )
