@@ -33,7 +33,7 @@ from pathlib import Path
 import psycopg
 import requests
 
-from benchmarks.common import bench_database_url, recreate_database
+from benchmarks.common import bench_database_url, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "var" / "bench" / "sync.md"
@@ -41,6 +41,7 @@ AREA_CODES = ["415", "650", "212", "312", "617", "206", "303", "512", "404", "70
 WORKERS = 2  # gunicorn sync workers: one per core on the 2-core machine
 CLIENT_THREADS = 4  # bounded load: at most this many requests in flight
 ROUNDS = 4  # alternating measurement windows per req/s comparison
+RUN = uuid.uuid4().hex[:8]  # external ids unique to this run, so a reused database works
 
 
 def free_port() -> int:
@@ -218,7 +219,7 @@ def bench_sync(server: Server, headers: dict, customers: int, batches: int, raw)
         session.post(server.base + "/api/v1/interactions/sync/", headers=headers,
                      json={"records": [sync_record(i, f"warm-{uuid.uuid4()}", customers) for i in range(100)]})  # fmt: skip
     bodies = [
-        json.dumps({"records": [sync_record(i, f"b{b}", customers) for i in range(1000)]})
+        json.dumps({"records": [sync_record(i, f"{RUN}-b{b}", customers) for i in range(1000)]})
         for b in range(batches)
     ]
 
@@ -226,7 +227,7 @@ def bench_sync(server: Server, headers: dict, customers: int, batches: int, raw)
         raw_seconds = seconds = 0.0
         statuses: list[str] = []
         for number, body in enumerate(bodies):
-            raw_seconds += raw.batch(f"{label}{number}")
+            raw_seconds += raw.batch(f"{RUN}-{label}{number}")
             started = time.perf_counter()
             response = session.post(server.base + "/api/v1/interactions/sync/", data=body,
                                     headers={**headers, "Content-Type": "application/json"})  # fmt: skip
@@ -254,7 +255,7 @@ def bench_engine_in_process(customers: int, batches: int) -> float:
     from interactions.sync import interaction_records_upsert, record_validate
 
     bodies = [
-        [sync_record(i, f"engine{b}", customers) for i in range(1000)] for b in range(batches)
+        [sync_record(i, f"{RUN}-engine{b}", customers) for i in range(1000)] for b in range(batches)
     ]
     started = time.perf_counter()
     for records in bodies:
@@ -416,10 +417,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="per req/s measurement")
     parser.add_argument("--lookups", type=int, default=500)
     parser.add_argument("--create-path", default="/api/v1/interactions/")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database of an earlier run if it has these sizes (generation at "
+        "1M customers / 10M interactions takes many minutes)",
+    )
     args = parser.parse_args()
 
     url = bench_database_url("sync")
-    recreate_database(url)
+    ensure_database(url, recreate=not args.reuse)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"}
     os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.sync_settings"})
     subprocess.run(
@@ -433,10 +440,15 @@ def main() -> None:
 
     django.setup()
     from crm.api_client_services import api_client_create
+    from crm.models import Customer
 
-    generate_seconds = generate(args.customers, args.interactions)
+    generate_seconds = None
+    if Customer.objects.count() != args.customers:
+        if Customer.objects.exists():
+            sys.exit(f"{url} holds other sizes: run without --reuse to regenerate it.")
+        generate_seconds = generate(args.customers, args.interactions)
     issued = api_client_create(
-        name="bench", scopes=["interactions:write", "interactions:read", "customers:read", "followups:read"],
+        name=f"bench-{uuid.uuid4().hex[:8]}", scopes=["interactions:write", "interactions:read", "customers:read", "followups:read"],
         rate_limit="100000000/m",
     )  # fmt: skip
     headers = {"Authorization": f"Bearer {issued.secret}"}
@@ -466,7 +478,12 @@ def main() -> None:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn {WORKERS} sync workers on loopback, "
         f"{CLIENT_THREADS} closed-loop client threads; database {args.customers:,} customers, "
-        f"{args.interactions:,} interactions (generated in {generate_seconds:.1f} s).",
+        f"{args.interactions:,} interactions "
+        + (
+            f"(generated in {generate_seconds:.1f} s)."
+            if generate_seconds is not None
+            else "(reused from an earlier run)."
+        ),
         "",
         "| measurement | result | baseline (same run) | ratio | goal |",
         "|---|---|---|---|---|",

@@ -18,12 +18,14 @@ from interactions.sources.common import SourceLineError
 from interactions.sync import _advisory_lock, interaction_records_upsert
 
 
-def _matters_assign(interaction_ids: list[int]) -> None:
-    """New calls join matters (repeat contacts) like logged and synced ones do."""
+def _matters_assign(results: list) -> None:
+    """New calls join matters (repeat contacts) like logged and synced ones do, in
+    the same transaction as the rows."""
     from interactions.services import interaction_matters_assign
 
-    if interaction_ids:
-        interaction_matters_assign(interaction_ids=interaction_ids)
+    interaction_matters_assign(
+        interaction_ids=[r.id for r in results if r.status == "created" and r.id]
+    )
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,13 @@ def twilio_callback_apply(
                 )
             return TwilioOutcome(call.interaction_id, applied=False)
         record.occurred_at = min(call.started_at, record.occurred_at)
-    (result,) = interaction_records_upsert(items=[record])
+    (result,) = interaction_records_upsert(
+        items=[record],
+        creates_unmatched_customers=account.creates_unmatched_customers,
+        on_written=_matters_assign,
+    )
     if result.status == "error":
         raise SourceLineError(result.errors)
-    if result.status == "created":
-        _matters_assign([result.id])
     if call is None:
         call = TwilioCall(call_sid=record.external_id, account=account, interaction_id=result.id)
     call.status = status
@@ -100,9 +104,10 @@ def asterisk_cdr_ingest(
     lines = asterisk.cdr_parse(text, layout, source=f"asterisk:{source_name}")
     items = [line.record if line.record is not None else line.errors for line in lines]
     results = interaction_records_upsert(
-        items=items, creates_unmatched_customers=creates_unmatched_customers
+        items=items,
+        creates_unmatched_customers=creates_unmatched_customers,
+        on_written=_matters_assign,
     )
-    _matters_assign([r.id for r in results if r.status == "created" and r.id])
     return [
         {"line": line.line_number, "status": r.status, "id": r.id, "errors": r.errors}
         for line, r in zip(lines, results, strict=True)
@@ -111,9 +116,14 @@ def asterisk_cdr_ingest(
 
 @transaction.atomic
 def twilio_account_add(
-    *, account_sid: str, auth_token: str, friendly_name: str = ""
+    *,
+    account_sid: str,
+    auth_token: str,
+    friendly_name: str = "",
+    creates_unmatched_customers: bool | None = None,
 ) -> TwilioAccount:
-    """Register (or update the token of) a Twilio account; the token is stored encrypted."""
+    """Register (or update the token of) a Twilio account; the token is stored encrypted.
+    `creates_unmatched_customers` None keeps the account's setting (off for a new one)."""
     from crm.encryption import encrypt_text
 
     account = TwilioAccount.objects.select_for_update().filter(account_sid=account_sid).first()
@@ -121,6 +131,8 @@ def twilio_account_add(
         account = TwilioAccount(account_sid=account_sid)
     account.auth_token_encrypted = encrypt_text(auth_token)
     account.friendly_name = friendly_name or account.friendly_name
+    if creates_unmatched_customers is not None:
+        account.creates_unmatched_customers = creates_unmatched_customers
     account.is_active = True
     account.full_clean()
     account.save()

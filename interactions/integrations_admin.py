@@ -16,7 +16,7 @@ class TwilioAccountForm(forms.ModelForm):
 
     class Meta:
         model = TwilioAccount
-        fields = ["account_sid", "friendly_name", "is_active"]
+        fields = ["account_sid", "friendly_name", "is_active", "creates_unmatched_customers"]
 
     def clean(self):
         data = super().clean()
@@ -28,14 +28,23 @@ class TwilioAccountForm(forms.ModelForm):
 @admin.register(TwilioAccount)
 class TwilioAccountAdmin(admin.ModelAdmin):
     form = TwilioAccountForm
-    list_display = ["account_sid", "friendly_name", "is_active", "created_at"]
+    list_display = [
+        "account_sid",
+        "friendly_name",
+        "is_active",
+        "creates_unmatched_customers",
+        "created_at",
+    ]
     search_fields = ["account_sid", "friendly_name"]
 
     def save_model(self, request, obj, form, change):
         token = form.cleaned_data.get("auth_token")
         if token:
             saved = twilio_account_add(
-                account_sid=obj.account_sid, auth_token=token, friendly_name=obj.friendly_name
+                account_sid=obj.account_sid,
+                auth_token=token,
+                friendly_name=obj.friendly_name,
+                creates_unmatched_customers=obj.creates_unmatched_customers,
             )
             obj.pk = saved.pk
             obj.auth_token_encrypted = saved.auth_token_encrypted

@@ -231,6 +231,11 @@ class TwilioAccount(models.Model):
     auth_token_encrypted = models.TextField()
     friendly_name = models.CharField(max_length=100, blank=True, default="")
     is_active = models.BooleanField(default=True)
+    creates_unmatched_customers = models.BooleanField(
+        default=False,
+        help_text="A caller whose number matches no customer becomes a new customer "
+        "(otherwise the call stays unmatched for a rep to assign).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

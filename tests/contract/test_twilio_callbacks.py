@@ -7,6 +7,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crm.models import Customer
 from interactions.models import Interaction, TwilioAccount, TwilioCall
 from interactions.sources.twilio import signature_compute
 from tests import factories
@@ -182,3 +183,34 @@ def test_arbitrary_signed_parameters_never_500(client, account, extra, overrides
     response = post(client, params)
 
     assert response.status_code in (204, 400)
+
+
+def test_unknown_caller_stays_unmatched_by_default(client, account):
+    post(client, callback("completed", 3))
+
+    assert Interaction.objects.get().customer_id is None
+    assert not Customer.objects.exists()
+
+
+def test_account_set_to_create_customers_creates_one_per_unknown_caller(client, db):
+    call_command(
+        "add_twilio_account",
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        creates_unmatched_customers=True,
+        stdout=None,
+    )
+
+    for seq, status in enumerate(["ringing", "in-progress", "completed"]):
+        assert post(client, callback(status, seq)).status_code == 204
+    post(client, callback("completed", 9, CallSid="CA" + "1" * 32))
+
+    customer = Customer.objects.get()
+    assert customer.full_name == "Jane Doe"  # Twilio's CallerName (CNAM)
+    assert list(customer.contact_points.values_list("kind", "value")) == [("phone", "+14155552671")]
+    calls = Interaction.objects.order_by("pk")
+    assert [c.customer_id for c in calls] == [customer.pk, customer.pk]
+    assert all(c.matter_id is not None for c in calls)
+    # Re-running the command without the flag keeps the setting.
+    call_command("add_twilio_account", account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, stdout=None)
+    assert TwilioAccount.objects.get().creates_unmatched_customers is True

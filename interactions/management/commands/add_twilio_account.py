@@ -1,3 +1,5 @@
+from argparse import BooleanOptionalAction
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,6 +13,13 @@ class Command(BaseCommand):
         parser.add_argument("--account-sid", required=True, help="AC followed by 32 hex digits")
         parser.add_argument("--auth-token", required=True)
         parser.add_argument("--name", default="", help="A friendly name")
+        parser.add_argument(
+            "--creates-unmatched-customers",
+            action=BooleanOptionalAction,
+            default=None,
+            help="Whether a caller matching no customer becomes a new customer "
+            "(default for a new account: no, the call stays unmatched for a rep to assign)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -18,6 +27,7 @@ class Command(BaseCommand):
                 account_sid=options["account_sid"],
                 auth_token=options["auth_token"],
                 friendly_name=options["name"],
+                creates_unmatched_customers=options["creates_unmatched_customers"],
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
