@@ -244,10 +244,13 @@ def interaction_update(*, interaction: Interaction, changes: dict[str, Any]) -> 
         occurred_at=changes.get("occurred_at"),
         duration_seconds=changes.get("duration_seconds"),
     )
+    old_category_id = interaction.category_id
     for name, value in changes.items():
         setattr(interaction, name, value)
     interaction.full_clean()
     interaction.save(update_fields=[*changes, "updated_at"])
+    if interaction.category_id != old_category_id and interaction.customer_id is not None:
+        _matter_reassign(interaction)
     if "outcome" in changes and interaction.matter_id:
         matter = Matter.objects.select_for_update().get(pk=interaction.matter_id)
         if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
@@ -546,6 +549,20 @@ def _matters_assign_write_portable(
         ["matter", "is_repeat_contact"],
         batch_size=500,
     )
+
+
+def _matter_reassign(interaction: Interaction) -> None:
+    """A contact re-categorised is about another need: it leaves its matter (which is
+    recounted, or dropped when empty) and joins by the window rule as if logged
+    with the new category."""
+    _transaction_lock(f"rapport.matter:{interaction.customer_id}")
+    old_matter_id = interaction.matter_id
+    interaction.matter = None
+    interaction.is_repeat_contact = False
+    _matter_assign(interaction, matter=None)
+    Feedback.objects.filter(interaction=interaction).update(matter=interaction.matter)
+    if old_matter_id is not None:
+        _matter_recount(old_matter_id)
 
 
 @transaction.atomic

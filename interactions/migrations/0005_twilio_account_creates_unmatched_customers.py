@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interactions', '0004_sentiment_score_validators'),
+        ("interactions", "0004_sentiment_score_validators"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='twilioaccount',
-            name='creates_unmatched_customers',
-            field=models.BooleanField(default=False, help_text='A caller whose number matches no customer becomes a new customer (otherwise the call stays unmatched for a rep to assign).'),
+            model_name="twilioaccount",
+            name="creates_unmatched_customers",
+            field=models.BooleanField(
+                default=False,
+                help_text="A caller whose number matches no customer becomes a new customer (otherwise the call stays unmatched for a rep to assign).",
+            ),
         ),
     ]

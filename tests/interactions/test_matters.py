@@ -224,3 +224,38 @@ def test_bulk_assign_joins_an_existing_open_matter():
     matter = Matter.objects.get(pk=first.matter_id)
     assert (later.matter_id, later.is_repeat_contact) == (matter.pk, True)
     assert (matter.contact_count, matter.status, matter.resolved_at) == (2, "resolved", at(3))
+
+
+def test_recategorised_contact_leaves_its_matter_and_joins_by_the_new_category():
+    customer = factories.CustomerFactory()
+    billing = log(customer, 1, "complaint")
+    request = log(customer, 2, "request")
+    wrongly_filed = log(customer, 3, "complaint")  # really the same request again
+    old_matter_id = wrongly_filed.matter_id
+    assert old_matter_id == billing.matter_id
+
+    services.interaction_update(interaction=wrongly_filed, changes={"category": "request"})
+
+    wrongly_filed.refresh_from_db()
+    assert (wrongly_filed.matter_id, wrongly_filed.is_repeat_contact) == (request.matter_id, True)
+    joined = Matter.objects.get(pk=request.matter_id)
+    assert (joined.contact_count, joined.last_contact_at) == (2, at(3))
+    left = Matter.objects.get(pk=old_matter_id)
+    assert (left.contact_count, left.last_contact_at) == (1, at(1))
+
+
+def test_recategorising_a_matters_only_contact_moves_it_and_drops_the_empty_matter():
+    customer = factories.CustomerFactory()
+    only = log(customer, 1, "question")
+    old_matter_id = only.matter_id
+
+    services.interaction_update(interaction=only, changes={"category": "complaint"})
+
+    only.refresh_from_db()
+    assert not Matter.objects.filter(pk=old_matter_id).exists()
+    matter = Matter.objects.get(pk=only.matter_id)
+    assert (matter.category_id, matter.first_interaction_id, only.is_repeat_contact) == (
+        "complaint",
+        only.pk,
+        False,
+    )

@@ -47,7 +47,8 @@ def test_each_uncategorised_contact_opens_its_own_matter(sync):
     first, resolved, unmatched = calls[0], calls[1], calls[2]
     assert unmatched.matter_id is None
     assert first.matter_id != resolved.matter_id
-    assert not first.is_repeat_contact and not resolved.is_repeat_contact
+    assert not first.is_repeat_contact
+    assert not resolved.is_repeat_contact
     open_matter = Matter.objects.get(pk=first.matter_id)
     assert (open_matter.customer_id, open_matter.category_id, open_matter.status) == (
         customer.pk,
@@ -73,8 +74,10 @@ def test_categorised_contacts_join_within_the_window(sync):
     )
 
     first, repeat, other = (Interaction.objects.get(pk=r["id"]) for r in results)
-    assert repeat.matter_id == first.matter_id and repeat.is_repeat_contact
-    assert other.matter_id not in (None, first.matter_id) and not other.is_repeat_contact
+    assert repeat.matter_id == first.matter_id
+    assert repeat.is_repeat_contact
+    assert other.matter_id not in (None, first.matter_id)
+    assert not other.is_repeat_contact
     matter = Matter.objects.get(pk=first.matter_id)
     assert (matter.contact_count, matter.status) == (2, "resolved")
 
