@@ -155,6 +155,8 @@ class Interaction(models.Model):
     )
     # Joined an open matter (same need again): what first-contact resolution counts against.
     is_repeat_contact = models.BooleanField(default=False)
+    # When the CSAT e-mail went to the customer: one request per contact.
+    feedback_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Phone: E.164 when the value is a phone number, else as the system sent it
     # ("client:alice", extension "1001").
     from_number = models.CharField(max_length=64, blank=True, default="")

@@ -719,14 +719,11 @@ def interaction_feedback_request_send(*, interaction_id: int, base_url: str) -> 
     The message shows only what the customer already knows (channel, date,
     subject, the rep's first name), never the internal notes. Its Message-ID
     is derived from the interaction, so a retried send stays one message in
-    the customer's thread. Returns False when there is nobody to send to or
-    feedback was already given.
+    the customer's thread. One request per contact: the send claims
+    `feedback_requested_at` in the same transaction (a failed send leaves it
+    unclaimed for the retry). Returns False when there is nobody to send to,
+    feedback was already given or already requested.
     """
-    from django.core.mail import EmailMessage
-    from django.template.loader import render_to_string
-
-    from interactions.feedback_links import feedback_path
-
     interaction = (
         Interaction.objects.select_related("rep", "customer").filter(pk=interaction_id).first()
     )
@@ -737,6 +734,23 @@ def interaction_feedback_request_send(*, interaction_id: int, base_url: str) -> 
     address = _customer_email(interaction.customer_id)
     if not address:
         return False
+    with transaction.atomic():
+        claimed = Interaction.objects.filter(
+            pk=interaction_id, feedback_requested_at__isnull=True
+        ).update(feedback_requested_at=timezone.now())
+        if not claimed:
+            return False
+        _feedback_request_email(interaction=interaction, address=address, base_url=base_url)
+    return True
+
+
+def _feedback_request_email(*, interaction: Interaction, address: str, base_url: str) -> None:
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+
+    from interactions.feedback_links import feedback_path
+
+    interaction_id = interaction.pk
     context = {
         "customer_name": interaction.customer.display_name,
         "channel": interaction.get_channel_display(),
@@ -752,7 +766,6 @@ def interaction_feedback_request_send(*, interaction_id: int, base_url: str) -> 
         headers={"Message-ID": f"<feedback-request-{interaction_id}@rapport.local>"},
     )
     message.send()
-    return True
 
 
 # --- e-mail ingestion ----------------------------------------------------------------------

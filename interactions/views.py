@@ -175,6 +175,11 @@ def interaction_feedback_request(request: HttpRequest, interaction_id: int) -> H
     """Queue the feedback e-mail to the customer (after commit; the worker sends it)."""
     _require_staff(request)
     interaction = get_object_or_404(Interaction, pk=interaction_id)
+    if interaction.feedback_requested_at is not None:
+        return HttpResponse(
+            '<span class="muted">Feedback already requested on '
+            f"{interaction.feedback_requested_at:%Y-%m-%d}.</span>"
+        )
     base_url = request.build_absolute_uri("/")
     transaction.on_commit(
         lambda: feedback_request_send.delay(interaction.pk, base_url), robust=True

@@ -344,3 +344,23 @@ def test_feedback_request_without_an_address_sends_nothing(customer, mailoutbox)
         is False
     )
     assert mailoutbox == []
+
+
+def test_feedback_is_requested_once_per_contact(customer, mailoutbox, browser):
+    from crm.models import ContactPoint
+    from interactions.tasks import feedback_request_send
+
+    factories.ContactPointFactory(
+        customer=customer, kind=ContactPoint.Kind.EMAIL, value="ann@example.com", is_primary=True
+    )
+    with time_machine.travel(NOW, tick=False):
+        interaction = log(customer, 1, subject="Your bill")
+        first = feedback_request_send.run(interaction.pk, "https://crm.example.com/")
+        again = feedback_request_send.run(interaction.pk, "https://crm.example.com/")
+
+    assert (first, again, len(mailoutbox)) == (True, False, 1)
+    interaction.refresh_from_db()
+    assert interaction.feedback_requested_at == NOW
+    url = reverse("interactions:interaction-feedback-request", args=[interaction.pk])
+    response = browser.post(url, HTTP_HX_REQUEST="true")
+    assert "already requested" in response.content.decode()
