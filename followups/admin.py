@@ -1,6 +1,7 @@
 """Admin: policies and calendars are edited here; promises change through services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 
 from followups.models import (
     BusinessHours,
@@ -52,8 +53,38 @@ class FollowUpAdmin(admin.ModelAdmin):
         return False
 
 
+class TeamScheduleAdmin(admin.ModelAdmin):
+    """A team's policy and calendar set its promises' reminder and escalation
+    times: after a change the open ones are rescheduled (by the worker)."""
+
+    def _reschedule(self, request, team_id: int) -> None:
+        from followups.tasks import team_schedules_recompute
+
+        transaction.on_commit(lambda: team_schedules_recompute.delay(team_id), robust=True)
+        self.message_user(
+            request,
+            "The team's open promises are being rescheduled to match.",
+            messages.INFO,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._reschedule(request, obj.team_id)
+
+    def delete_model(self, request, obj):
+        team_id = obj.team_id
+        super().delete_model(request, obj)
+        self._reschedule(request, team_id)
+
+    def delete_queryset(self, request, queryset):
+        team_ids = sorted(set(queryset.values_list("team_id", flat=True)))
+        super().delete_queryset(request, queryset)
+        for team_id in team_ids:
+            self._reschedule(request, team_id)
+
+
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(TeamScheduleAdmin):
     list_display = [
         "team",
         "reminder_lead_minutes",
@@ -66,13 +97,13 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BusinessHours)
-class BusinessHoursAdmin(admin.ModelAdmin):
+class BusinessHoursAdmin(TeamScheduleAdmin):
     list_display = ["team", "weekday", "opens_at", "closes_at"]
     list_filter = ["team", "weekday"]
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(TeamScheduleAdmin):
     list_display = ["team", "date", "reason"]
     list_filter = ["team"]
     date_hierarchy = "date"

@@ -874,6 +874,43 @@ def followup_sweep(
     return transitions
 
 
+@transaction.atomic
+def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> int:
+    """Reschedule a team's open promises after its escalation policy, business
+    hours or closures changed: the current cycle's reminder and escalation times
+    are computed again from due_at; what already happened (reminded, overdue,
+    escalation level) stays, and a transition the new times put in the past is
+    left for the next sweep to record. Returns how many were rescheduled."""
+    now = now or timezone.now()
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return 0
+    calendar, policy = team_calendar(team=team), team_policy(team=team)
+    rows = list(
+        FollowUp.objects.select_for_update()
+        .filter(team_id=team_id, status=FollowUp.Status.OPEN)
+        .order_by("pk")
+    )
+    for followup in rows:
+        happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
+        followup_schedule(followup=followup, now=now, calendar=calendar, policy=policy)
+        followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
+        pending = [
+            None if followup.is_reminded else followup.remind_at,
+            None if followup.is_overdue else followup.due_at,
+            None if followup.escalation_level >= 1 else followup.escalate_1_at,
+            None if followup.escalation_level >= 2 else followup.escalate_2_at,
+        ]
+        followup.next_action_at = min((at for at in pending if at is not None), default=None)
+        followup.updated_at = now
+    FollowUp.objects.bulk_update(
+        rows,
+        ["remind_at", "escalate_1_at", "escalate_2_at", "next_action_at", "updated_at"],
+        batch_size=500,
+    )
+    return len(rows)
+
+
 def followup_backfill_schedules(*, now: datetime | None = None) -> int:
     """Compute the reminder/escalation schedule of open follow-ups that have none.
 

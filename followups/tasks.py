@@ -15,6 +15,12 @@ def sweep() -> int:
     return services.followup_sweep(max_seconds=SWEEP_MAX_SECONDS)
 
 
+@shared_task(name="followups.tasks.team_schedules_recompute", time_limit=300, soft_time_limit=280)
+def team_schedules_recompute(team_id: int) -> int:
+    """After a team's policy or calendar changed; running it twice computes the same."""
+    return services.team_schedules_recompute(team_id=team_id)
+
+
 @shared_task(
     bind=True,
     name="followups.tasks.deliver_notification",
