@@ -22,7 +22,19 @@ class BareIndexedView(APIView):
         return Response({"found": customer is not None}, status=201)
 
 
+class BareAuthenticatedView(APIView):
+    """The same one query behind the project's default DRF authentication (Bearer),
+    scope permission and per-client throttle: what every API endpoint pays first."""
+
+    required_scopes = {"POST": ["interactions:write"]}
+
+    def post(self, request):
+        customer = Customer.objects.filter(pk=request.data.get("id", 1)).values("pk").first()
+        return Response({"found": customer is not None}, status=201)
+
+
 urlpatterns = [
     path("bench/bare/", BareIndexedView.as_view()),
+    path("bench/bare-authenticated/", BareAuthenticatedView.as_view()),
     path("", include("config.urls")),
 ]
