@@ -182,8 +182,7 @@ def interaction_log(
         raise ValidationError(
             {"external_id": [f"An interaction from {source!r} with this external_id exists."]}
         )
-    interaction.save()
-    _matter_assign(interaction, matter=matter)
+    _matter_assign(interaction, matter=matter)  # saves the interaction
     if customer is not None:
         _customer_touch(customer_id=customer.pk, at=occurred_at)
     return interaction
@@ -281,8 +280,15 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
     it never joins by the window (no false repeat contacts); e-mail threading
     passes `matter` explicitly. An outcome of `resolved` resolves the matter.
     Interactions without a customer get no matter.
+
+    Saves the interaction too when it is new: on PostgreSQL a new matter is then
+    inserted first with the interaction's id reserved, so the row is written once
+    already in its matter (an UPDATE of matter_id rewrites every index entry).
     """
+    is_new = interaction._state.adding
     if interaction.customer_id is None and matter is None:
+        if is_new:
+            interaction.save()
         return
     customer_id = interaction.customer_id or matter.customer_id
     if matter is not None or interaction.category_id is not None:
@@ -305,33 +311,77 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
             .first()
         )
     if matter is None:
-        matter = Matter(
-            customer_id=customer_id,
-            category_id=interaction.category_id,
-            subject=(interaction.subject or "")[:255],
-            opened_at=interaction.occurred_at,
-            last_contact_at=interaction.occurred_at,
-            contact_count=1,
-            first_interaction=interaction,
-        )
-        if interaction.outcome == Interaction.Outcome.RESOLVED:
-            matter.status = Matter.Status.RESOLVED
-            matter.resolved_at = interaction.occurred_at
-        # Built from a validated interaction; the database enforces the matter's
-        # constraints (full_clean would add a query and a savepoint for each).
-        matter.save()
-        interaction.matter = matter
-        interaction.is_repeat_contact = False
-        interaction.save(update_fields=["matter", "is_repeat_contact"])
+        _matter_open(interaction, customer_id=customer_id)
         return
     interaction.matter = matter
     interaction.is_repeat_contact = True
-    interaction.save(update_fields=["matter", "is_repeat_contact"])
+    if is_new:
+        interaction.save()
+    else:
+        interaction.save(update_fields=["matter", "is_repeat_contact"])
     matter.contact_count += 1
     matter.last_contact_at = max(matter.last_contact_at, interaction.occurred_at)
-    matter.save(update_fields=["contact_count", "last_contact_at", "updated_at"])
+    changed = ["contact_count", "last_contact_at", "updated_at"]
     if interaction.outcome == Interaction.Outcome.RESOLVED and matter.is_open:
-        _matter_set_resolved(matter, at=interaction.occurred_at)
+        matter.status = Matter.Status.RESOLVED
+        matter.resolved_at = interaction.occurred_at
+        changed += ["status", "resolved_at"]
+    matter.save(update_fields=changed)
+
+
+def _matter_open(interaction: Interaction, *, customer_id: int) -> None:
+    """A new matter whose first contact is `interaction` (saved or not)."""
+    matter = Matter(
+        customer_id=customer_id,
+        category_id=interaction.category_id,
+        subject=(interaction.subject or "")[:255],
+        opened_at=interaction.occurred_at,
+        last_contact_at=interaction.occurred_at,
+        contact_count=1,
+    )
+    if interaction.outcome == Interaction.Outcome.RESOLVED:
+        matter.status = Matter.Status.RESOLVED
+        matter.resolved_at = interaction.occurred_at
+    interaction.is_repeat_contact = False
+    # Built from a validated interaction; the database enforces the matter's
+    # constraints (full_clean would add a query and a savepoint for each).
+    if interaction._state.adding and connection.vendor == "postgresql":
+        now = timezone.now()
+        matter.created_at = matter.updated_at = now
+        with connection.cursor() as cursor:
+            # Only table names from _meta are interpolated; values are parameters.
+            cursor.execute(
+                f"INSERT INTO {Matter._meta.db_table} (customer_id, category_id, subject, "  # noqa: S608
+                "status, first_interaction_id, opened_at, last_contact_at, contact_count, "
+                "resolved_at, created_at, updated_at) VALUES (%s, %s, %s, %s, "
+                "nextval(pg_get_serial_sequence(%s, 'id')), %s, %s, %s, %s, %s, %s) "
+                "RETURNING id, first_interaction_id",
+                [
+                    matter.customer_id,
+                    matter.category_id,
+                    matter.subject,
+                    matter.status,
+                    Interaction._meta.db_table,
+                    matter.opened_at,
+                    matter.last_contact_at,
+                    matter.contact_count,
+                    matter.resolved_at,
+                    now,
+                    now,
+                ],
+            )
+            matter.pk, interaction.pk = cursor.fetchone()
+        matter.first_interaction_id = interaction.pk
+        matter._state.adding, matter._state.db = False, connection.alias
+        interaction.matter = matter
+        interaction.save(force_insert=True)
+        return
+    if interaction._state.adding:
+        interaction.save()
+    matter.first_interaction = interaction
+    matter.save()
+    interaction.matter = matter
+    interaction.save(update_fields=["matter", "is_repeat_contact"])
 
 
 def _matter_recount(matter_id: int) -> None:

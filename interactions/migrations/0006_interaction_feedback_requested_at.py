@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('interactions', '0005_twilio_account_creates_unmatched_customers'),
+        ("interactions", "0005_twilio_account_creates_unmatched_customers"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='interaction',
-            name='feedback_requested_at',
+            model_name="interaction",
+            name="feedback_requested_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]
