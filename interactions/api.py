@@ -141,7 +141,9 @@ class InteractionViewSet(
         if data["customer"].merged_into_id is not None:  # an old id resolves to its survivor
             data["customer"] = crm_selectors.customer_get(customer_id=data["customer"].pk)
         interaction = _service_call(services.interaction_log, **data)
-        interaction = selectors.interaction_get(interaction_id=interaction.pk)
+        # The new instance holds every related row the response shows, and no
+        # feedback can exist yet: answer from it instead of reading it back.
+        Interaction.feedback.related.set_cached_value(interaction, None)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=InteractionWriteSerializer, responses={200: InteractionSerializer})

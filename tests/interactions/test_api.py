@@ -58,6 +58,23 @@ def test_create_logs_for_the_rep_with_details(rep_client, rep, customer, team):
 
 
 @pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"occurred_at": "2026-03-10T13:00:00+02:00", "category": None, "outcome": ""},
+        {"ended_at": "2026-03-10T11:05:00Z", "to_number": "+1 415 555 0100", "rep": None},
+    ],
+)
+def test_create_answers_what_a_read_of_the_row_shows(rep_client, customer, overrides):
+    with time_machine.travel(NOW, tick=False):
+        created = rep_client.post(URL, valid_body(customer, **overrides), format="json")
+        read = rep_client.get(f"{URL}{created.json()['id']}/")
+
+    assert created.status_code == 201, created.json()
+    assert created.json() == read.json()
+
+
+@pytest.mark.parametrize(
     ("overrides", "field"),
     [
         ({"channel": "fax"}, "channel"),
