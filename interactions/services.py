@@ -492,6 +492,11 @@ def _matters_assign_plan(
     return created, [m for m in open_matters if m.changed]
 
 
+def _columns(rows: list, names: str) -> list[list]:
+    """One array per attribute named (space-separated): rows as unnest() takes them."""
+    return [[getattr(row, name) for row in rows] for name in names.split()]
+
+
 def _matters_assign_write_postgresql(
     pending: list[_PendingContact],
     created: list[_MatterState],
@@ -520,15 +525,11 @@ def _matters_assign_write_postgresql(
                 [
                     now,
                     now,
-                    [m.customer_id for m in created],
-                    [m.category_id for m in created],
-                    [m.subject for m in created],
-                    [m.status for m in created],
-                    [m.first_interaction_id for m in created],
-                    [m.opened_at for m in created],
-                    [m.last_contact_at for m in created],
-                    [m.contact_count for m in created],
-                    [m.resolved_at for m in created],
+                    *_columns(
+                        created,
+                        "customer_id category_id subject status first_interaction_id "
+                        "opened_at last_contact_at contact_count resolved_at",
+                    ),
                 ],
             )
             new_ids = {first_id: pk for pk, first_id in cursor.fetchall()}
@@ -552,14 +553,7 @@ def _matters_assign_write_postgresql(
                 "FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::varchar[], "
                 "%s::timestamptz[]) AS u(id, contact_count, last_contact_at, status, resolved_at) "
                 "WHERE m.id = u.id",
-                [
-                    now,
-                    [m.pk for m in changed],
-                    [m.contact_count for m in changed],
-                    [m.last_contact_at for m in changed],
-                    [m.status for m in changed],
-                    [m.resolved_at for m in changed],
-                ],
+                [now, *_columns(changed, "pk contact_count last_contact_at status resolved_at")],
             )
 
 
