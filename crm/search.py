@@ -1,0 +1,259 @@
+"""Name search on PostgreSQL: match query words against the distinct name words.
+
+Customers' names are split into words (`crm_customer.search_name`, already
+lower-case and accent-free) and the database keeps two structures in step
+with every write, whatever path it takes (ORM, `.update()`, bulk SQL), by
+triggers created in migration 0005:
+
+- `crm_customernametoken`: each distinct word with the number of customers
+  whose name has it. A few tens of thousands of short rows even for millions
+  of customers, with a trigram index, so partial ("gonz" -> "gonzalez") and
+  typo-tolerant ("jonh" -> "john") matching of a word is cheap.
+- a GIN index on `string_to_array(search_name, ' ')`: the customers having any
+  of a set of words, without a scan.
+
+A search therefore runs in two steps: (1) per query word, the name words it
+matches and a score for each (exact > prefix > substring > typo), fetched from
+the small table; (2) the customers having, for every query word, one of its
+words, ranked by the sum of the best scores, best first. At most
+`NAME_SEARCH_LIMIT` customers are returned: a rep narrows the query rather than
+paging past that.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import BooleanField, FloatField
+from django.db.models.expressions import RawSQL
+
+# The best this many matches are the result of a name search (the list's total
+# is therefore at most this): ranking work stays bounded however broad the
+# query is, and nobody pages through more than a thousand namesakes.
+NAME_SEARCH_LIMIT = 1000
+# A query word matching names of more customers than this ("a", "son") keeps
+# only its best-scoring words up to about this many customers: the rest could
+# not reach the first NAME_SEARCH_LIMIT results of that word anyway.
+WORD_CUSTOMER_LIMIT = 20_000
+# Words shorter than this match name words by prefix only ("jo" -> "john",
+# not "bjorn"): a trigram needs three letters.
+SUBSTRING_MIN_LENGTH = 3
+# Trigram similarity at which a name word counts as a typo of a query word
+# (pg_trgm's default similarity_threshold, set per connection in search_setup).
+TYPO_MIN_SIMILARITY = 0.3
+# Query words beyond this are ignored: nobody's name has more, and each word
+# adds a condition to the query.
+MAX_QUERY_WORDS = 6
+
+# Score of a name word for a query word: the customer's rank is the sum over
+# query words of their best-scoring name word.
+# Equal scores order by name, as a list of people does.
+EXACT = 3.0
+PREFIX = 2.0
+SUBSTRING = 1.0
+# A typo scores its similarity (0..1), so below any literal match.
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def edit_distance(first: str, second: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and
+    transpositions of neighbours each count 1 ("jonh" -> "john" is one typo)."""
+    previous_row: list[int] | None = None
+    row = list(range(len(second) + 1))
+    for i, char in enumerate(first, start=1):
+        before, previous_row, row = previous_row, row, [i] + [0] * len(second)
+        for j, other in enumerate(second, start=1):
+            cost = 0 if char == other else 1
+            row[j] = min(previous_row[j] + 1, row[j - 1] + 1, previous_row[j - 1] + cost)
+            if (
+                before is not None
+                and i > 1
+                and j > 1
+                and char == second[j - 2]
+                and first[i - 2] == other
+            ):
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
+
+
+def allowed_typos(word: str) -> int:
+    """How many typos a query word may carry: none below four letters (too many
+    short names are one letter apart), one up to seven, two beyond."""
+    if len(word) < 4:
+        return 0
+    return 1 if len(word) < 8 else 2
+
+
+def literal_score(word: str, token: str) -> float | None:
+    if token == word:
+        return EXACT
+    if token.startswith(word):
+        return PREFIX
+    if len(word) >= SUBSTRING_MIN_LENGTH and word in token:
+        return SUBSTRING
+    return None
+
+
+def typo_score(word: str, token: str, similarity: float) -> float | None:
+    distance = edit_distance(word, token)
+    if distance <= allowed_typos(word):
+        # One typo in a five-letter word reads 0.8: above most mere lookalikes.
+        return max(similarity, 1 - distance / max(len(word), len(token)))
+    if similarity >= TYPO_MIN_SIMILARITY:
+        return similarity
+    return None
+
+
+@dataclass
+class WordMatches:
+    word: str
+    # name word -> (score, number of customers with it)
+    tokens: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def add(self, token: str, score: float | None, customers: int) -> None:
+        if score is not None and score > self.tokens.get(token, (-1.0, 0))[0]:
+            self.tokens[token] = (score, customers)
+
+    def bounded(self) -> dict[str, float]:
+        """The name words to look customers up by, with their scores: all of them,
+        or, for a word too broad to rank all its customers ("a", "son"), the best
+        ones (then the shortest: closest to what was typed) up to about
+        WORD_CUSTOMER_LIMIT customers."""
+        ranked = sorted(self.tokens.items(), key=lambda item: (-item[1][0], len(item[0]), item[0]))
+        kept: dict[str, float] = {}
+        customers = 0
+        for token, (score, count) in ranked:
+            if customers >= WORD_CUSTOMER_LIMIT:
+                break
+            kept[token] = score
+            customers += count
+        return kept
+
+
+def query_words(needle: str) -> list[str]:
+    words: list[str] = []
+    for word in needle.split():
+        if word not in words:
+            words.append(word)
+    return words[:MAX_QUERY_WORDS]
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def literal_matches(words: list[str]) -> list[WordMatches]:
+    """Per word, the name words equal to it, starting with it or (three letters
+    and more) containing it: one query over the small word table."""
+    branches, params = [], []
+    for index, word in enumerate(words):
+        pattern = _escape_like(word) + "%"
+        if len(word) >= SUBSTRING_MIN_LENGTH:
+            pattern = "%" + pattern
+        branches.append(
+            "SELECT %s, token, customers FROM crm_customernametoken WHERE token LIKE %s"
+        )
+        params += [index, pattern]
+    matches = [WordMatches(word) for word in words]
+    for index, token, customers in _fetch(" UNION ALL ".join(branches), params):
+        matches[index].add(token, literal_score(words[index], token), customers)
+    return matches
+
+
+def typo_matches(matches: list[WordMatches]) -> None:
+    """Adds to each word the name words it may be a typo of: trigram lookalikes
+    (index `%`), and words starting with the same letter within the allowed edit
+    distance (a swap of two letters in a short word shares few trigrams)."""
+    branches, params = [], []
+    for index, match in enumerate(matches):
+        word = match.word
+        branches.append(
+            "SELECT %s, token, customers, similarity(token, %s) "
+            "FROM crm_customernametoken WHERE token %% %s"
+        )
+        params += [index, word, word]
+        typos = allowed_typos(word)
+        if typos:
+            # Plain Levenshtein counts a swap as two edits: the bound is doubled
+            # here and edit_distance() applies the real one.
+            branches.append(
+                "SELECT %s, token, customers, similarity(token, %s) "
+                "FROM crm_customernametoken WHERE token LIKE %s "
+                "AND length(token) BETWEEN %s AND %s "
+                "AND levenshtein_less_equal(token, %s, %s) <= %s"
+            )
+            bound = 2 * typos
+            params += [
+                index,
+                word,
+                _escape_like(word[0]) + "%",
+                len(word) - typos,
+                len(word) + typos,
+                word,
+                bound,
+                bound,
+            ]
+    for index, token, customers, similarity in _fetch(" UNION ALL ".join(branches), params):
+        match = matches[index]
+        match.add(token, typo_score(match.word, token, similarity), customers)
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    """Per query word, the name words (with scores) a customer needs one of."""
+
+    needle: str
+    words: list[dict[str, float]]
+    # Whether every word was also matched against typos (a wider query would find no more).
+    is_widest: bool = True
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.words or any(not tokens for tokens in self.words)
+
+
+def plan_name_query(needle: str, *, typos: bool) -> NameQuery:
+    """Words typed right find what they say; a word that matches no name (or,
+    with `typos`, every word) also looks for names it may be a typo of."""
+    words = query_words(needle)
+    if not words:
+        return NameQuery(needle, [])
+    matches = literal_matches(words)
+    wanting = matches if typos else [match for match in matches if not match.tokens]
+    if wanting:
+        typo_matches(wanting)
+    return NameQuery(
+        needle, [match.bounded() for match in matches], is_widest=len(wanting) == len(matches)
+    )
+
+
+TOKENS_SQL = "string_to_array(crm_customer.search_name, ' ')"
+# A query word's best score among the customer's name words ({token: score} as jsonb).
+BEST_SCORE_SQL = (
+    "COALESCE((SELECT max((%s::jsonb ->> token)::float8) "
+    "FROM unnest(string_to_array(crm_customer.search_name, ' ')) AS token), 0)"
+)
+
+
+def name_condition(name_query: NameQuery) -> RawSQL:
+    """WHERE: for every query word, one of its name words (GIN index)."""
+    sql = " AND ".join(f"{TOKENS_SQL} && %s::text[]" for _ in name_query.words)
+    params = [list(tokens) for tokens in name_query.words]
+    # Constant SQL; the words travel as parameters.
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
+def name_rank(name_query: NameQuery) -> RawSQL:
+    """The rank: per query word, the best score among the customer's name words,
+    summed; plus a half point when the whole name starts with the query as typed."""
+    sql = " + ".join([BEST_SCORE_SQL] * len(name_query.words))
+    sql += " + CASE WHEN crm_customer.search_name LIKE %s THEN 0.5 ELSE 0 END"
+    params = [json.dumps(tokens) for tokens in name_query.words]
+    params.append(_escape_like(name_query.needle) + "%")
+    # Constant SQL; the words and scores travel as parameters.
+    return RawSQL(sql, params, output_field=FloatField())  # noqa: S611
