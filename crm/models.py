@@ -168,11 +168,11 @@ class Customer(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
     # Derived from the names by save(): see search_text(). On PostgreSQL (only
-    # there: SQLite cannot parse them) a GIN index on its words
-    # (crm_customer_name_words, migration 0005) serves name search (crm.search)
-    # and a GIN trigram index (crm_customer_name_trgm, migration 0002) serves
-    # duplicate detection and the admin's search. Every write of this column,
-    # however made, keeps CustomerNameToken in step (database triggers).
+    # there: SQLite cannot parse it) a GIN trigram index (crm_customer_name_trgm,
+    # migration 0002) serves duplicate detection and the admin's search; name
+    # search (crm.search) reads CustomerNameToken and CustomerNameWord, which
+    # database triggers keep in step with every write of this column, of
+    # full_name and of merged_into, however made.
     search_name = models.CharField(max_length=310, blank=True, default="", editable=False)
     # Newest contact with the customer; other apps bump it with services.customer_touch.
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -224,12 +224,34 @@ class CustomerNameToken(models.Model):
     (migration 0005) add, count and remove words on every insert, name change,
     delete and truncate, whatever path the write takes (services, `.update()`,
     bulk SQL), so an erased name leaves no word behind. crm.search matches
-    query words against this small table (trigram index) before looking
-    customers up by word.
+    query words against this small table (trigram index) first.
     """
 
     token = models.TextField(primary_key=True, db_collation="C")
     customers = models.PositiveIntegerField()
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class CustomerNameWord(models.Model):
+    """One word of an active (not merged) customer's search name, at its
+    position (1 = first), with the full name results sort by: crm.search ranks
+    from its index alone, never reading the customers' rows.
+
+    PostgreSQL only, written only by the same triggers as CustomerNameToken
+    (on insert, on a change of the names or of the merge, on delete and
+    truncate), so it always says what crm_customer says.
+    """
+
+    pk = models.CompositePrimaryKey("customer_id", "token", "position")
+    customer_id = models.BigIntegerField()
+    token = models.TextField(db_collation="C")
+    position = models.SmallIntegerField()
+    full_name = models.TextField()
 
     class Meta:
         managed = False

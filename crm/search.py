@@ -1,31 +1,30 @@
 """Name search on PostgreSQL: match query words against the distinct name words.
 
 Customers' names are split into words (`crm_customer.search_name`, already
-lower-case and accent-free) and the database keeps two structures in step
-with every write, whatever path it takes (ORM, `.update()`, bulk SQL), by
-triggers created in migration 0005:
+lower-case and accent-free) and the database keeps two tables in step with
+every write, whatever path it takes (ORM, `.update()`, bulk SQL), by triggers
+created in migration 0005:
 
-- `crm_customernametoken`: each distinct word with the number of customers
-  whose name has it. A few tens of thousands of short rows even for millions
-  of customers, with a trigram index, so partial ("gonz" -> "gonzalez") and
-  typo-tolerant ("jonh" -> "john") matching of a word is cheap.
-- a GIN index on `string_to_array(search_name, ' ')`: the customers having any
-  of a set of words, without a scan.
+- `crm_customernametoken` (CustomerNameToken): each distinct word with the
+  number of customers whose name has it. Tens of thousands of short rows even
+  for millions of customers, with a trigram index, so partial ("gonz" ->
+  "gonzalez") and typo-tolerant ("jonh" -> "john") matching of a word is cheap.
+- `crm_customernameword` (CustomerNameWord): each word of each active
+  customer's name, its position and the full name, in covering indexes by
+  word and by customer: ranking never reads the customers' rows.
 
 A search therefore runs in two steps: (1) per query word, the name words it
-matches and a score for each (exact > prefix > substring > typo), fetched from
-the small table; (2) the customers having, for every query word, one of its
-words, ranked by the sum of the best scores, best first. At most
-`NAME_SEARCH_LIMIT` customers are returned: a rep narrows the query rather than
-paging past that.
+matches and a score for each (exact > prefix > substring > typo), from the
+small table; (2) the customers having, for every query word, one of its words,
+ranked by the sum of the best scores, best first, from the second table. At
+most `NAME_SEARCH_LIMIT` customers are returned: a rep narrows the query rather
+than paging past that.
 """
 
-import json
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import BooleanField, FloatField
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 
 # The best this many matches are the result of a name search (the list's total
 # is therefore at most this): ranking work stays bounded however broad the
@@ -209,6 +208,8 @@ class NameQuery:
 
     needle: str
     words: list[dict[str, float]]
+    # Per query word, how many customers have one of its name words (at most).
+    customers: list[int] = field(default_factory=list)
     # Whether every word was also matched against typos (a wider query would find no more).
     is_widest: bool = True
 
@@ -227,33 +228,83 @@ def plan_name_query(needle: str, *, typos: bool) -> NameQuery:
     wanting = matches if typos else [match for match in matches if not match.tokens]
     if wanting:
         typo_matches(wanting)
+    kept = [match.bounded() for match in matches]
     return NameQuery(
-        needle, [match.bounded() for match in matches], is_widest=len(wanting) == len(matches)
+        needle,
+        kept,
+        customers=[
+            sum(match.tokens[token][1] for token in tokens)
+            for match, tokens in zip(matches, kept, strict=True)
+        ],
+        is_widest=len(wanting) == len(matches),
     )
 
 
-TOKENS_SQL = "string_to_array(crm_customer.search_name, ' ')"
-# A query word's best score among the customer's name words ({token: score} as jsonb).
-BEST_SCORE_SQL = (
-    "COALESCE((SELECT max((%s::jsonb ->> token)::float8) "
-    "FROM unnest(string_to_array(crm_customer.search_name, ' ')) AS token), 0)"
-)
+# Ranking reads crm_customernameword's covering indexes only. A customer's rank
+# is the sum over query words of the best score among its name words, each
+# plus POSITION_BONUS when it stands where the query put it (so "anna" ranks
+# "Anna Bell" over "Bell Anna", and a full name typed in order comes first);
+# ties go by full name, then id.
+POSITION_BONUS = 0.5
+
+# Every query word's name words read by word (a covering index), for the
+# customers that have one of the rarest word's: the intersection comes before
+# the grouping and sorting, which then handle few rows ("Emily Bermulson":
+# 70 Bermulsons, not 10,000 Emilys).
+RANK_SQL = """
+SELECT customer_id FROM (
+    SELECT word.customer_id, match.word_index,
+        max(match.score + CASE WHEN word.position = match.word_index + 1 THEN %s ELSE 0 END)
+            AS score,
+        min(word.full_name) AS full_name
+    FROM crm_customernameword AS word
+    JOIN unnest(%s::int[], %s::text[], %s::float8[]) AS match(word_index, token, score)
+        ON match.token = word.token
+    WHERE {rarest} AND {among}
+    GROUP BY word.customer_id, match.word_index
+) AS best
+GROUP BY customer_id
+HAVING count(*) = %s
+ORDER BY sum(score) DESC, min(full_name), customer_id
+LIMIT %s
+"""
+
+RAREST_SQL = """word.customer_id IN (
+    SELECT rarest.customer_id FROM crm_customernameword AS rarest
+    WHERE rarest.token = ANY(%s::text[])
+)"""
 
 
-def name_condition(name_query: NameQuery) -> RawSQL:
-    """WHERE: for every query word, one of its name words (GIN index)."""
-    sql = " AND ".join(f"{TOKENS_SQL} && %s::text[]" for _ in name_query.words)
-    params = [list(tokens) for tokens in name_query.words]
-    # Constant SQL; the words travel as parameters.
-    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
-
-
-def name_rank(name_query: NameQuery) -> RawSQL:
-    """The rank: per query word, the best score among the customer's name words,
-    summed; plus a half point when the whole name starts with the query as typed."""
-    sql = " + ".join([BEST_SCORE_SQL] * len(name_query.words))
-    sql += " + CASE WHEN crm_customer.search_name LIKE %s THEN 0.5 ELSE 0 END"
-    params = [json.dumps(tokens) for tokens in name_query.words]
-    params.append(_escape_like(name_query.needle) + "%")
-    # Constant SQL; the words and scores travel as parameters.
-    return RawSQL(sql, params, output_field=FloatField())  # noqa: S611
+def ranked_customer_ids(
+    name_query: NameQuery, *, among: QuerySet | None = None, limit: int = NAME_SEARCH_LIMIT
+) -> list[int]:
+    """The ids of the best `limit` customers for the query, best first; only
+    customers of `among` (a filtered customer queryset) when given."""
+    among_sql, among_params = "true", ()
+    if among is not None:
+        # Django's own SQL for the filtered customers, with its parameters.
+        subquery, among_params = among.order_by().values("pk").query.sql_with_params()
+        among_sql = f"word.customer_id IN ({subquery})"
+    indexes, tokens, scores = [], [], []
+    for index, word_tokens in enumerate(name_query.words):
+        for token, score in word_tokens.items():
+            indexes.append(index)
+            tokens.append(token)
+            scores.append(score)
+    rarest_sql, rarest_params = "true", []
+    if len(name_query.words) > 1:
+        rarest = min(range(len(name_query.words)), key=lambda index: name_query.customers[index])
+        rarest_sql = RAREST_SQL
+        rarest_params = [list(name_query.words[rarest])]
+    sql = RANK_SQL.format(rarest=rarest_sql, among=among_sql)
+    params = [
+        POSITION_BONUS,
+        indexes,
+        tokens,
+        scores,
+        *rarest_params,
+        *among_params,
+        len(name_query.words),
+        limit,
+    ]
+    return [customer_id for (customer_id,) in _fetch(sql, params)]

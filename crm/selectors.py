@@ -116,12 +116,12 @@ def customers_by_email(*, email: str) -> QuerySet[Customer]:
 # --- search and lists -----------------------------------------------------------------
 
 
-def _name_search(customers: CustomerQuerySet, query: str) -> CustomerQuerySet:
+def _name_search(customers: CustomerQuerySet, query: str, *, is_filtered: bool) -> CustomerQuerySet:
     needle = search_text(query)
     if not needle:
         return customers.none()
     if _is_postgres():
-        return _name_search_postgres(customers, needle)
+        return _name_search_postgres(customers, needle, is_filtered=is_filtered)
     rank = Case(
         When(search_name__startswith=needle, then=Value(2.0)),
         When(search_name__contains=needle, then=Value(1.0)),
@@ -135,7 +135,9 @@ def _name_search(customers: CustomerQuerySet, query: str) -> CustomerQuerySet:
     return customers.filter(substring).annotate(rank=rank).order_by("-rank", "full_name", "pk")
 
 
-def _name_search_postgres(customers: CustomerQuerySet, needle: str) -> CustomerQuerySet:
+def _name_search_postgres(
+    customers: CustomerQuerySet, needle: str, *, is_filtered: bool
+) -> CustomerQuerySet:
     """The best NAME_SEARCH_LIMIT customers by name (see crm.search), best first.
 
     Typo tolerance first only for words that match no name as typed: a rep who
@@ -147,11 +149,8 @@ def _name_search_postgres(customers: CustomerQuerySet, needle: str) -> CustomerQ
         name_query = search.plan_name_query(needle, typos=typos)
         if name_query.is_empty:
             return customers.none()
-        ranked_ids = list(
-            customers.filter(search.name_condition(name_query))
-            .annotate(rank=search.name_rank(name_query))
-            .order_by("-rank", "full_name", "pk")
-            .values_list("pk", flat=True)[: search.NAME_SEARCH_LIMIT]
+        ranked_ids = search.ranked_customer_ids(
+            name_query, among=customers if is_filtered else None
         )
         if ranked_ids or name_query.is_widest:
             break
@@ -208,7 +207,8 @@ def customer_list(
                 return customers.filter(pk__in=owners.values("customer_id")).order_by(
                     *newest_activity_first()
                 )
-        return _name_search(customers, query)
+        is_filtered = bool(owner_id or tag or preferred_language or preferred_channel)
+        return _name_search(customers, query, is_filtered=is_filtered)
     if ordering:
         return customers.order_by(ordering, "pk")
     return customers

@@ -1,26 +1,37 @@
-"""Name search by word (crm.search): the table of distinct name words, kept by
-triggers, and a GIN index on each customer's name words. PostgreSQL only: the
-SQLite file `make run` uses searches with LIKE."""
+"""Name search by word (crm.search): the distinct name words and, per active
+customer, each of its name words, both kept by triggers on crm_customer.
+PostgreSQL only: the SQLite file `make run` uses searches with LIKE."""
 
 from django.contrib.postgres.operations import CreateExtension
 from django.db import migrations, models
 
-# Each name word with the number of customers whose search_name has it. Written
-# only by the triggers below, so every path that writes names (services,
-# QuerySet.update(), bulk SQL, seed_demo, erasure) keeps it right, and a word
-# nobody has any more is deleted with its last customer.
+# Written only by the triggers below, so every path that writes customers
+# (services, QuerySet.update(), bulk SQL, seed_demo, merge, erasure) keeps
+# them right, and a name's words leave with the name.
 CREATE_SQL = """
+-- Each distinct name word with the number of customers whose search_name has it.
 CREATE TABLE crm_customernametoken (
     token text COLLATE "C" PRIMARY KEY,
     customers integer NOT NULL CHECK (customers >= 0)
 );
--- Partial and typo-tolerant matching of one word against all name words.
+-- Partial and typo-tolerant matching of one query word against all name words.
 -- fastupdate off: no pending list for searches to scan; writes are few and small.
 CREATE INDEX crm_customernametoken_trgm ON crm_customernametoken
     USING gin (token gin_trgm_ops) WITH (fastupdate = off);
--- The customers having any of a set of words (&&).
-CREATE INDEX crm_customer_name_words ON crm_customer
-    USING gin (string_to_array(search_name, ' ')) WITH (fastupdate = off);
+
+-- Each word of each active (not merged) customer's search_name, at its position,
+-- with the name lists sort by: ranking reads only this index, never the
+-- customers' rows.
+CREATE TABLE crm_customernameword (
+    customer_id bigint NOT NULL,
+    token text COLLATE "C" NOT NULL,
+    position smallint NOT NULL,
+    full_name text NOT NULL
+);
+CREATE INDEX crm_customernameword_token ON crm_customernameword
+    (token, customer_id) INCLUDE (position, full_name);
+CREATE INDEX crm_customernameword_customer ON crm_customernameword
+    (customer_id) INCLUDE (token, position, full_name);
 
 -- Counts the distinct words of names leaving (removed) and arriving (added):
 -- words whose count falls to zero are deleted. Existing rows are locked in
@@ -69,45 +80,77 @@ END $$;
 CREATE FUNCTION crm_name_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM crm_name_words_count('{}', ARRAY(SELECT search_name::text FROM inserted_rows));
+    INSERT INTO crm_customernameword (customer_id, token, position, full_name)
+    SELECT customer.id, word.token, word.position, customer.full_name
+    FROM inserted_rows AS customer,
+         unnest(string_to_array(customer.search_name::text, ' '))
+             WITH ORDINALITY AS word(token, position)
+    WHERE customer.merged_into_id IS NULL AND word.token <> '';
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION crm_name_words_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM crm_name_words_count(ARRAY(SELECT search_name::text FROM deleted_rows), '{}');
+    DELETE FROM crm_customernameword
+    WHERE customer_id IN (SELECT id FROM deleted_rows);
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION crm_name_words_renamed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION crm_name_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM crm_name_words_count(ARRAY[OLD.search_name::text], ARRAY[NEW.search_name::text]);
+    IF OLD.search_name IS DISTINCT FROM NEW.search_name THEN
+        PERFORM crm_name_words_count(
+            ARRAY[OLD.search_name::text], ARRAY[NEW.search_name::text]);
+    END IF;
+    DELETE FROM crm_customernameword WHERE customer_id = OLD.id;
+    IF NEW.merged_into_id IS NULL THEN
+        INSERT INTO crm_customernameword (customer_id, token, position, full_name)
+        SELECT NEW.id, word.token, word.position, NEW.full_name
+        FROM unnest(string_to_array(NEW.search_name::text, ' '))
+            WITH ORDINALITY AS word(token, position)
+        WHERE word.token <> '';
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION crm_name_words_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM crm_customernametoken;
+    DELETE FROM crm_customernameword;
     RETURN NULL;
 END $$;
 
 -- Statement level for inserts and deletes: a bulk load of a million customers
--- counts its words in one statement. Row level for updates, and only when the
--- name changes: most updates (last activity, profile fields) cost nothing.
+-- writes its words in one statement. Row level for updates, and only when the
+-- name or the merge changes: most updates (last activity, profile) cost nothing.
 CREATE TRIGGER crm_customer_name_words_insert AFTER INSERT ON crm_customer
     REFERENCING NEW TABLE AS inserted_rows
     FOR EACH STATEMENT EXECUTE FUNCTION crm_name_words_inserted();
 CREATE TRIGGER crm_customer_name_words_delete AFTER DELETE ON crm_customer
     REFERENCING OLD TABLE AS deleted_rows
     FOR EACH STATEMENT EXECUTE FUNCTION crm_name_words_deleted();
-CREATE TRIGGER crm_customer_name_words_update AFTER UPDATE OF search_name ON crm_customer
-    FOR EACH ROW WHEN (OLD.search_name IS DISTINCT FROM NEW.search_name)
-    EXECUTE FUNCTION crm_name_words_renamed();
+CREATE TRIGGER crm_customer_name_words_update
+    AFTER UPDATE OF search_name, full_name, merged_into_id ON crm_customer
+    FOR EACH ROW WHEN (
+        OLD.search_name IS DISTINCT FROM NEW.search_name
+        OR OLD.full_name IS DISTINCT FROM NEW.full_name
+        OR OLD.merged_into_id IS DISTINCT FROM NEW.merged_into_id
+    )
+    EXECUTE FUNCTION crm_name_words_updated();
 CREATE TRIGGER crm_customer_name_words_truncate AFTER TRUNCATE ON crm_customer
     FOR EACH STATEMENT EXECUTE FUNCTION crm_name_words_truncated();
 
 -- The customers already there.
 SELECT crm_name_words_count('{}', ARRAY(SELECT search_name::text FROM crm_customer));
+INSERT INTO crm_customernameword (customer_id, token, position, full_name)
+SELECT customer.id, word.token, word.position, customer.full_name
+FROM crm_customer AS customer,
+     unnest(string_to_array(customer.search_name::text, ' '))
+         WITH ORDINALITY AS word(token, position)
+WHERE customer.merged_into_id IS NULL AND word.token <> '';
 ANALYZE crm_customernametoken;
+ANALYZE crm_customernameword;
 """
 
 DROP_SQL = """
@@ -117,10 +160,10 @@ DROP TRIGGER IF EXISTS crm_customer_name_words_update ON crm_customer;
 DROP TRIGGER IF EXISTS crm_customer_name_words_truncate ON crm_customer;
 DROP FUNCTION IF EXISTS crm_name_words_inserted();
 DROP FUNCTION IF EXISTS crm_name_words_deleted();
-DROP FUNCTION IF EXISTS crm_name_words_renamed();
+DROP FUNCTION IF EXISTS crm_name_words_updated();
 DROP FUNCTION IF EXISTS crm_name_words_truncated();
 DROP FUNCTION IF EXISTS crm_name_words_count(text[], text[]);
-DROP INDEX IF EXISTS crm_customer_name_words;
+DROP TABLE IF EXISTS crm_customernameword;
 DROP TABLE IF EXISTS crm_customernametoken;
 """
 
@@ -148,6 +191,30 @@ class Migration(migrations.Migration):
             fields=[
                 ("token", models.TextField(db_collation="C", primary_key=True, serialize=False)),
                 ("customers", models.PositiveIntegerField()),
+            ],
+            options={
+                "managed": False,
+            },
+        ),
+        migrations.CreateModel(
+            name="CustomerNameWord",
+            fields=[
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "customer_id",
+                        "token",
+                        "position",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("customer_id", models.BigIntegerField()),
+                ("token", models.TextField(db_collation="C")),
+                ("position", models.SmallIntegerField()),
+                ("full_name", models.TextField()),
             ],
             options={
                 "managed": False,
