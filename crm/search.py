@@ -276,10 +276,10 @@ RAREST_SQL = """word.customer_id IN (
 
 
 def ranked_customer_ids(
-    name_query: NameQuery, *, among: QuerySet | None = None, limit: int = NAME_SEARCH_LIMIT
+    name_query: NameQuery, *, among: QuerySet | None = None, limit: int | None = None
 ) -> list[int]:
-    """The ids of the best `limit` customers for the query, best first; only
-    customers of `among` (a filtered customer queryset) when given."""
+    """The ids of the best `limit` (NAME_SEARCH_LIMIT) customers for the query,
+    best first; only customers of `among` (a filtered customer queryset) when given."""
     among_sql, among_params = "true", ()
     if among is not None:
         # Django's own SQL for the filtered customers, with its parameters.
@@ -305,6 +305,6 @@ def ranked_customer_ids(
         *rarest_params,
         *among_params,
         len(name_query.words),
-        limit,
+        limit or NAME_SEARCH_LIMIT,
     ]
     return [customer_id for (customer_id,) in _fetch(sql, params)]
