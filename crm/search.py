@@ -96,14 +96,28 @@ def literal_score(word: str, token: str) -> float | None:
     return None
 
 
-def typo_score(word: str, token: str, similarity: float) -> float | None:
-    distance = edit_distance(word, token)
-    if distance <= allowed_typos(word):
-        # One typo in a five-letter word reads 0.8: above most mere lookalikes.
-        return max(similarity, 1 - distance / max(len(word), len(token)))
-    if similarity >= TYPO_MIN_SIMILARITY:
-        return similarity
-    return None
+def typo_scores(
+    word: str, candidates: list[tuple[str, int, float]]
+) -> list[tuple[str, float, int]]:
+    """(name word, score, customers) for the candidates (name word, customers,
+    trigram similarity) that may be `word` mistyped: those within the allowed
+    edit distance when there are any ("halanebl" is "halanbel", not also
+    "halanez"), else the trigram lookalikes."""
+    candidates = [candidate for candidate in candidates if candidate[0] != word]
+    close = []
+    for token, customers, similarity in candidates:
+        distance = edit_distance(word, token)
+        if distance <= allowed_typos(word):
+            # One typo in a five-letter word reads 0.8: above most mere lookalikes.
+            score = max(similarity, 1 - distance / max(len(word), len(token)))
+            close.append((token, score, customers))
+    if close:
+        return close
+    return [
+        (token, similarity, customers)
+        for token, customers, similarity in candidates
+        if similarity >= TYPO_MIN_SIMILARITY
+    ]
 
 
 @dataclass
@@ -197,9 +211,12 @@ def typo_matches(matches: list[WordMatches]) -> None:
                 bound,
                 bound,
             ]
+    candidates: dict[int, list[tuple[str, int, float]]] = {}
     for index, token, customers, similarity in _fetch(" UNION ALL ".join(branches), params):
-        match = matches[index]
-        match.add(token, typo_score(match.word, token, similarity), customers)
+        candidates.setdefault(index, []).append((token, customers, similarity))
+    for index, match in enumerate(matches):
+        for token, score, customers in typo_scores(match.word, candidates.get(index, [])):
+            match.add(token, score, customers)
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,15 @@ def test_partial_and_typo_searches(smiths, query, expected):
     assert names(customer_list(query=query)) == expected
 
 
+def test_a_near_typo_hides_mere_lookalikes_which_count_when_nothing_is_near():
+    customer_create(full_name="Ama Moreau")
+    customer_create(full_name="Ama Morel")
+
+    assert names(customer_list(query="ama moreua")) == ["Ama Moreau"]  # one swap
+    # Two typos in six letters: both names are only alike, the closer first.
+    assert names(customer_list(query="ama morexx")) == ["Ama Morel", "Ama Moreau"]
+
+
 def test_words_in_the_order_of_the_name_rank_first():
     customer_create(full_name="Lee Ann")
     customer_create(full_name="Ann Lee")
