@@ -286,6 +286,18 @@ ORDER BY sum(score) DESC, min(full_name), customer_id
 LIMIT %s
 """
 
+# One query word: one grouping, by customer.
+ONE_WORD_RANK_SQL = """
+SELECT word.customer_id
+FROM crm_customernameword AS word
+JOIN unnest(%s::text[], %s::float8[]) AS match(token, score) ON match.token = word.token
+WHERE {among}
+GROUP BY word.customer_id
+ORDER BY max(match.score + CASE WHEN word.position = 1 THEN %s ELSE 0 END) DESC,
+    min(word.full_name), word.customer_id
+LIMIT %s
+"""
+
 RAREST_SQL = """word.customer_id IN (
     SELECT rarest.customer_id FROM crm_customernameword AS rarest
     WHERE rarest.token = ANY(%s::text[])
@@ -308,20 +320,21 @@ def ranked_customer_ids(
             indexes.append(index)
             tokens.append(token)
             scores.append(score)
-    rarest_sql, rarest_params = "true", []
-    if len(name_query.words) > 1:
-        rarest = min(range(len(name_query.words)), key=lambda index: name_query.customers[index])
-        rarest_sql = RAREST_SQL
-        rarest_params = [list(name_query.words[rarest])]
-    sql = RANK_SQL.format(rarest=rarest_sql, among=among_sql)
+    limit = limit or NAME_SEARCH_LIMIT
+    if len(name_query.words) == 1:
+        sql = ONE_WORD_RANK_SQL.format(among=among_sql)
+        params = [tokens, scores, *among_params, POSITION_BONUS, limit]
+        return [customer_id for (customer_id,) in _fetch(sql, params)]
+    rarest = min(range(len(name_query.words)), key=lambda index: name_query.customers[index])
+    sql = RANK_SQL.format(rarest=RAREST_SQL, among=among_sql)
     params = [
         POSITION_BONUS,
         indexes,
         tokens,
         scores,
-        *rarest_params,
+        list(name_query.words[rarest]),
         *among_params,
         len(name_query.words),
-        limit or NAME_SEARCH_LIMIT,
+        limit,
     ]
     return [customer_id for (customer_id,) in _fetch(sql, params)]
