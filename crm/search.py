@@ -43,6 +43,9 @@ TYPO_MIN_SIMILARITY = 0.3
 # Query words beyond this are ignored: nobody's name has more, and each word
 # adds a condition to the query.
 MAX_QUERY_WORDS = 6
+# ... and letters beyond this in a word (a name's word is shorter; edit distances
+# of long strings are costly).
+MAX_WORD_LENGTH = 40
 
 # Score of a name word for a query word: the customer's rank is the sum over
 # query words of their best-scoring name word.
@@ -149,6 +152,7 @@ class WordMatches:
 def query_words(needle: str) -> list[str]:
     words: list[str] = []
     for word in needle.split():
+        word = word[:MAX_WORD_LENGTH]
         if word not in words:
             words.append(word)
     return words[:MAX_QUERY_WORDS]
@@ -195,10 +199,12 @@ def typo_matches(matches: list[WordMatches]) -> None:
             # Plain Levenshtein counts a swap as two edits: the bound is doubled
             # here and edit_distance() applies the real one.
             branches.append(
+                # CASE: levenshtein() refuses words over 255 characters, so it
+                # must only ever see the ones of about the query word's length.
                 "SELECT %s, token, customers, similarity(token, %s) "
                 "FROM crm_customernametoken WHERE token LIKE %s "
-                "AND length(token) BETWEEN %s AND %s "
-                "AND levenshtein_less_equal(token, %s, %s) <= %s"
+                "AND CASE WHEN length(token) BETWEEN %s AND %s "
+                "THEN levenshtein_less_equal(token, %s, %s) <= %s ELSE false END"
             )
             bound = 2 * typos
             params += [
