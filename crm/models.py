@@ -218,17 +218,17 @@ class Customer(models.Model):
 
 
 class CustomerNameToken(models.Model):
-    """A distinct word of customers' search names and how many customers have it.
+    """A distinct word of active customers' search names.
 
     PostgreSQL only, and written only by the database: triggers on crm_customer
-    (migration 0005) add, count and remove words on every insert, name change,
-    delete and truncate, whatever path the write takes (services, `.update()`,
-    bulk SQL), so an erased name leaves no word behind. crm.search matches
-    query words against this small table (trigram index) first.
+    (migration 0005) add and remove words on every insert, change of the names
+    or of the merge, delete and truncate, whatever path the write takes
+    (services, `.update()`, bulk SQL), so an erased name leaves no word behind.
+    crm.search matches query words against this small table (trigram index)
+    first.
     """
 
     token = models.TextField(primary_key=True, db_collation="C")
-    customers = models.PositiveIntegerField()
 
     class Meta:
         managed = False

@@ -38,7 +38,7 @@ WORD_CUSTOMER_LIMIT = 20_000
 # not "bjorn"): a trigram needs three letters.
 SUBSTRING_MIN_LENGTH = 3
 # Trigram similarity at which a name word counts as a typo of a query word
-# (pg_trgm's default similarity_threshold, set per connection in search_setup).
+# (pg_trgm's default similarity_threshold, which its `%` operator uses).
 TYPO_MIN_SIMILARITY = 0.3
 # Query words beyond this are ignored: nobody's name has more, and each word
 # adds a condition to the query.
@@ -164,18 +164,47 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
+# Each query returns (query word index, name word, its customers[, similarity]).
+# The customers of a name word are counted up to a cap (the first %s): enough
+# to bound a broad word and to pick the rarest word, never a long count.
+LITERAL_SQL = """(
+SELECT %s, known.token, (SELECT count(*) FROM (SELECT 1 FROM crm_customernameword AS word
+    WHERE word.token = known.token LIMIT %s) AS capped)
+FROM (
+    SELECT token FROM crm_customernametoken WHERE token LIKE %s
+    ORDER BY token = %s DESC, token LIKE %s DESC, length(token), token LIMIT %s
+) AS known
+)"""
+TYPO_SQL = """
+SELECT %s, known.token, (SELECT count(*) FROM (SELECT 1 FROM crm_customernameword AS word
+    WHERE word.token = known.token LIMIT %s) AS capped), similarity(known.token, %s)
+FROM crm_customernametoken AS known WHERE known.token %% %s
+"""
+# Plain Levenshtein counts a swap as two edits: the bound passed is doubled and
+# edit_distance() applies the real one. The CASE: levenshtein() refuses words
+# over 255 characters, so it only ever sees those of about the query word's length.
+TYPO_EDIT_SQL = """
+SELECT %s, known.token, (SELECT count(*) FROM (SELECT 1 FROM crm_customernameword AS word
+    WHERE word.token = known.token LIMIT %s) AS capped), similarity(known.token, %s)
+FROM crm_customernametoken AS known
+WHERE known.token LIKE %s AND CASE WHEN length(known.token) BETWEEN %s AND %s
+    THEN levenshtein_less_equal(known.token, %s, %s) <= %s ELSE false END
+"""
+# A query word keeps at most this many of its name words ("a" matches thousands):
+# the exact one, then those starting with it, then those containing it, shortest first.
+MAX_TOKENS_PER_WORD = 2000
+
+
 def literal_matches(words: list[str]) -> list[WordMatches]:
     """Per word, the name words equal to it, starting with it or (three letters
-    and more) containing it: one query over the small word table."""
+    and more) containing it, with their customers: one query over the small
+    word table."""
     branches, params = [], []
     for index, word in enumerate(words):
-        pattern = _escape_like(word) + "%"
-        if len(word) >= SUBSTRING_MIN_LENGTH:
-            pattern = "%" + pattern
-        branches.append(
-            "SELECT %s, token, customers FROM crm_customernametoken WHERE token LIKE %s"
-        )
-        params += [index, pattern]
+        prefix = _escape_like(word) + "%"
+        pattern = "%" + prefix if len(word) >= SUBSTRING_MIN_LENGTH else prefix
+        branches.append(LITERAL_SQL)
+        params += [index, WORD_CUSTOMER_LIMIT, pattern, word, prefix, MAX_TOKENS_PER_WORD]
     matches = [WordMatches(word) for word in words]
     for index, token, customers in _fetch(" UNION ALL ".join(branches), params):
         matches[index].add(token, literal_score(words[index], token), customers)
@@ -189,26 +218,15 @@ def typo_matches(matches: list[WordMatches]) -> None:
     branches, params = [], []
     for index, match in enumerate(matches):
         word = match.word
-        branches.append(
-            "SELECT %s, token, customers, similarity(token, %s) "
-            "FROM crm_customernametoken WHERE token %% %s"
-        )
-        params += [index, word, word]
+        branches.append(TYPO_SQL)
+        params += [index, WORD_CUSTOMER_LIMIT, word, word]
         typos = allowed_typos(word)
         if typos:
-            # Plain Levenshtein counts a swap as two edits: the bound is doubled
-            # here and edit_distance() applies the real one.
-            branches.append(
-                # CASE: levenshtein() refuses words over 255 characters, so it
-                # must only ever see the ones of about the query word's length.
-                "SELECT %s, token, customers, similarity(token, %s) "
-                "FROM crm_customernametoken WHERE token LIKE %s "
-                "AND CASE WHEN length(token) BETWEEN %s AND %s "
-                "THEN levenshtein_less_equal(token, %s, %s) <= %s ELSE false END"
-            )
+            branches.append(TYPO_EDIT_SQL)
             bound = 2 * typos
             params += [
                 index,
+                WORD_CUSTOMER_LIMIT,
                 word,
                 _escape_like(word[0]) + "%",
                 len(word) - typos,

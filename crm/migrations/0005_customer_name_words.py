@@ -9,10 +9,9 @@ from django.db import migrations, models
 # (services, QuerySet.update(), bulk SQL, seed_demo, merge, erasure) keeps
 # them right, and a name's words leave with the name.
 CREATE_SQL = """
--- Each distinct name word with the number of customers whose search_name has it.
+-- Each distinct word of active customers' search names.
 CREATE TABLE crm_customernametoken (
-    token text COLLATE "C" PRIMARY KEY,
-    customers integer NOT NULL CHECK (customers >= 0)
+    token text COLLATE "C" PRIMARY KEY
 );
 -- Partial and typo-tolerant matching of one query word against all name words.
 -- fastupdate off: no pending list for searches to scan; writes are few and small.
@@ -20,7 +19,7 @@ CREATE INDEX crm_customernametoken_trgm ON crm_customernametoken
     USING gin (token gin_trgm_ops) WITH (fastupdate = off);
 
 -- Each word of each active (not merged) customer's search_name, at its position,
--- with the name lists sort by: ranking reads only this index, never the
+-- with the name lists sort by: ranking reads only these indexes, never the
 -- customers' rows.
 CREATE TABLE crm_customernameword (
     customer_id bigint NOT NULL,
@@ -33,53 +32,39 @@ CREATE INDEX crm_customernameword_token ON crm_customernameword
 CREATE INDEX crm_customernameword_customer ON crm_customernameword
     (customer_id) INCLUDE (token, position, full_name);
 
--- Counts the distinct words of names leaving (removed) and arriving (added):
--- words whose count falls to zero are deleted. Existing rows are locked in
--- word order, so concurrent writers wait for each other instead of deadlocking.
-CREATE FUNCTION crm_name_words_count(removed text[], added text[]) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    words text[];
-    changes integer[];
+-- Words arriving with a customer. A shared lock on each known word (writers of
+-- the same words never wait for each other: no hot row) keeps a concurrent
+-- crm_name_tokens_forget() from deleting it before this transaction's words
+-- are visible; unknown words are added.
+CREATE FUNCTION crm_name_tokens_keep(words text[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT array_agg(token ORDER BY token), array_agg(change ORDER BY token)
-    INTO words, changes
-    FROM (
-        SELECT token, sum(sign)::integer AS change
-        FROM (
-            SELECT DISTINCT name.sign, name.ordinality, token
-            FROM (
-                SELECT -1 AS sign, value, ordinality
-                FROM unnest(removed) WITH ORDINALITY AS removed_name(value, ordinality)
-                UNION ALL
-                SELECT 1, value, ordinality
-                FROM unnest(added) WITH ORDINALITY AS added_name(value, ordinality)
-            ) AS name,
-            unnest(string_to_array(name.value, ' ')) AS token
-            WHERE token <> ''
-        ) AS name_words
-        GROUP BY token
-        HAVING sum(sign) <> 0
-    ) AS net;
-    IF words IS NULL THEN
-        RETURN;
-    END IF;
-    PERFORM 1 FROM crm_customernametoken
-    WHERE token = ANY(words) ORDER BY token FOR NO KEY UPDATE;
-    INSERT INTO crm_customernametoken AS known (token, customers)
-    SELECT token, change FROM unnest(words, changes) AS net(token, change)
-    WHERE change > 0 ORDER BY token
-    ON CONFLICT (token) DO UPDATE SET customers = known.customers + excluded.customers;
-    UPDATE crm_customernametoken AS known
-    SET customers = greatest(known.customers + net.change, 0)
-    FROM unnest(words, changes) AS net(token, change)
-    WHERE net.change < 0 AND known.token = net.token;
-    DELETE FROM crm_customernametoken WHERE token = ANY(words) AND customers = 0;
+    PERFORM 1 FROM crm_customernametoken WHERE token = ANY(words) FOR KEY SHARE;
+    INSERT INTO crm_customernametoken (token)
+    SELECT DISTINCT token FROM unnest(words) AS token WHERE token <> '' ORDER BY token
+    ON CONFLICT (token) DO NOTHING;
+END $$;
+
+-- Words leaving with a customer: deleted when no active customer has them any
+-- more. Locked first (in word order), then checked again with a fresh snapshot,
+-- so a customer given the word by a transaction that was still running is seen.
+CREATE FUNCTION crm_name_tokens_forget(words text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM crm_customernametoken AS known
+    WHERE known.token = ANY(words)
+      AND NOT EXISTS (SELECT 1 FROM crm_customernameword AS word WHERE word.token = known.token)
+    ORDER BY known.token FOR UPDATE;
+    DELETE FROM crm_customernametoken AS known
+    WHERE known.token = ANY(words)
+      AND NOT EXISTS (SELECT 1 FROM crm_customernameword AS word WHERE word.token = known.token);
 END $$;
 
 CREATE FUNCTION crm_name_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM crm_name_words_count('{}', ARRAY(SELECT search_name::text FROM inserted_rows));
+    PERFORM crm_name_tokens_keep(ARRAY(
+        SELECT DISTINCT token
+        FROM inserted_rows AS customer,
+             unnest(string_to_array(customer.search_name::text, ' ')) AS token
+        WHERE customer.merged_into_id IS NULL));
     INSERT INTO crm_customernameword (customer_id, token, position, full_name)
     SELECT customer.id, word.token, word.position, customer.full_name
     FROM inserted_rows AS customer,
@@ -91,33 +76,37 @@ END $$;
 
 CREATE FUNCTION crm_name_words_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM crm_name_words_count(ARRAY(SELECT search_name::text FROM deleted_rows), '{}');
-    DELETE FROM crm_customernameword
-    WHERE customer_id IN (SELECT id FROM deleted_rows);
+    DELETE FROM crm_customernameword WHERE customer_id IN (SELECT id FROM deleted_rows);
+    PERFORM crm_name_tokens_forget(ARRAY(
+        SELECT DISTINCT token
+        FROM deleted_rows AS customer,
+             unnest(string_to_array(customer.search_name::text, ' ')) AS token));
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION crm_name_words_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    new_words text[] := '{}';
 BEGIN
-    IF OLD.search_name IS DISTINCT FROM NEW.search_name THEN
-        PERFORM crm_name_words_count(
-            ARRAY[OLD.search_name::text], ARRAY[NEW.search_name::text]);
-    END IF;
     DELETE FROM crm_customernameword WHERE customer_id = OLD.id;
     IF NEW.merged_into_id IS NULL THEN
+        new_words := string_to_array(NEW.search_name::text, ' ');
+        PERFORM crm_name_tokens_keep(new_words);
         INSERT INTO crm_customernameword (customer_id, token, position, full_name)
         SELECT NEW.id, word.token, word.position, NEW.full_name
-        FROM unnest(string_to_array(NEW.search_name::text, ' '))
-            WITH ORDINALITY AS word(token, position)
+        FROM unnest(new_words) WITH ORDINALITY AS word(token, position)
         WHERE word.token <> '';
     END IF;
+    PERFORM crm_name_tokens_forget(ARRAY(
+        SELECT token FROM unnest(string_to_array(OLD.search_name::text, ' ')) AS token
+        EXCEPT SELECT unnest(new_words)));
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION crm_name_words_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM crm_customernametoken;
     DELETE FROM crm_customernameword;
+    DELETE FROM crm_customernametoken;
     RETURN NULL;
 END $$;
 
@@ -142,13 +131,14 @@ CREATE TRIGGER crm_customer_name_words_truncate AFTER TRUNCATE ON crm_customer
     FOR EACH STATEMENT EXECUTE FUNCTION crm_name_words_truncated();
 
 -- The customers already there.
-SELECT crm_name_words_count('{}', ARRAY(SELECT search_name::text FROM crm_customer));
 INSERT INTO crm_customernameword (customer_id, token, position, full_name)
 SELECT customer.id, word.token, word.position, customer.full_name
 FROM crm_customer AS customer,
      unnest(string_to_array(customer.search_name::text, ' '))
          WITH ORDINALITY AS word(token, position)
 WHERE customer.merged_into_id IS NULL AND word.token <> '';
+INSERT INTO crm_customernametoken (token)
+SELECT DISTINCT token FROM crm_customernameword ORDER BY token;
 ANALYZE crm_customernametoken;
 ANALYZE crm_customernameword;
 """
@@ -162,7 +152,8 @@ DROP FUNCTION IF EXISTS crm_name_words_inserted();
 DROP FUNCTION IF EXISTS crm_name_words_deleted();
 DROP FUNCTION IF EXISTS crm_name_words_updated();
 DROP FUNCTION IF EXISTS crm_name_words_truncated();
-DROP FUNCTION IF EXISTS crm_name_words_count(text[], text[]);
+DROP FUNCTION IF EXISTS crm_name_tokens_keep(text[]);
+DROP FUNCTION IF EXISTS crm_name_tokens_forget(text[]);
 DROP TABLE IF EXISTS crm_customernameword;
 DROP TABLE IF EXISTS crm_customernametoken;
 """
@@ -190,7 +181,6 @@ class Migration(migrations.Migration):
             name="CustomerNameToken",
             fields=[
                 ("token", models.TextField(db_collation="C", primary_key=True, serialize=False)),
-                ("customers", models.PositiveIntegerField()),
             ],
             options={
                 "managed": False,

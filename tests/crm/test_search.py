@@ -1,8 +1,11 @@
 """Name search on PostgreSQL (crm.search): the word tables the database keeps in
 step with every write, and what searching through them finds."""
 
+import threading
+import time
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from crm import search
 from crm.models import Customer, CustomerNameToken, CustomerNameWord
@@ -18,10 +21,9 @@ def names(customers) -> list[str]:
     return [customer.full_name for customer in customers]
 
 
-def token_counts(*tokens: str) -> dict[str, int]:
-    return dict(
-        CustomerNameToken.objects.filter(token__in=tokens).values_list("token", "customers")
-    )
+def known(*tokens: str) -> set[str]:
+    """Which of these words the name word table holds."""
+    return set(CustomerNameToken.objects.filter(token__in=tokens).values_list("token", flat=True))
 
 
 def words_of(customer: Customer) -> list[tuple[str, int, str]]:
@@ -39,12 +41,8 @@ def test_a_new_customer_adds_its_words_once_each():
     ann = customer_create(full_name="Ann Lee", preferred_name="Annie")
     customer_create(full_name="Ann Park")
 
-    assert token_counts("ann", "lee", "annie", "park") == {
-        "ann": 2,
-        "lee": 1,
-        "annie": 1,
-        "park": 1,
-    }
+    assert known("ann", "lee", "annie", "park") == {"ann", "lee", "annie", "park"}
+    assert CustomerNameWord.objects.filter(token="ann").count() == 2
     assert words_of(ann) == [("ann", 1, "Ann Lee"), ("lee", 2, "Ann Lee"), ("annie", 3, "Ann Lee")]
 
 
@@ -54,7 +52,7 @@ def test_a_renamed_customer_drops_its_old_words_and_is_found_by_the_new_ones():
 
     customer_update(customer=customer, changes={"full_name": "Jürgen Schmidt"})
 
-    assert token_counts("jurgen", "muller", "schmidt") == {"jurgen": 2, "schmidt": 1}
+    assert known("jurgen", "muller", "schmidt") == {"jurgen", "schmidt"}
     assert words_of(customer) == [("jurgen", 1, "Jürgen Schmidt"), ("schmidt", 2, "Jürgen Schmidt")]
     assert names(customer_list(query="schmi")) == ["Jürgen Schmidt"]
     assert names(customer_list(query="muller")) == []
@@ -74,6 +72,7 @@ def test_a_merged_customer_leaves_the_search_words_and_its_survivor_stays(superv
 
     customer_merge(source=duplicate, target=survivor, actor=supervisor)
 
+    assert known("anne") == set()  # nobody active is called that any more
     assert words_of(duplicate) == []
     assert words_of(survivor) == [("ann", 1, "Ann Lee"), ("lee", 2, "Ann Lee")]
     assert names(customer_list(query="anne")) == ["Ann Lee"]  # a typo of "ann" now
@@ -91,16 +90,12 @@ def test_queryset_update_bulk_create_and_delete_keep_the_words_right():
         full_name="Zoë Dubois", search_name="zoe dubois"
     )
 
-    assert token_counts("zoe", "moreau", "martin", "dubois") == {
-        "zoe": 2,
-        "moreau": 1,
-        "dubois": 1,
-    }
+    assert known("zoe", "moreau", "martin", "dubois") == {"zoe", "moreau", "dubois"}
     assert names(customer_list(query="dubo")) == ["Zoë Dubois"]
 
     Customer.objects.filter(full_name="Zoë Moreau").delete()
 
-    assert token_counts("zoe", "moreau") == {"zoe": 1}
+    assert known("zoe", "moreau") == {"zoe"}
     assert CustomerNameWord.objects.filter(token="moreau").count() == 0
 
 
@@ -117,7 +112,7 @@ def test_bulk_sql_inserts_are_searchable():
             """
         )
 
-    assert token_counts("bjorn", "strom", "berg") == {"bjorn": 2, "strom": 1, "berg": 1}
+    assert known("bjorn", "strom", "berg") == {"bjorn", "strom", "berg"}
     assert names(customer_list(query="bjorn strom")) == ["Björn Ström"]
 
 
@@ -126,8 +121,64 @@ def test_erasure_leaves_no_word_of_the_name_behind():
 
     dsr_services.customer_erase(customer=customer, actor=UserFactory(is_superuser=True))
 
-    assert token_counts("ottoline", "quillfeather") == {}
+    assert known("ottoline", "quillfeather") == set()
     assert CustomerNameWord.objects.filter(token__in=["ottoline", "quillfeather"]).count() == 0
+
+
+def _in_open_transaction(full_name: str, started: threading.Event, release: threading.Event):
+    try:
+        with transaction.atomic():
+            customer_create(full_name=full_name)
+            started.set()
+            release.wait(10)
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creating_customers_that_share_a_known_word_never_waits():
+    customer_create(full_name="Ann Existing")
+    started, release = threading.Event(), threading.Event()
+    other = threading.Thread(target=_in_open_transaction, args=("Ann Lee", started, release))
+    other.start()
+    try:
+        assert started.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # A wait on the other transaction's word would fail here.
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            customer_create(full_name="Ann Park")
+    finally:
+        release.set()
+        other.join()
+
+    assert names(customer_list(query="ann")) == ["Ann Existing", "Ann Lee", "Ann Park"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_word_leaving_with_its_last_customer_stays_for_one_being_created():
+    old = customer_create(full_name="Old Quill")
+    started, release = threading.Event(), threading.Event()
+    creator = threading.Thread(target=_in_open_transaction, args=("Zed Quill", started, release))
+    creator.start()
+    assert started.wait(10)
+
+    def delete_old():
+        try:
+            Customer.objects.filter(pk=old.pk).delete()
+        finally:
+            connection.close()
+
+    # The delete waits for the creator (its lock on "quill"), then sees its customer.
+    deleter = threading.Thread(target=delete_old)
+    deleter.start()
+    time.sleep(0.3)
+    release.set()
+    creator.join()
+    deleter.join()
+
+    assert known("quill") == {"quill"}
+    assert names(customer_list(query="quill")) == ["Zed Quill"]
 
 
 # --- what a search finds -------------------------------------------------------------------
