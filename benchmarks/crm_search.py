@@ -280,7 +280,7 @@ def main() -> None:
     from crm.search import NAME_SEARCH_LIMIT
 
     with connection.cursor() as cursor:
-        cursor.execute("SHOW pg_trgm.word_similarity_threshold")
+        cursor.execute("SHOW pg_trgm.similarity_threshold")
         threshold = cursor.fetchone()[0]
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(",")[0]
@@ -294,7 +294,7 @@ def main() -> None:
         + (f"; generated in {load_seconds:.0f} s." if load_seconds else " (reused)."),
         f"Each search = first page ({PAGE_SIZE} rows, with prefetches) + total count, through "
         "`crm.selectors.customer_list`, the code the list page and the API run. "
-        f"pg_trgm.word_similarity_threshold = {threshold}.",
+        f"pg_trgm.similarity_threshold (typo lookalikes) = {threshold}.",
         f"Load average (1 min) before/after the timed searches: {load_before:.1f} / "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs: above ~1.5 the machine is shared "
         "with other work and every figure below is inflated by waiting for a CPU.",

@@ -5,20 +5,24 @@ lower-case and accent-free) and the database keeps two tables in step with
 every write, whatever path it takes (ORM, `.update()`, bulk SQL), by triggers
 created in migration 0005:
 
-- `crm_customernametoken` (CustomerNameToken): each distinct word with the
-  number of customers whose name has it. Tens of thousands of short rows even
-  for millions of customers, with a trigram index, so partial ("gonz" ->
-  "gonzalez") and typo-tolerant ("jonh" -> "john") matching of a word is cheap.
+- `crm_customernametoken` (CustomerNameToken): each distinct word of active
+  customers' names. Tens of thousands of short rows even for millions of
+  customers, with a trigram index, so partial ("gonz" -> "gonzalez") and
+  typo-tolerant ("jonh" -> "john") matching of a word is cheap.
 - `crm_customernameword` (CustomerNameWord): each word of each active
   customer's name, its position and the full name, in covering indexes by
   word and by customer: ranking never reads the customers' rows.
 
 A search therefore runs in two steps: (1) per query word, the name words it
 matches and a score for each (exact > prefix > substring > typo), from the
-small table; (2) the customers having, for every query word, one of its words,
+small table, with how many customers have each (counted from the second table
+up to a cap); (2) the customers having, for every query word, one of its words,
 ranked by the sum of the best scores, best first, from the second table. At
 most `NAME_SEARCH_LIMIT` customers are returned: a rep narrows the query rather
 than paging past that.
+
+Writers never queue behind each other on a common word: see the migration's
+crm_name_tokens_keep() and crm_name_tokens_forget().
 """
 
 from dataclasses import dataclass, field
@@ -104,8 +108,8 @@ def typo_scores(
 ) -> list[tuple[str, float, int]]:
     """(name word, score, customers) for the candidates (name word, customers,
     trigram similarity) that may be `word` mistyped: those within the allowed
-    edit distance when there are any ("halanebl" is "halanbel", not also
-    "halanez"), else the trigram lookalikes."""
+    edit distance when there are any ("moreua" is "moreau", not also "morel"),
+    else the trigram lookalikes."""
     candidates = [candidate for candidate in candidates if candidate[0] != word]
     close = []
     for token, customers, similarity in candidates:
