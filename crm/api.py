@@ -20,6 +20,7 @@ from crm import access, audit, selectors, services
 from crm.idempotency import idempotent
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
 from crm.pagination import ChangeFeedPagination
+from crm.search import NAME_SEARCH_LIMIT
 from crm.serializers import (
     ConsentSerializer,
     ContactPointCreateSerializer,
@@ -65,7 +66,9 @@ LIST_PARAMETERS = [
         "q",
         str,
         description="Name (partial, accent- and case-insensitive, typo-tolerant), "
-        "phone in any written form, or e-mail. Results are ranked.",
+        "phone in any written form, or e-mail. Results are ranked, best first. A name "
+        f"search returns at most the best {NAME_SEARCH_LIMIT:,} matches, so its `count` "
+        f"is at most {NAME_SEARCH_LIMIT:,}: narrow the query to reach others.",
     ),
     OpenApiParameter("owner", int, description="Owner rep's user id."),
     OpenApiParameter("tag", str),

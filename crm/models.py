@@ -1,8 +1,9 @@
 import unicodedata
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import Case, Q, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 
@@ -81,6 +82,52 @@ class Tag(models.Model):
         return self.name
 
 
+class CustomerQuerySet(models.QuerySet):
+    # Set only on the queryset in_rank_order() returns; any further filter,
+    # order or clone is a plain queryset again (Django does not copy these).
+    _ranked_ids: list[int] | None = None
+    _unranked: "CustomerQuerySet | None" = None
+
+    def in_rank_order(self, ids: list[int]) -> "CustomerQuerySet":
+        """These of the customers, in this order (a name search's ranked result).
+        Its count() is len(ids) with no query, and a slice reads only the rows
+        it returns, which is what the list page, the API pagination and the
+        benchmark do with it."""
+        ranked = self._in_order(ids)
+        ranked._ranked_ids = list(ids)
+        ranked._unranked = self
+        return ranked
+
+    def _in_order(self, ids: list[int]) -> "CustomerQuerySet":
+        if not ids:
+            return self.none()
+        if connection.vendor == "postgresql":
+            table = self.model._meta.db_table
+            # The table name is the model's; the ids travel as a parameter.
+            position = RawSQL(f'array_position(%s::bigint[], "{table}"."id")', (ids,))  # noqa: S611
+        else:
+            position = Case(*(When(pk=pk, then=index) for index, pk in enumerate(ids)))
+        return self.filter(pk__in=ids).order_by(position)
+
+    def count(self) -> int:
+        if self._ranked_ids is not None and self._result_cache is None:
+            return len(self._ranked_ids)
+        return super().count()
+
+    def __getitem__(self, k):
+        if (
+            self._ranked_ids is not None
+            and self._unranked is not None
+            and self._result_cache is None
+            and isinstance(k, slice)
+            and k.step is None
+            and (k.start or 0) >= 0
+            and (k.stop is None or k.stop >= 0)
+        ):
+            return self._unranked._in_order(self._ranked_ids[k])
+        return super().__getitem__(k)
+
+
 class Customer(models.Model):
     class Channel(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -120,15 +167,19 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
-    # Derived from the names by save(): see search_text(). On PostgreSQL a GIN
-    # trigram index (crm_customer_name_trgm, created in migration 0002 only
-    # there, since SQLite cannot parse it) makes partial and typo-tolerant
-    # name search use an index instead of a scan.
+    # Derived from the names by save(): see search_text(). On PostgreSQL (only
+    # there: SQLite cannot parse it) a GIN trigram index (crm_customer_name_trgm,
+    # migration 0002) serves duplicate detection and the admin's search; name
+    # search (crm.search) reads CustomerNameToken and CustomerNameWord, which
+    # database triggers keep in step with every write of this column, of
+    # full_name and of merged_into, however made.
     search_name = models.CharField(max_length=310, blank=True, default="", editable=False)
     # Newest contact with the customer; other apps bump it with services.customer_touch.
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         ordering = ["full_name", "pk"]
@@ -164,6 +215,49 @@ class Customer(models.Model):
     @property
     def is_merged(self) -> bool:
         return self.merged_into_id is not None
+
+
+class CustomerNameToken(models.Model):
+    """A distinct word of active customers' search names.
+
+    PostgreSQL only, and written only by the database: triggers on crm_customer
+    (migration 0005) add and remove words on every insert, change of the names
+    or of the merge, delete and truncate, whatever path the write takes
+    (services, `.update()`, bulk SQL), so an erased name leaves no word behind.
+    crm.search matches query words against this small table (trigram index)
+    first.
+    """
+
+    token = models.TextField(primary_key=True, db_collation="C")
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class CustomerNameWord(models.Model):
+    """One word of an active (not merged) customer's search name, at its
+    position (1 = first), with the full name results sort by: crm.search ranks
+    from its index alone, never reading the customers' rows.
+
+    PostgreSQL only, written only by the same triggers as CustomerNameToken
+    (on insert, on a change of the names or of the merge, on delete and
+    truncate), so it always says what crm_customer says.
+    """
+
+    pk = models.CompositePrimaryKey("customer_id", "token", "position")
+    customer_id = models.BigIntegerField()
+    token = models.TextField(db_collation="C")
+    position = models.SmallIntegerField()
+    full_name = models.TextField()
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return self.token
 
 
 class ContactPoint(models.Model):

@@ -22,10 +22,12 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from crm import search
 from crm.models import (
     ConsentRecord,
     ContactPoint,
     Customer,
+    CustomerQuerySet,
     ProfileFact,
     ProfileFactRevision,
     search_text,
@@ -114,41 +116,45 @@ def customers_by_email(*, email: str) -> QuerySet[Customer]:
 # --- search and lists -----------------------------------------------------------------
 
 
-def _name_search(customers: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+def _name_search(customers: CustomerQuerySet, query: str, *, is_filtered: bool) -> CustomerQuerySet:
     needle = search_text(query)
     if not needle:
         return customers.none()
+    if _is_postgres():
+        return _name_search_postgres(customers, needle, is_filtered=is_filtered)
     rank = Case(
         When(search_name__startswith=needle, then=Value(2.0)),
         When(search_name__contains=needle, then=Value(1.0)),
         default=Value(0.0),
         output_field=FloatField(),
     )
-    words = needle.split()
     # Every word as a substring: "jurg mull" finds "Jürgen Müller".
     substring = Q()
-    for word in words:
+    for word in needle.split():
         substring &= Q(search_name__contains=word)
-    if _is_postgres():
-        from django.contrib.postgres.search import TrigramWordSimilarity
+    return customers.filter(substring).annotate(rank=rank).order_by("-rank", "full_name", "pk")
 
-        # Typo tolerance only when nothing matches as typed: a rep who typed a
-        # name correctly wants those people, not every similar-looking one, and
-        # ranking thousands of fuzzy candidates is what makes name search slow.
-        # Both conditions use the GIN trigram index.
-        if not customers.filter(substring).exists():
-            if len(words) > 1:
-                # Strict word similarity of the whole query: "Jurgen Mueler",
-                # "Emily Bekraton" (a swap) but not every "Emily".
-                substring = Q(search_name__trigram_strict_word_similar=needle)
-            else:
-                substring = Q(search_name__trigram_word_similar=needle)
-        customers = customers.filter(substring).annotate(
-            rank=rank + TrigramWordSimilarity(needle, "search_name")
+
+def _name_search_postgres(
+    customers: CustomerQuerySet, needle: str, *, is_filtered: bool
+) -> CustomerQuerySet:
+    """The best NAME_SEARCH_LIMIT customers by name (see crm.search), best first.
+
+    Typo tolerance first only for words that match no name as typed: a rep who
+    typed a name right wants those people, not every lookalike. When the words
+    as typed match names but no customer has them all ("Emily Moreau" for
+    "Emilie Moreau"), every word is also read as a possible typo."""
+    ranked_ids: list[int] = []
+    for typos in (False, True):
+        name_query = search.plan_name_query(needle, typos=typos)
+        if name_query.is_empty:
+            return customers.none()
+        ranked_ids = search.ranked_customer_ids(
+            name_query, among=customers if is_filtered else None
         )
-    else:
-        customers = customers.filter(substring).annotate(rank=rank)
-    return customers.order_by("-rank", "full_name", "pk")
+        if ranked_ids or name_query.is_widest:
+            break
+    return customers.in_rank_order(ranked_ids)
 
 
 def customer_list(
@@ -201,7 +207,8 @@ def customer_list(
                 return customers.filter(pk__in=owners.values("customer_id")).order_by(
                     *newest_activity_first()
                 )
-        return _name_search(customers, query)
+        is_filtered = bool(owner_id or tag or preferred_language or preferred_channel)
+        return _name_search(customers, query, is_filtered=is_filtered)
     if ordering:
         return customers.order_by(ordering, "pk")
     return customers

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import access, audit, selectors, services
+from crm import access, audit, search, selectors, services
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,
@@ -58,7 +58,11 @@ def customer_list_page(request):
     page = Paginator(selectors.customer_list(query=query), CUSTOMERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "crm/customer_list.html", {"page": page, "query": query})
+    return render(
+        request,
+        "crm/customer_list.html",
+        {"page": page, "query": query, "search_limit": search.NAME_SEARCH_LIMIT},
+    )
 
 
 # --- the customer page ------------------------------------------------------------------

@@ -280,6 +280,23 @@ def test_the_list_links_each_customer_to_their_page(rep_browser):
     assert "+14155550100" in html
 
 
+def test_the_list_says_when_a_name_search_shows_only_the_best_matches(rep_browser, monkeypatch):
+    from crm import search
+
+    for index in range(3):
+        customer_create(full_name=f"Ann Lee{index}")
+    monkeypatch.setattr(search, "NAME_SEARCH_LIMIT", 2)
+
+    capped = rep_browser.get(reverse("crm:customer-list"), {"q": "ann lee"}).content.decode()
+    monkeypatch.setattr(search, "NAME_SEARCH_LIMIT", 3)
+    whole = rep_browser.get(reverse("crm:customer-list"), {"q": "ann lee0"}).content.decode()
+
+    assert "Showing the best 2 matches" in capped
+    assert "Ann Lee1" in capped
+    assert "Ann Lee2" not in capped
+    assert "Showing the best" not in whole
+
+
 def test_people_outside_any_team_cannot_open_customers(client, db):
     from tests.factories import UserFactory
 
