@@ -73,7 +73,7 @@ def column_defaults(model, skip: set[str]) -> tuple[list[str], list]:
 
 def generate(customers: int, interactions: int) -> float:
     """Customers with one phone each, interactions spread over them, and their matters, set-based."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from crm.models import ContactPoint, Customer
     from interactions.models import Interaction
@@ -86,13 +86,17 @@ def generate(customers: int, interactions: int) -> float:
     int_cols, int_vals = column_defaults(
         Interaction,
         {"customer", "channel", "direction", "occurred_at", "duration_seconds", "summary",
-         "source", "external_id", "created_at", "updated_at"},
+         "source", "external_id", "created_at", "updated_at", "matter"},
     )  # fmt: skip
 
     def placeholders(values: list) -> str:
         return "".join(", %s" for _ in values)
 
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Generated consistent by construction: the foreign-key triggers would
+        # check tens of millions of rows at commit (a bulk-load setting, this
+        # transaction only).
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             f"INSERT INTO crm_customer (full_name, created_at, updated_at"
             f"{''.join(', ' + c for c in cust_cols)}) "
@@ -111,27 +115,34 @@ def generate(customers: int, interactions: int) -> float:
             f"FROM generate_series(0, %s - 1) g",
             [first_id, *cp_vals, customers],
         )
-        cursor.execute(
-            f"INSERT INTO interactions_interaction (customer_id, channel, direction, occurred_at, "
-            f"duration_seconds, summary, source, external_id, created_at, updated_at"
-            f"{''.join(', ' + c for c in int_cols)}) "
-            f"SELECT %s + (g %% %s), 'phone', 'inbound', now() - g * interval '1 minute', 60, "
-            f"'Generated call', 'manual', '', now(), now(){placeholders(int_vals)} "
-            f"FROM generate_series(1, %s) g",
-            [first_id, customers, *int_vals, interactions],
-        )
         # Each contact in a matter of its own, as the join-window rule leaves uncategorised
-        # ones: the real shape, so the planner sees a matters table of realistic size.
+        # ones (the real shape, so the planner sees a matters table of realistic size):
+        # interaction g and its matter g, written once each, never updated.
+        cursor.execute("SELECT coalesce(max(id), 0) FROM interactions_interaction")
+        (offset,) = cursor.fetchone()
         cursor.execute(
-            "INSERT INTO interactions_matter (customer_id, subject, status, first_interaction_id, "
-            "opened_at, last_contact_at, contact_count, created_at, updated_at) "
-            "SELECT customer_id, '', 'open', id, occurred_at, occurred_at, 1, now(), now() "
-            "FROM interactions_interaction"
+            "INSERT INTO interactions_matter (id, customer_id, subject, status, "
+            "first_interaction_id, opened_at, last_contact_at, contact_count, created_at, "
+            "updated_at) "
+            "SELECT %s + g, %s + (g %% %s), '', 'open', %s + g, now() - g * interval '1 minute', "
+            "now() - g * interval '1 minute', 1, now(), now() FROM generate_series(1, %s) g",
+            [offset, first_id, customers, offset, interactions],
         )
         cursor.execute(
-            "UPDATE interactions_interaction AS i SET matter_id = m.id "
-            "FROM interactions_matter AS m WHERE m.first_interaction_id = i.id"
+            f"INSERT INTO interactions_interaction (id, matter_id, customer_id, channel, direction, "
+            f"occurred_at, duration_seconds, summary, source, external_id, created_at, updated_at"
+            f"{''.join(', ' + c for c in int_cols)}) "
+            f"SELECT %s + g, %s + g, %s + (g %% %s), 'phone', 'inbound', "
+            f"now() - g * interval '1 minute', 60, 'Generated call', 'manual', '', now(), now()"
+            f"{placeholders(int_vals)} FROM generate_series(1, %s) g",
+            [offset, offset, first_id, customers, *int_vals, interactions],
         )
+        for table in ("interactions_interaction", "interactions_matter"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"(SELECT max(id) FROM {table}))"
+            )
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return time.perf_counter() - started
 
