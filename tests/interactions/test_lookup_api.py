@@ -165,3 +165,18 @@ def test_every_customer_a_screen_pop_shows_is_audited_as_viewed(full_client):
     viewed = AuditEntry.objects.filter(action="customer.viewed", details__via="lookup")
     assert sorted(viewed.values_list("customer_id", flat=True)) == sorted([first.pk, second.pk])
     assert not viewed.filter(customer_id=unrelated.pk).exists()
+
+
+def test_a_caller_reads_the_same_alone_or_on_a_shared_line(full_client):
+    alone, _, _ = caller(phone="+14155550123", email="alone@example.com")
+    factories.ContactPointFactory(customer=alone, value="+14155552671", is_primary=False)
+    caller(email="housemate@example.com", n_interactions=3)
+
+    (by_own_number,) = lookup(full_client, phone="+14155550123").json()["results"]
+    shared = lookup(full_client, phone="+14155552671").json()["results"]
+
+    assert len(shared) == 2
+    on_shared_line = next(c for c in shared if c["id"] == alone.pk)
+    for key in ("pinned_facts", "recent_interactions", "open_promises"):
+        assert on_shared_line[key] == by_own_number[key]
+    assert len(by_own_number["recent_interactions"]) == 5
