@@ -244,6 +244,9 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=10)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="keep the data of a previous run")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="fill the database, measure nothing"
+    )
     args = parser.parse_args()
 
     url = bench_database_url("board")
@@ -265,6 +268,9 @@ def main() -> None:
             reps=args.reps,
             teams=args.teams,
         )
+    if args.generate_only:
+        print(f"generated in {load_seconds:.0f} s: {counts()}")
+        return
     sizes = counts()
     users = get_user_model().objects
     results = []
