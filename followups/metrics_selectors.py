@@ -7,6 +7,17 @@ SQL: a fixed number of queries whatever the number of reps, promises or
 interactions. The page, its CSV exports and `/api/v1/metrics/...` all call
 `metrics_report` / `metrics_table`, so they cannot disagree.
 
+Two paths, the same numbers (tests/board/test_metrics.py compares them filter
+by filter): when the rollups of followups/metrics_rollup.py cover the range
+(refreshed every sweep interval by beat, so at most one interval old), the
+figures are sums of a few thousand pre-aggregated rows whatever the filter;
+what depends on the clock (missed, open and overdue now) is counted live from
+the open promises' indexes. Before the rollups cover the range (a fresh
+install back-filling) or on SQLite, everything is computed on the request and
+reused for up to one sweep interval. Median lateness on the rollup path comes
+from a histogram (followups.metrics_models.PromiseLateness): exact when the
+middle value(s) are alone in their ~4.4 %-wide bucket, else within it.
+
 Conventions (shown on the page):
 - The date range selects promises by their (latest agreed) due date and
   contacts by when they happened; both ends are whole UTC days, inclusive.
