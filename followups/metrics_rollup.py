@@ -268,7 +268,7 @@ def metrics_rollup_refresh(
             if not cursor.fetchone()[0]:
                 result.skipped = True
                 return result
-            cursor.execute("SET LOCAL jit = off")
+            _session_settings(cursor)
             cursor.execute("SELECT now()")
             now = cursor.fetchone()[0]
             today = today or now.date()
@@ -294,6 +294,13 @@ def metrics_rollup_refresh(
             break
     result.seconds = perf_counter() - started
     return result
+
+
+def _session_settings(cursor) -> None:  # noqa: ANN001
+    """For this transaction only: no JIT (compiling costs more than it saves
+    here) and room to group a back-fill chunk in memory."""
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _states() -> dict[str, RollupState]:
@@ -461,7 +468,7 @@ def _backfill_chunk(name: str) -> bool:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
         if not cursor.fetchone()[0]:
             return False
-        cursor.execute("SET LOCAL jit = off")
+        _session_settings(cursor)
         state = RollupState.objects.select_for_update().filter(name=name).first()
         if state is None or state.complete or state.covered_from is None:
             return False
