@@ -284,7 +284,9 @@ def metrics_rollup_refresh(
         result.backfilled[name] = 0
     while perf_counter() - started < max_seconds:
         progressed = False
-        for name in ROLLUPS:
+        # The one that reaches least far back first, so none waits on the others.
+        order = dict(RollupState.objects.values_list("name", "covered_from"))
+        for name in sorted(ROLLUPS, key=lambda n: order.get(n) or date.max, reverse=True):
             if perf_counter() - started >= max_seconds:
                 break
             if _backfill_chunk(name):
