@@ -8,4 +8,7 @@ class FollowupsConfig(AppConfig):
     def ready(self) -> None:
         # The supervisor board's table lives in its own module so the board
         # (followups/board_*.py) and the engine (models.py) change independently.
-        from followups import board_models  # noqa: F401
+        from followups import (
+            board_models,  # noqa: F401
+            metrics_models,  # noqa: F401
+        )

@@ -19,13 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Case,
     CharField,
     Count,
     DateTimeField,
-    Exists,
     F,
     OuterRef,
     Q,
@@ -211,6 +211,10 @@ class BoardScope:
         return self.is_admin or (team_id is not None and team_id in self.team_ids)
 
 
+def _scope_q(scope: BoardScope, *, prefix: str = "") -> Q:
+    return Q() if scope.is_admin else Q(**{f"{prefix}team_id__in": scope.team_ids})
+
+
 def board_scope(user) -> BoardScope:  # noqa: ANN001 - any user object
     """Raise PermissionDenied unless the user supervises a team or is an admin."""
     if access.is_admin(user):
@@ -340,18 +344,11 @@ class Board:
     unacknowledged: int
 
 
-def _unacknowledged_q() -> Q:
-    return Q(escalation_level__gte=1, board_acknowledged=False)
-
-
 def board_summary(*, scope: BoardScope, as_of: datetime | None = None) -> Board:
     """Counts by team and rep, per aging bucket and escalation level: one query
     over `board_overdue_followups` (plus one for the teams' calendars)."""
     as_of = as_of or timezone.now()
     teams = board_teams(scope)
-    acknowledged = EscalationAcknowledgement.objects.filter(
-        followup=OuterRef("pk"), cycle=OuterRef("cycle"), level=OuterRef("escalation_level")
-    )
     aggregates = {
         bucket: Count("pk", filter=Q(aging_bucket=bucket)) for bucket in AGING_BUCKET_KEYS
     }
@@ -361,23 +358,46 @@ def board_summary(*, scope: BoardScope, as_of: datetime | None = None) -> Board:
             for level in ESCALATION_LEVELS
         }
     )
-    rows = (
-        board_overdue_followups(scope=scope, as_of=as_of, teams=teams)
-        .alias(board_acknowledged=Exists(acknowledged))
-        .order_by()
-        .values(
-            "team_id",
-            "owner_id",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-        .annotate(
-            total=Count("pk"),
-            unacknowledged=Count("pk", filter=_unacknowledged_q()),
-            **aggregates,
-        )
+    overdue = board_overdue_followups(scope=scope, as_of=as_of, teams=teams)
+    # Team, owner, due time and level only: an index-only scan of the open
+    # promises' covering index (followups_board_open_idx), whatever their number.
+    counted = list(
+        overdue.order_by().values("team_id", "owner_id").annotate(total=Count("pk"), **aggregates)
     )
+    # Acknowledged escalations are few: counted from their table, not probed per promise.
+    acknowledged = {
+        (row["followup__team_id"], row["followup__owner_id"]): row["n"]
+        for row in EscalationAcknowledgement.objects.filter(
+            _scope_q(scope, prefix="followup__"),
+            followup__status=FollowUp.Status.OPEN,
+            followup__due_at__lt=as_of,
+            cycle=F("followup__cycle"),
+            level=F("followup__escalation_level"),
+        )
+        .order_by()
+        .values("followup__team_id", "followup__owner_id")
+        .annotate(n=Count("pk"))
+    }
+    owners = {
+        user.pk: user
+        for user in get_user_model()
+        .objects.filter(pk__in={row["owner_id"] for row in counted})
+        .only("username", "first_name", "last_name")
+    }
+    rows = []
+    for row in counted:
+        owner = owners.get(row["owner_id"])
+        escalated = sum(row[f"level_{level}"] for level in ESCALATION_LEVELS)
+        rows.append(
+            {
+                **row,
+                "owner__username": owner.username if owner else "",
+                "owner__first_name": owner.first_name if owner else "",
+                "owner__last_name": owner.last_name if owner else "",
+                "unacknowledged": escalated
+                - acknowledged.get((row["team_id"], row["owner_id"]), 0),
+            }
+        )
     team_names = {team.pk: team.name for team in teams}
     by_team: dict[int | None, BoardTeam] = {}
     for row in rows:

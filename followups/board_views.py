@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -171,6 +172,9 @@ def _summary_context(scope: selectors.BoardScope) -> dict:
         "buckets": selectors.AGING_BUCKETS,
         "levels": selectors.ESCALATION_LEVELS,
         "poll_seconds": BOARD_POLL_SECONDS,
+        # Reversed once, not three times for each of a few thousand cells.
+        "board_url": reverse("board:board"),
+        "list_url": reverse("board:list"),
     }
 
 

@@ -7,6 +7,17 @@ SQL: a fixed number of queries whatever the number of reps, promises or
 interactions. The page, its CSV exports and `/api/v1/metrics/...` all call
 `metrics_report` / `metrics_table`, so they cannot disagree.
 
+Two paths, the same numbers (tests/board/test_metrics.py compares them filter
+by filter): when the rollups of followups/metrics_rollup.py cover the range
+(refreshed every sweep interval by beat, so at most one interval old), the
+figures are sums of a few thousand pre-aggregated rows whatever the filter;
+what depends on the clock (missed, open and overdue now) is counted live from
+the open promises' indexes. Before the rollups cover the range (a fresh
+install back-filling) or on SQLite, everything is computed on the request and
+reused for up to one sweep interval. Median lateness on the rollup path comes
+from a histogram (followups.metrics_models.PromiseLateness): exact when the
+middle value(s) are alone in their ~4.4 %-wide bucket, else within it.
+
 Conventions (shown on the page):
 - The date range selects promises by their (latest agreed) due date and
   contacts by when they happened; both ends are whole UTC days, inclusive.
@@ -37,10 +48,20 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from crm.models import Team, TeamMembership
+from followups import metrics_rollup
 from followups.board_selectors import BoardScope
+from followups.metrics_models import (
+    LEVEL_ALL,
+    LEVEL_REP,
+    LEVEL_TEAM,
+    ContactDay,
+    MatterDay,
+    PromiseDay,
+    PromiseLateness,
+)
 from followups.models import FollowUp
 from interactions import metrics_selectors as contact_selectors
-from interactions.models import Interaction
+from interactions.models import Interaction, InteractionCategory
 
 T = TypeVar("T")
 
@@ -358,6 +379,8 @@ def contact_figures(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime | None = None
 ) -> ContactFigures:
     now = now or timezone.now()
+    if uses_rollup(metrics_filter):
+        return _rollup_contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     contact_scope = _contact_scope(scope, metrics_filter)
     weeks = weeks_between(metrics_filter.start, metrics_filter.end)
 
@@ -403,6 +426,8 @@ def promise_figures(
     sweep interval ("overdue now" is then at most that old, as the engine's own
     is_overdue flag is)."""
     now = now or timezone.now()
+    if uses_rollup(metrics_filter):
+        return _rollup_promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)
 
     def compute() -> tuple[PromiseMetrics, list[dict]]:
         with transaction.atomic():
@@ -413,6 +438,226 @@ def promise_figures(
             )
 
     return _cached(_cache_key(scope, metrics_filter, "promises"), compute)
+
+
+# --- the same figures from the rollups (followups/metrics_rollup.py) ------------------------
+
+
+def uses_rollup(metrics_filter: MetricsFilter) -> bool:
+    """Sum the rollups when they cover the range (METRICS_ROLLUP, default on);
+    otherwise (a fresh install still back-filling, SQLite) compute on the request.
+    The rollups are at most one sweep interval old, so they are not cached again."""
+    if not getattr(settings, "METRICS_ROLLUP", True) or connection.vendor != "postgresql":
+        return False
+    return metrics_rollup.rollup_covers(metrics_filter.start)
+
+
+def _rollup_rows(model: type, *, scope: BoardScope, metrics_filter: MetricsFilter) -> QuerySet:
+    """The rows of the coarsest level that answers the filter: every team
+    (admins), the teams in scope, or one rep."""
+    rows = model.objects.filter(day__gte=metrics_filter.start, day__lte=metrics_filter.end)
+    if metrics_filter.rep_id is not None:
+        rows = rows.filter(level=LEVEL_REP, rep_id=metrics_filter.rep_id)
+        if metrics_filter.team_id is not None:
+            rows = rows.filter(team_id=metrics_filter.team_id)
+    elif metrics_filter.team_id is not None:
+        rows = rows.filter(level=LEVEL_TEAM, team_id=metrics_filter.team_id)
+    elif scope.is_admin:
+        rows = rows.filter(level=LEVEL_ALL)
+    else:
+        rows = rows.filter(level=LEVEL_TEAM)
+    if not scope.is_admin:
+        rows = rows.filter(team_id__in=scope.team_ids)
+    if metrics_filter.channel:
+        rows = rows.filter(channel=metrics_filter.channel)
+    return rows.annotate(week=TruncWeek("day")).order_by()
+
+
+def _rollup_contact_figures(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime
+) -> ContactFigures:
+    weeks = weeks_between(metrics_filter.start, metrics_filter.end)
+    contact_scope = _contact_scope(scope, metrics_filter)
+    names = dict(InteractionCategory.objects.values_list("slug", "name"))
+    # The rows interactions.metrics_selectors.interaction_rollup would give
+    # (week, complaint category, outcome, with or without customer), so the
+    # complaint, CSAT and handle-time figures are computed by the same code.
+    rollup = []
+    for row in (
+        _rollup_rows(ContactDay, scope=scope, metrics_filter=metrics_filter)
+        .values("week", "outcome", "complaint_category")
+        .annotate(
+            interactions=Sum("interactions"),
+            with_customer=Sum("with_customer"),
+            responses=Sum("responses"),
+            score_sum=Sum("score_sum"),
+            duration_sum=Sum("duration_sum"),
+        )
+    ):
+        category = row["complaint_category"] or None
+        base = {
+            "week": _as_date(row["week"]),
+            "category_id": category,
+            "category__name": names.get(category, category) if category else None,
+            "outcome": row["outcome"],
+        }
+        rollup.append(
+            {
+                **base,
+                "has_customer": True,
+                "interactions": row["with_customer"],
+                "responses": row["responses"],
+                "score_sum": row["score_sum"],
+                "duration_sum": row["duration_sum"],
+            }
+        )
+        if row["interactions"] > row["with_customer"]:
+            rollup.append(
+                {
+                    **base,
+                    "has_customer": False,
+                    "interactions": row["interactions"] - row["with_customer"],
+                    "responses": 0,
+                    "score_sum": 0,
+                    "duration_sum": 0,
+                }
+            )
+    by_week = {
+        _as_date(row["week"]): row
+        for row in _rollup_rows(MatterDay, scope=scope, metrics_filter=metrics_filter)
+        .values("week")
+        .annotate(
+            matters=Sum("matters"),
+            resolved_first_contact=Sum("resolved_first_contact"),
+            repeat_7d=Sum("repeat_7d"),
+            repeat_30d=Sum("repeat_30d"),
+        )
+    }
+    matter_weeks = contact_selectors.matter_week_rows(by_week=by_week, weeks=weeks)
+    csat_weeks = contact_selectors.csat_weeks(
+        contact_scope=contact_scope, weeks=weeks, rollup=rollup
+    )
+    return ContactFigures(
+        metrics=contact_selectors.contact_metrics(
+            contact_scope=contact_scope,
+            now=now,
+            matter_weeks=matter_weeks,
+            csat_weeks=csat_weeks,
+            rollup=rollup,
+        ),
+        matter_weeks=matter_weeks,
+        complaints=contact_selectors.complaint_weeks(
+            contact_scope=contact_scope, weeks=weeks, rollup=rollup
+        ),
+        csat_weeks=csat_weeks,
+        handle_time_by_outcome=contact_selectors.handle_time_by_outcome(
+            contact_scope=contact_scope, rollup=rollup
+        ),
+    )
+
+
+def histogram_median(buckets: list[tuple[int, int, int]]) -> timedelta | None:
+    """percentile_cont(0.5) over a lateness histogram of (bucket, count, seconds
+    sum): each value is taken as its bucket's mean, so the median is exact when
+    the one or two middle values are alone in their buckets, and otherwise
+    within the bucket's width (about 4.4 %)."""
+    buckets = sorted(bucket for bucket in buckets if bucket[1])
+    total = sum(count for _, count, _ in buckets)
+    if not total:
+        return None
+    position = (total - 1) / 2
+    low, high = int(position), min(int(position) + (position % 1 > 0), total - 1)
+
+    def value(index: int) -> float:
+        seen = 0
+        for _, count, seconds in buckets:
+            seen += count
+            if index < seen:
+                return seconds / count
+        return buckets[-1][2] / buckets[-1][1]
+
+    low_value, high_value = value(low), value(high)
+    return timedelta(seconds=low_value + (position - low) * (high_value - low_value))
+
+
+def _rollup_promise_figures(
+    *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime
+) -> tuple[PromiseMetrics, list[dict]]:
+    """Outcomes of promises from the rollup; what depends on the clock (missed:
+    open past due now; open and overdue now) counted live from the open-promise
+    indexes, which only hold the open promises."""
+    sums = {
+        _as_date(row["week"]): row
+        for row in _rollup_rows(PromiseDay, scope=scope, metrics_filter=metrics_filter)
+        .values("week")
+        .annotate(
+            due=Sum("due"),
+            kept_on_time=Sum("kept_on_time"),
+            kept_late=Sum("kept_late"),
+            renegotiated=Sum("renegotiated"),
+            renegotiations=Sum("renegotiations"),
+        )
+    }
+    open_promises = _scoped_followups(scope=scope, metrics_filter=metrics_filter).filter(
+        status=FollowUp.Status.OPEN
+    )
+    missed = {
+        _as_date(row["week"]): row["missed"]
+        for row in open_promises.filter(
+            due_at__gte=metrics_filter.start_at,
+            due_at__lt=min(metrics_filter.end_before, now),
+        )
+        .annotate(week=TruncWeek("due_at", tzinfo=UTC))
+        .order_by()
+        .values("week")
+        .annotate(missed=Count("pk"))
+    }
+    now_counts = open_promises.aggregate(
+        open_now=Count("pk"), overdue_now=Count("pk", filter=Q(due_at__lt=now))
+    )
+    lateness = list(
+        _rollup_rows(PromiseLateness, scope=scope, metrics_filter=metrics_filter)
+        .values("bucket")
+        .annotate(count=Sum("count"), seconds=Sum("seconds_sum"))
+        .values_list("bucket", "count", "seconds")
+    )
+    weeks = []
+    for week in weeks_between(metrics_filter.start, metrics_filter.end):
+        row = sums.get(week, {})
+        kept, late, missing = (
+            row.get("kept_on_time", 0),
+            row.get("kept_late", 0),
+            missed.get(week, 0),
+        )
+        decided = kept + late + missing
+        weeks.append(
+            {
+                "week": week,
+                "kept_on_time": kept,
+                "kept_late": late,
+                "missed": missing,
+                "decided": decided,
+                "kept_on_time_percent": _percent(kept, decided),
+                "renegotiated": row.get("renegotiated", 0),
+            }
+        )
+    kept = sum(w["kept_on_time"] for w in weeks)
+    late = sum(w["kept_late"] for w in weeks)
+    missing = sum(w["missed"] for w in weeks)
+    metrics = PromiseMetrics(
+        due_in_range=sum(row["due"] for row in sums.values()),
+        kept_on_time=kept,
+        kept_late=late,
+        missed=missing,
+        decided=kept + late + missing,
+        kept_on_time_percent=_percent(kept, kept + late + missing),
+        median_lateness=histogram_median(lateness),
+        renegotiated=sum(w["renegotiated"] for w in weeks),
+        renegotiations=sum(row["renegotiations"] or 0 for row in sums.values()),
+        open_now=now_counts["open_now"],
+        overdue_now=now_counts["overdue_now"],
+    )
+    return metrics, weeks
 
 
 def _without_jit() -> None:

@@ -157,6 +157,14 @@ class FollowUp(models.Model):
                 name="followups_open_team_due_idx",
             ),
             models.Index(fields=["customer", "status", "due_at"], name="followups_customer_idx"),
+            # The supervisor board's grouped counts (followups/board_selectors.py):
+            # an index-only scan of the open promises, however many there are.
+            models.Index(
+                fields=["team", "owner", "due_at"],
+                include=["escalation_level"],
+                condition=Q(status="open"),
+                name="followups_board_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:

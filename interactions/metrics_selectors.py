@@ -263,6 +263,12 @@ def matter_weeks(*, contact_scope: ContactScope, weeks: list[date], now: datetim
         .annotate(**_matter_aggregates())
     )
     by_week = {_week_key(row["week"]): _decode_repeats(row) for row in rows}
+    return matter_week_rows(by_week=by_week, weeks=weeks)
+
+
+def matter_week_rows(*, by_week: dict[date, dict], weeks: list[date]) -> list[dict]:
+    """The weekly matter rows from per-week counts (matters, resolved_first_contact,
+    repeat_7d, repeat_30d), with their rates; weeks without matters are zeros."""
     result = []
     for week in weeks:
         row = by_week.get(week, {})

@@ -83,6 +83,8 @@ class Matter(models.Model):
                 name="interactions_matter_open_idx",
             ),
             models.Index(fields=["opened_at"], name="interactions_matter_opened_idx"),
+            # Changed matters since a watermark (the metrics rollup's refresh).
+            models.Index(fields=["updated_at"], name="interactions_matter_updated"),
         ]
 
     def __str__(self) -> str:
@@ -216,6 +218,8 @@ class Interaction(models.Model):
                 name="interactions_email_msgid_idx",
             ),
             models.Index(fields=["matter", "occurred_at"], name="interactions_matter_idx"),
+            # Everything on some days, all customers (the metrics rollup recomputes by day).
+            models.Index(fields=["occurred_at"], name="interactions_occurred_idx"),
         ]
 
     def __str__(self) -> str:

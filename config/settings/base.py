@@ -234,6 +234,12 @@ CELERY_BEAT_SCHEDULE = {
         # A missed tick is worthless once the next one is due.
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
+    # The metrics page's rollups: at most one sweep interval behind (issue 7).
+    "followups-metrics-refresh": {
+        "task": "followups.tasks.metrics_refresh",
+        "schedule": float(FOLLOWUP_SWEEP_SECONDS),
+        "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
+    },
     # Idempotency-Key records only matter for 24 h (crm.idempotency).
     "crm-idempotency-purge": {
         "task": "crm.tasks.idempotency_records_purge_expired",

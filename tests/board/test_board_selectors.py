@@ -182,3 +182,37 @@ def test_board_groups_by_team_and_rep_most_behind_first(org):
     assert east.counts == {"under_4h": 2, "4h_1d": 0, "1d_3d": 0, "over_3d": 1}
     assert east.levels == {1: 0, 2: 1}
     assert east.unacknowledged == 1
+
+
+def test_unacknowledged_counts_only_the_current_escalation_without_acknowledgement(org):
+    from followups.board_models import EscalationAcknowledgement
+
+    now = datetime(2026, 5, 5, 15, 0, tzinfo=UTC)
+    acked = promise(org.james, org.east, now - timedelta(days=6), escalation_level=2)
+    old_level = promise(org.james, org.east, now - timedelta(days=6), escalation_level=2)
+    old_cycle = promise(org.maria, org.east, now - timedelta(days=6), escalation_level=1, cycle=1)
+    west = promise(org.wei, org.west, now - timedelta(days=6), escalation_level=1)
+    for followup, cycle, level in (
+        (acked, 0, 2),
+        (old_level, 0, 1),
+        (old_cycle, 0, 1),
+        (west, 0, 1),
+    ):
+        EscalationAcknowledgement.objects.create(
+            followup=followup,
+            cycle=cycle,
+            level=level,
+            acknowledged_by=org.sam,
+            acknowledged_at=now,
+        )
+
+    board = selectors.board_summary(scope=selectors.board_scope(org.sam), as_of=now)
+    admin_board = selectors.board_summary(scope=selectors.board_scope(org.admin), as_of=now)
+
+    [east] = board.teams
+    assert {row.owner_name: row.unacknowledged for row in east.rows} == {
+        "James Hart": 1,  # level 1 was acknowledged, the promise is at level 2 now
+        "Maria Lopez": 1,  # acknowledged in an earlier cycle
+    }
+    assert board.unacknowledged == 2
+    assert admin_board.unacknowledged == 2  # west's one is acknowledged

@@ -6,10 +6,19 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from followups import board_selectors, metrics_selectors
+from followups import board_selectors, metrics_rollup, metrics_selectors
+from followups.metrics_models import (
+    ContactDay,
+    MatterDay,
+    MatterFact,
+    PromiseDay,
+    PromiseFact,
+    PromiseLateness,
+)
 from followups.metrics_selectors import MetricsFilter
+from followups.models import FollowUp
 from interactions import selectors as interaction_selectors
-from interactions.models import Feedback, InteractionCategory, Matter
+from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 from tests import factories
 from tests.board.conftest import member, promise
 
@@ -254,6 +263,7 @@ def test_contact_figures_are_reused_within_one_sweep_interval(org, contacts, set
     from django.core.cache import cache
 
     settings.METRICS_CACHE_SECONDS = settings.FOLLOWUP_SWEEP_SECONDS
+    settings.METRICS_ROLLUP = False  # the cache serves the figures computed on the request
     cache.clear()
     scope = board_selectors.board_scope(org.sam)
     week_one = MetricsFilter(start=date(2026, 4, 6), end=date(2026, 4, 12))
@@ -279,3 +289,155 @@ def test_totals_from_the_weekly_rows_equal_the_direct_totals(org, contacts):
 
     direct = contact_metrics.contact_metrics(contact_scope=contact_scope_, now=NOW)
     assert report.contacts == direct
+
+
+# --- the same figures through the rollups (followups/metrics_rollup.py) ---------------
+
+
+def refresh() -> metrics_rollup.RefreshResult:
+    """What the beat task does every sweep interval (a fresh install back-fills)."""
+    return metrics_rollup.metrics_rollup_refresh(max_seconds=120)
+
+
+def both_paths(settings, user, metrics_filter=RANGE):
+    scope = board_selectors.board_scope(user)
+    settings.METRICS_ROLLUP = False
+    live = metrics_selectors.metrics_report(scope=scope, metrics_filter=metrics_filter, now=NOW)
+    settings.METRICS_ROLLUP = True
+    assert metrics_selectors.uses_rollup(metrics_filter)
+    rolled = metrics_selectors.metrics_report(scope=scope, metrics_filter=metrics_filter, now=NOW)
+    return live, rolled
+
+
+def test_rollup_figures_match_the_hand_computed_values(org, promises, contacts, settings):
+    refresh()
+    _, report = both_paths(settings, org.sam)
+
+    p = report.promises
+    assert (p.kept_on_time, p.kept_late, p.missed, p.decided) == (4, 2, 1, 7)
+    assert p.kept_on_time_percent == 57.1
+    assert p.median_lateness == timedelta(hours=4)  # 2 h and 6 h, each alone in its bucket
+    assert (p.renegotiated, p.renegotiations, p.open_now, p.overdue_now) == (1, 2, 2, 1)
+    assert [(w["kept_on_time"], w["kept_late"], w["missed"]) for w in report.promise_weeks] == [
+        (2, 2, 0),
+        (2, 0, 1),
+    ]
+    c = report.contacts
+    assert (c.matters, c.resolved_first_contact, c.repeat_7d, c.repeat_30d) == (6, 3, 2, 3)
+    assert (c.complaints, c.interactions, c.csat_requests, c.csat_responses) == (3, 8, 7, 3)
+    assert c.csat_average == 3.67
+    assert report.complaint_categories == ["Billing complaint", "Complaint"]
+    assert [
+        (w["Billing complaint"], w["Complaint"]) for w in report.complaint_weeks_by_category
+    ] == [
+        (0, 2),
+        (1, 0),
+    ]
+    assert [(w["requests"], w["responses"]) for w in report.csat_weeks] == [(4, 1), (3, 2)]
+    assert [(w["matters"], w["repeat_7d"]) for w in report.matter_weeks] == [(3, 2), (3, 0)]
+
+
+@pytest.mark.parametrize(
+    ("who", "filters"),
+    [
+        ("admin", {}),
+        ("sam", {"rep_id": "james"}),
+        ("sam", {"channel": "phone"}),
+        ("admin", {"team_id": "west"}),
+        ("sam", {"team_id": "west"}),  # not Sam's team: nothing, on both paths
+    ],
+)
+def test_rollup_equals_live_for_every_filter(org, promises, contacts, settings, who, filters):
+    values = {"james": org.james.pk, "west": org.west.pk}
+    metrics_filter = MetricsFilter(
+        start=RANGE.start,
+        end=RANGE.end,
+        **{key: values.get(value, value) for key, value in filters.items()},
+    )
+    refresh()
+    live, rolled = both_paths(settings, getattr(org, who), metrics_filter)
+    assert rolled.promises == live.promises
+    assert rolled.promise_weeks == live.promise_weeks
+    assert rolled.contacts == live.contacts
+    assert rolled.matter_weeks == live.matter_weeks
+    assert rolled.complaint_weeks_by_category == live.complaint_weeks_by_category
+    assert rolled.csat_weeks == live.csat_weeks
+    assert rolled.handle_time_by_outcome == live.handle_time_by_outcome
+
+
+def _rollup_tables() -> dict[str, list]:
+    tables = {}
+    for model in (ContactDay, MatterDay, MatterFact, PromiseDay, PromiseFact, PromiseLateness):
+        fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
+        tables[model.__name__] = sorted(model.objects.values_list(*fields))
+    return tables
+
+
+def _age_sources() -> None:
+    """Make every row look written a day ago (before the watermark's overlap)."""
+    a_day_ago = datetime.now(UTC) - timedelta(days=1)
+    Interaction.objects.update(updated_at=a_day_ago)
+    Matter.objects.update(updated_at=a_day_ago)
+    FollowUp.objects.update(updated_at=a_day_ago)
+    Feedback.objects.update(created_at=a_day_ago)
+
+
+def test_refresh_is_idempotent_and_incremental(org, promises, contacts, settings):
+    first = refresh()
+    assert first.backfilled[metrics_rollup.CONTACTS] >= 1
+    assert metrics_rollup.rollup_covers(RANGE.start)
+    before = _rollup_tables()
+    _age_sources()
+
+    again = refresh()  # nothing changed: only the rolling re-check of one day
+    assert again.days == {"contacts": 1, "matters": 0, "promises": 0}
+    assert _rollup_tables() == before
+
+    # One sweep interval's writes: A is back 2 days after A2 (A2 becomes a
+    # repeat), a promise is kept late, another is renegotiated into the next week.
+    a2 = Matter.objects.get(first_interaction__occurred_at=at(10))
+    contact(a2.customer, at(12, 15), "complaint", team=org.east, rep=org.maria)
+    open_one = FollowUp.objects.get(due_at=at(15))
+    open_one.status, open_one.completed_at, open_one.is_kept_on_time = "done", at(15, 13), False
+    open_one.next_action_at = None
+    open_one.save()
+    moved = FollowUp.objects.get(due_at=at(8))
+    moved.due_at, moved.renegotiation_count = at(13), 1
+    moved.save()
+
+    result = refresh()
+    # Only the touched days: the new contact's day and (matters) A2's day;
+    # promises: 15 April, and the renegotiated one's old (8th) and new (13th) day.
+    assert result.days["matters"] == 1
+    assert result.days["promises"] == 3
+    assert result.days["contacts"] <= 2  # the new contact's day (+ the re-check)
+    live, rolled = both_paths(settings, org.sam)
+    assert rolled.contacts == live.contacts
+    assert rolled.contacts.repeat_7d == 3
+    assert rolled.promises == live.promises
+    assert rolled.promise_weeks == live.promise_weeks
+    assert rolled.promises.kept_late == 3
+
+
+def test_a_range_not_yet_back_filled_is_computed_on_the_request(org, promises, settings):
+    metrics_rollup.metrics_rollup_refresh(max_seconds=0)  # starts, back-fills nothing
+    settings.METRICS_ROLLUP = True
+    assert not metrics_selectors.uses_rollup(RANGE)
+    scope = board_selectors.board_scope(org.sam)
+    metrics = metrics_selectors.promise_figures(scope=scope, metrics_filter=RANGE, now=NOW)[0]
+    assert (metrics.kept_on_time, metrics.kept_late, metrics.missed) == (4, 2, 1)
+
+
+def test_histogram_median_is_percentile_cont_for_lone_values():
+    from followups.metrics_selectors import histogram_median
+
+    def hist(*seconds):
+        buckets: dict[int, list[int]] = {}
+        for value in seconds:
+            buckets.setdefault(metrics_rollup.lateness_bucket(value), []).append(value)
+        return [(b, len(v), sum(v)) for b, v in buckets.items()]
+
+    assert histogram_median(hist()) is None
+    assert histogram_median(hist(600)) == timedelta(minutes=10)
+    assert histogram_median(hist(3600, 7200, 86400)) == timedelta(hours=2)
+    assert histogram_median(hist(3600, 86400)) == timedelta(seconds=(3600 + 86400) / 2)
