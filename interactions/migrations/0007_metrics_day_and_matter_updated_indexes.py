@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0005_customer_name_words'),
-        ('interactions', '0006_interaction_feedback_requested_at'),
+        ("crm", "0005_customer_name_words"),
+        ("interactions", "0006_interaction_feedback_requested_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='interaction',
-            index=models.Index(fields=['occurred_at'], name='interactions_occurred_idx'),
+            model_name="interaction",
+            index=models.Index(fields=["occurred_at"], name="interactions_occurred_idx"),
         ),
         migrations.AddIndex(
-            model_name='matter',
-            index=models.Index(fields=['updated_at'], name='interactions_matter_updated'),
+            model_name="matter",
+            index=models.Index(fields=["updated_at"], name="interactions_matter_updated"),
         ),
     ]
