@@ -26,6 +26,7 @@ from django.db.models import (
     CharField,
     Count,
     DateTimeField,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -40,7 +41,13 @@ from crm import access
 from crm.models import Team, TeamMembership
 from followups.board_models import EscalationAcknowledgement
 from followups.calendar import DEFAULT_BUSINESS_HOURS, MAX_DAYS_SEARCHED, BusinessCalendar
-from followups.models import BusinessHours, Closure, FollowUp, FollowUpEvent
+from followups.models import (
+    ESCALATION_SCHEDULED_AT,
+    BusinessHours,
+    Closure,
+    FollowUp,
+    FollowUpEvent,
+)
 
 # --- aging buckets -------------------------------------------------------------------
 
@@ -528,8 +535,12 @@ def escalations_inbox(*, scope: BoardScope, state: str = INBOX_NEEDS_ACK) -> Que
             acknowledged_by_name=Subquery(acknowledgement.values("acknowledged_by__username")[:1]),
         )
     )
+    # EXISTS, not the annotation: the planner then sees an anti-join of the
+    # escalated rows and walks followups_escalated_idx to fill a page.
     if state == INBOX_NEEDS_ACK:
-        queryset = queryset.filter(status=FollowUp.Status.OPEN, acknowledged_at__isnull=True)
+        queryset = queryset.filter(~Exists(acknowledgement), status=FollowUp.Status.OPEN)
     elif state == INBOX_ACKNOWLEDGED:
-        queryset = queryset.filter(acknowledged_at__isnull=False)
-    return queryset.order_by(F("escalated_at").desc(nulls_last=True), "-pk")
+        queryset = queryset.filter(Exists(acknowledgement))
+    # Ordered by when the current level was due (the sweep records the event at
+    # most a sweep interval later): that is what followups_escalated_idx holds.
+    return queryset.order_by(ESCALATION_SCHEDULED_AT.desc(), "-pk")

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,6 +30,31 @@ from followups.board_charts import bar_chart, line_chart
 
 BOARD_LIST_PAGE_SIZE = 100
 INBOX_PAGE_SIZE = 50
+# The inbox counts at most this many (pages of the newest): an exact count of
+# tens of thousands of escalations would cost more than the page it labels.
+INBOX_COUNT_CAP = 1000
+
+
+class CappedPaginator(Paginator):
+    """Pages through the first `cap` rows only; `is_capped` says there are more."""
+
+    def __init__(self, object_list, per_page, *, cap: int) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def _counted(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._counted, self.cap)
+
+    @property
+    def is_capped(self) -> bool:
+        return self._counted > self.cap
+
+
 # How often the board's counts refresh themselves (htmx polling).
 BOARD_POLL_SECONDS = 30
 # A count's link carries the instant it was counted at, so the list it opens
@@ -296,8 +322,10 @@ def escalations_inbox_page(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", selectors.INBOX_NEEDS_ACK)
     if state not in dict(selectors.INBOX_STATES):
         return HttpResponseBadRequest("state: one of " + ", ".join(dict(selectors.INBOX_STATES)))
-    page = Paginator(
-        selectors.escalations_inbox(scope=scope, state=state), INBOX_PAGE_SIZE
+    page = CappedPaginator(
+        selectors.escalations_inbox(scope=scope, state=state),
+        INBOX_PAGE_SIZE,
+        cap=INBOX_COUNT_CAP,
     ).get_page(request.GET.get("page"))
     return render(
         request,

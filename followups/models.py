@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 
 from crm.models import Customer, Team
 from interactions.models import Interaction
@@ -22,6 +22,12 @@ class Priority(models.TextChoices):
     NORMAL = "normal", "Normal"
     HIGH = "high", "High"
     URGENT = "urgent", "Urgent"
+
+
+# When the current escalation level was due: the second level's time from level 2.
+ESCALATION_SCHEDULED_AT = Case(
+    When(escalation_level__gte=2, then=F("escalate_2_at")), default=F("escalate_1_at")
+)
 
 
 class FollowUp(models.Model):
@@ -164,6 +170,14 @@ class FollowUp(models.Model):
                 include=["escalation_level"],
                 condition=Q(status="open"),
                 name="followups_board_open_idx",
+            ),
+            # The escalations inbox, newest escalation first: a page reads its rows
+            # off the front instead of sorting every escalated promise.
+            models.Index(
+                ESCALATION_SCHEDULED_AT.desc(),
+                F("id").desc(),
+                condition=Q(escalation_level__gte=1),
+                name="followups_escalated_idx",
             ),
         ]
 

@@ -188,6 +188,37 @@ def test_escalations_inbox_query_count_is_constant(client, org, frozen):
     assert large == small
 
 
+def test_escalations_inbox_shows_the_newest_escalation_first_and_caps_its_count(
+    client, org, frozen, monkeypatch
+):
+    from followups import board_views
+
+    monkeypatch.setattr(board_views, "INBOX_PAGE_SIZE", 2)
+    monkeypatch.setattr(board_views, "INBOX_COUNT_CAP", 3)
+    client.force_login(org.sam)
+    rows = [
+        promise(
+            org.maria,
+            org.east,
+            NOW - timedelta(days=5),
+            escalation_level=level,
+            escalate_1_at=NOW - timedelta(days=4, hours=hours),
+            escalate_2_at=NOW - timedelta(days=3, hours=hours),
+        )
+        for level, hours in [(1, 1), (2, 2), (1, 3), (2, 4)]
+    ]
+
+    first = client.get(reverse("board:escalations")).content.decode()
+    second = client.get(reverse("board:escalations"), {"page": 2}).content.decode()
+
+    def shown(body):
+        return [int(part.split('"')[0]) for part in body.split('data-followup="')[1:]]
+
+    # Level 2 rows escalated a day after level 1 ones: newest escalation first.
+    assert shown(first) + shown(second) == [rows[1].pk, rows[3].pk, rows[0].pk]
+    assert "Page 1 of 2 (the newest 3" in first
+
+
 def test_supervisor_of_two_teams_can_reassign_within_each(client, org, frozen):
     TeamMembership.objects.create(team=org.west, user=org.sam, role=TeamMembership.Role.SUPERVISOR)
     client.force_login(org.sam)
