@@ -163,6 +163,10 @@ class FollowUp(models.Model):
                 name="followups_open_team_due_idx",
             ),
             models.Index(fields=["customer", "status", "due_at"], name="followups_customer_idx"),
+            # The board's list across all teams (admins), most overdue first.
+            models.Index(
+                fields=["due_at", "id"], condition=Q(status="open"), name="followups_open_due_idx"
+            ),
             # The supervisor board's grouped counts (followups/board_selectors.py):
             # an index-only scan of the open promises, however many there are.
             models.Index(
