@@ -25,6 +25,29 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     return int(count), _PERIODS[period.strip()[:1]]
 
 
+def _window_count(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter and return it.
+
+    On Redis one pipelined round trip (SET NX with the expiry, then INCR) on the
+    cache's own connection pool; Django's add() + incr() take three and build a
+    client each. Other caches (the demo's local memory) use the portable calls.
+    """
+    backend = getattr(cache, "_cache", None)
+    get_client = getattr(backend, "get_client", None)
+    if get_client is None:
+        cache.add(key, 0, timeout=timeout)
+        try:
+            return cache.incr(key)
+        except ValueError:  # evicted between add and incr: start the window again
+            cache.set(key, 1, timeout=timeout)
+            return 1
+    redis_key = cache.make_and_validate_key(key)
+    pipeline = get_client(redis_key, write=True).pipeline(transaction=False)
+    pipeline.set(redis_key, 0, ex=timeout, nx=True)
+    pipeline.incr(redis_key)
+    return int(pipeline.execute()[1])
+
+
 class ApiClientRateThrottle(BaseThrottle):
     def __init__(self) -> None:
         self._wait = 0.0
@@ -40,12 +63,7 @@ class ApiClientRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = f"throttle:api-client:{client.pk}:{period}:{window}"
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr: start the window again
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+        count = _window_count(key, timeout=period + 1)
         if count > limit:
             self._wait = (window + 1) * period - now
             return False

@@ -165,3 +165,18 @@ def test_session_users_are_not_rate_limited_or_scoped(api_client):
     cache.clear()
 
     assert api_client.get(URL).status_code == 200
+
+
+def test_rate_limit_window_expires_and_works_on_the_demo_local_cache(db, settings):
+    from crm.throttling import _window_count
+
+    cache.clear()
+    assert [_window_count("throttle:test", timeout=61) for _ in range(3)] == [1, 2, 3]
+    redis_key = cache.make_and_validate_key("throttle:test")
+    assert 0 < cache._cache.get_client(redis_key).ttl(redis_key) <= 61
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _, limited, _ = bearer_client("customers:read", name="local", rate_limit="2/m")
+    with time_machine.travel(timezone.now().replace(second=0), tick=False):
+        codes = [limited.get(URL).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
