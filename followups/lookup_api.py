@@ -8,96 +8,19 @@ or promises: one query per kind of row.
 
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, Prefetch, Q, Window, prefetch_related_objects
-from django.db.models.functions import RowNumber
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm import access, selectors
+from crm import access
 from crm.api_errors import error_response
 from crm.audit import audit_customers_viewed
 from crm.authentication import api_client_of
-from crm.models import Customer, ProfileFact
-from followups.models import FollowUp
-from interactions.models import Interaction
-
-MAX_CUSTOMERS = 10
-RECENT_INTERACTIONS = 5
-OPEN_PROMISES = 10
-
-
-def _top_per_customer(queryset, order: list, limit: int):
-    """At most `limit` rows per customer in one query (ROW_NUMBER over customer)."""
-    return queryset.annotate(
-        position=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order)
-    ).filter(position__lte=limit)
-
-
-def lookup_customers(
-    *, phone: str = "", email: str = "", with_interactions: bool, promise_filter: Q | None
-) -> list[Customer]:
-    customers = (
-        selectors.customers_by_phone(phone=phone)
-        if phone
-        else selectors.customers_by_email(email=email)
-    )
-    customers = list(
-        customers.prefetch_related(
-            Prefetch(
-                "facts",
-                queryset=ProfileFact.objects.filter(
-                    is_pinned=True, deleted_at__isnull=True
-                ).order_by("-recorded_at", "-pk"),
-                to_attr="pinned_facts",
-            )
-        )[:MAX_CUSTOMERS]
-    )
-    recent = Interaction.objects.select_related("rep").order_by("-occurred_at", "-pk")
-    promises = None
-    if promise_filter is not None:
-        promises = (
-            FollowUp.objects.filter(promise_filter, status=FollowUp.Status.OPEN)
-            .select_related("owner")
-            .order_by("due_at", "pk")
-        )
-    if len(customers) == 1:
-        # The usual screen-pop: one caller. Plain LIMIT queries read the newest rows
-        # straight off the (customer, time) indexes and compile far faster than the
-        # per-customer window queries a shared line needs.
-        (customer,) = customers
-        if with_interactions:
-            customer.recent_interactions = list(
-                recent.filter(customer=customer)[:RECENT_INTERACTIONS]
-            )
-        if promises is not None:
-            customer.open_promises = list(promises.filter(customer=customer)[:OPEN_PROMISES])
-        return customers
-    prefetches = []
-    if with_interactions:
-        prefetches.append(
-            Prefetch(
-                "interactions",
-                queryset=_top_per_customer(
-                    recent, [F("occurred_at").desc(), F("pk").desc()], RECENT_INTERACTIONS
-                ).order_by("-occurred_at", "-pk"),
-                to_attr="recent_interactions",
-            )
-        )
-    if promises is not None:
-        prefetches.append(
-            Prefetch(
-                "followups",
-                queryset=_top_per_customer(
-                    promises, [F("due_at").asc(), F("pk").asc()], OPEN_PROMISES
-                ).order_by("due_at", "pk"),
-                to_attr="open_promises",
-            )
-        )
-    prefetch_related_objects(customers, *prefetches)
-    return customers
+from crm.models import Customer
+from followups import selectors
 
 
 class PinnedFactSerializer(serializers.Serializer):
@@ -236,7 +159,7 @@ class CallerLookupView(APIView):
                 promise_filter = Q(team_id__in=access.team_ids_of(request.user)) | Q(
                     owner=request.user
                 )
-        customers = lookup_customers(
+        customers = selectors.customer_lookup(
             phone=phone[:64],
             email=email[:320],
             with_interactions=with_interactions,

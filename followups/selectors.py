@@ -10,12 +10,16 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet, Window, prefetch_related_objects
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
+from crm import selectors as crm_selectors
+from crm.models import Customer, ProfileFact
 from followups.models import FollowUp, FollowUpEvent, Notification
 from followups.services import followup_visibility_filter, user_time_zone
+from interactions.models import Interaction
 
 BELL_LIST_SIZE = 20
 UPCOMING_DAYS = 7
@@ -128,3 +132,85 @@ def notification_inbox(*, user: AbstractBaseUser, limit: int = 100) -> list[Noti
         .select_related("followup__customer", "followup__owner")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+# --- caller-ID lookup (screen-pop) -----------------------------------------------------
+
+LOOKUP_MAX_CUSTOMERS = 10
+LOOKUP_RECENT_INTERACTIONS = 5
+LOOKUP_OPEN_PROMISES = 10
+
+
+def _top_per_customer(queryset: QuerySet, order: list, limit: int) -> QuerySet:
+    """At most `limit` rows per customer in one query (ROW_NUMBER over customer)."""
+    return queryset.annotate(
+        position=Window(RowNumber(), partition_by=[F("customer_id")], order_by=order)
+    ).filter(position__lte=limit)
+
+
+def customer_lookup(
+    *, phone: str = "", email: str = "", with_interactions: bool, promise_filter: Q | None
+) -> list[Customer]:
+    """The screen-pop: the customers with this phone (any format) or e-mail, at most
+    LOOKUP_MAX_CUSTOMERS, each with pinned facts, the newest interactions and the open
+    promises `promise_filter` lets the caller see (None: no promises). Constant
+    query count whatever the number of customers or rows."""
+    customers = (
+        crm_selectors.customers_by_phone(phone=phone)
+        if phone
+        else crm_selectors.customers_by_email(email=email)
+    )
+    customers = list(
+        customers.prefetch_related(
+            Prefetch(
+                "facts",
+                queryset=ProfileFact.objects.filter(
+                    is_pinned=True, deleted_at__isnull=True
+                ).order_by("-recorded_at", "-pk"),
+                to_attr="pinned_facts",
+            )
+        )[:LOOKUP_MAX_CUSTOMERS]
+    )
+    recent = Interaction.objects.select_related("rep").order_by("-occurred_at", "-pk")
+    promises = None
+    if promise_filter is not None:
+        promises = (
+            FollowUp.objects.filter(promise_filter, status=FollowUp.Status.OPEN)
+            .select_related("owner")
+            .order_by("due_at", "pk")
+        )
+    if len(customers) == 1:
+        # The usual screen-pop: one caller. Plain LIMIT queries read the newest rows
+        # straight off the (customer, time) indexes and compile far faster than the
+        # per-customer window queries a shared line needs.
+        (customer,) = customers
+        if with_interactions:
+            customer.recent_interactions = list(
+                recent.filter(customer=customer)[:LOOKUP_RECENT_INTERACTIONS]
+            )
+        if promises is not None:
+            customer.open_promises = list(promises.filter(customer=customer)[:LOOKUP_OPEN_PROMISES])
+        return customers
+    prefetches = []
+    if with_interactions:
+        prefetches.append(
+            Prefetch(
+                "interactions",
+                queryset=_top_per_customer(
+                    recent, [F("occurred_at").desc(), F("pk").desc()], LOOKUP_RECENT_INTERACTIONS
+                ).order_by("-occurred_at", "-pk"),
+                to_attr="recent_interactions",
+            )
+        )
+    if promises is not None:
+        prefetches.append(
+            Prefetch(
+                "followups",
+                queryset=_top_per_customer(
+                    promises, [F("due_at").asc(), F("pk").asc()], LOOKUP_OPEN_PROMISES
+                ).order_by("due_at", "pk"),
+                to_attr="open_promises",
+            )
+        )
+    prefetch_related_objects(customers, *prefetches)
+    return customers
