@@ -291,7 +291,9 @@ def _matter_assign(interaction: Interaction, *, matter: Matter | None) -> None:
             interaction.save()
         return
     customer_id = interaction.customer_id or matter.customer_id
-    if matter is not None or interaction.category_id is not None:
+    if matter is not None or not contact_opens_own_matter(
+        customer_id=customer_id, category_id=interaction.category_id
+    ):
         # Two contacts of one customer logged at once must not open two matters
         # (without a category a contact opens its own, and nothing joins it).
         _transaction_lock(f"rapport.matter:{customer_id}")
@@ -455,7 +457,10 @@ def _matters_assign_plan(
     created: list[_MatterState] = []
     for contact in pending:
         key = (contact.customer_id, contact.category_id)
-        matter = latest.get(key) if contact.category_id is not None else None
+        opens_own = contact_opens_own_matter(
+            customer_id=contact.customer_id, category_id=contact.category_id
+        )
+        matter = None if opens_own else latest.get(key)
         if (
             matter is not None
             and matter.status == Matter.Status.OPEN
@@ -482,7 +487,7 @@ def _matters_assign_plan(
             )
             created.append(matter)
             contact.is_repeat_contact = False
-            if contact.category_id is not None:
+            if not opens_own:
                 latest[key] = matter
         if contact.outcome == Interaction.Outcome.RESOLVED and matter.status == Matter.Status.OPEN:
             matter.status = Matter.Status.RESOLVED
@@ -497,6 +502,91 @@ def _columns(rows: list, names: str) -> list[list]:
     return [[getattr(row, name) for row in rows] for name in names.split()]
 
 
+def contact_opens_own_matter(*, customer_id: int | None, category_id: str | None) -> bool:
+    """The join-window rule's sure case: a contact with a customer and no category
+    opens a matter of its own that nothing joins (the need is unknown)."""
+    return customer_id is not None and category_id is None
+
+
+def _matters_insert_postgresql(cursor: Any, matters: list[_MatterState], now: datetime) -> None:
+    """One INSERT for new matters; a matter whose pk is set keeps it (reserved with
+    matter_ids_reserve), the others get the sequence's next. Sets each pk."""
+    if not matters:
+        return
+    table = Matter._meta.db_table
+    # Only the table name from _meta is interpolated; values travel as arrays.
+    cursor.execute(
+        f"INSERT INTO {table} (id, customer_id, category_id, subject, status, "  # noqa: S608
+        "first_interaction_id, opened_at, last_contact_at, contact_count, resolved_at, "
+        "created_at, updated_at) "
+        "SELECT coalesce(u.id, nextval(pg_get_serial_sequence(%s, 'id'))), u.customer_id, "
+        "u.category_id, u.subject, u.status, u.first_id, u.opened_at, u.last_contact_at, "
+        "u.contact_count, u.resolved_at, %s, %s "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], "
+        "%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[]) "
+        "AS u(id, customer_id, category_id, subject, status, first_id, opened_at, "
+        "last_contact_at, contact_count, resolved_at) "
+        "RETURNING id, first_interaction_id",
+        [
+            table,
+            now,
+            now,
+            *_columns(
+                matters,
+                "pk customer_id category_id subject status first_interaction_id "
+                "opened_at last_contact_at contact_count resolved_at",
+            ),
+        ],
+    )
+    new_ids = {first_id: pk for pk, first_id in cursor.fetchall()}
+    for matter in matters:
+        matter.pk = new_ids[matter.first_interaction_id]
+
+
+def matter_ids_reserve(*, count: int) -> list[int]:
+    """Ids for matters about to be opened (PostgreSQL), so their first contacts can be
+    inserted already pointing at them; an id left unused is a harmless gap."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Matter._meta.db_table, count],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class ReservedMatter:
+    matter_id: int
+    interaction_id: int
+    customer_id: int
+    occurred_at: datetime
+    outcome: str
+
+
+def matters_open_reserved(*, matters: list[ReservedMatter]) -> None:
+    """Open the matters of new contacts inserted with a reserved matter id (each the
+    only contact of its own matter, see contact_opens_own_matter): one statement."""
+    states = [
+        _MatterState(
+            pk=m.matter_id,
+            customer_id=m.customer_id,
+            category_id=None,
+            opened_at=m.occurred_at,
+            last_contact_at=m.occurred_at,
+            contact_count=1,
+            status=Matter.Status.RESOLVED
+            if m.outcome == Interaction.Outcome.RESOLVED
+            else Matter.Status.OPEN,
+            resolved_at=m.occurred_at if m.outcome == Interaction.Outcome.RESOLVED else None,
+            first_interaction_id=m.interaction_id,
+            is_new=True,
+        )
+        for m in matters
+    ]
+    with connection.cursor() as cursor:
+        _matters_insert_postgresql(cursor, states, timezone.now())
+
+
 def _matters_assign_write_postgresql(
     pending: list[_PendingContact],
     created: list[_MatterState],
@@ -509,32 +599,7 @@ def _matters_assign_write_postgresql(
     matter_table = Matter._meta.db_table
     interaction_table = Interaction._meta.db_table
     with connection.cursor() as cursor:
-        if created:
-            # Only table names from _meta are interpolated; values travel as arrays.
-            cursor.execute(
-                f"INSERT INTO {matter_table} (customer_id, category_id, subject, status, "  # noqa: S608
-                "first_interaction_id, opened_at, last_contact_at, contact_count, resolved_at, "
-                "created_at, updated_at) "
-                "SELECT u.customer_id, u.category_id, u.subject, u.status, u.first_id, u.opened_at, "
-                "u.last_contact_at, u.contact_count, u.resolved_at, %s, %s "
-                "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], "
-                "%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[]) "
-                "AS u(customer_id, category_id, subject, status, first_id, opened_at, "
-                "last_contact_at, contact_count, resolved_at) "
-                "RETURNING id, first_interaction_id",
-                [
-                    now,
-                    now,
-                    *_columns(
-                        created,
-                        "customer_id category_id subject status first_interaction_id "
-                        "opened_at last_contact_at contact_count resolved_at",
-                    ),
-                ],
-            )
-            new_ids = {first_id: pk for pk, first_id in cursor.fetchall()}
-            for matter in created:
-                matter.pk = new_ids[matter.first_interaction_id]
+        _matters_insert_postgresql(cursor, created, now)
         cursor.execute(
             f"UPDATE {interaction_table} AS i SET matter_id = u.matter_id, "  # noqa: S608
             "is_repeat_contact = u.is_repeat FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) "

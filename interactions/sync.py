@@ -41,7 +41,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from interactions.models import Interaction, InteractionCategory, Matter
+from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
 MAX_RECORDS = 1000
@@ -647,72 +647,46 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
 
 
 def _matters_reserve(rows: list[_Row]) -> dict[int, _Row]:
-    """Matter ids for the rows that, if new, open a matter of their own.
-
-    The join-window rule (interactions.services) gives a contact with a customer
-    and no category a new matter that nothing else joins. Reserving those
-    matters' ids lets the rows be inserted already pointing at them instead of
-    updating every new row again afterwards (an UPDATE of `matter_id` rewrites
-    every index entry of the row). A reservation is used only if its row is
-    created; otherwise the id is a harmless gap in the sequence.
-    Returns matter id -> row.
+    """Matter ids for the rows that, if new, open a matter of their own
+    (interactions.services.contact_opens_own_matter), so the rows are inserted
+    already pointing at them instead of updated again afterwards (an UPDATE of
+    `matter_id` rewrites every index entry of the row). Returns matter id -> row.
     """
+    from interactions.services import contact_opens_own_matter, matter_ids_reserve
+
+    for row in rows:
+        row.values["matter_id"] = None
     if connection.vendor != "postgresql":
         return {}
     candidates = [
         row
         for row in rows
-        if row.values["customer_id"] is not None and row.values.get("category_id") is None
+        if contact_opens_own_matter(
+            customer_id=row.values["customer_id"], category_id=row.values.get("category_id")
+        )
     ]
-    for row in rows:
-        row.values["matter_id"] = None
     if not candidates:
         return {}
-    matter_table = Matter._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [matter_table, len(candidates)],
-        )
-        ids = [pk for (pk,) in cursor.fetchall()]
+    ids = matter_ids_reserve(count=len(candidates))
     for matter_id, row in zip(ids, candidates, strict=True):
         row.values["matter_id"] = matter_id
     return dict(zip(ids, candidates, strict=True))
 
 
 def _matters_insert_reserved(reserved: dict[int, _Row], results: dict[int, SyncResult]) -> None:
-    """Insert the reserved matters whose rows were created: one statement."""
-    used = [
-        (matter_id, row, results[row.index].id)
-        for matter_id, row in reserved.items()
-        if results[row.index].status == "created"
-    ]
-    if not used:
-        return
-    now = timezone.now()
-    resolved = Interaction.Outcome.RESOLVED
-    statuses = [
-        Matter.Status.RESOLVED if row.values["outcome"] == resolved else Matter.Status.OPEN
-        for _, row, _ in used
-    ]
-    with connection.cursor() as cursor:
-        # Only the table name from _meta is interpolated; values travel as arrays.
-        cursor.execute(
-            f"INSERT INTO {Matter._meta.db_table} (id, customer_id, category_id, subject, "  # noqa: S608
-            "status, first_interaction_id, opened_at, last_contact_at, contact_count, "
-            "resolved_at, created_at, updated_at) "
-            "SELECT u.id, u.customer_id, NULL, '', u.status, u.first_id, u.occurred_at, "
-            "u.occurred_at, 1, CASE WHEN u.status = %s THEN u.occurred_at END, %s, %s "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::bigint[], "
-            "%s::timestamptz[]) AS u(id, customer_id, status, first_id, occurred_at)",
-            [
-                Matter.Status.RESOLVED,
-                now,
-                now,
-                [matter_id for matter_id, _, _ in used],
-                [row.values["customer_id"] for _, row, _ in used],
-                statuses,
-                [interaction_id for _, _, interaction_id in used],
-                [row.values["occurred_at"] for _, row, _ in used],
-            ],
-        )
+    """Open the reserved matters whose rows were created (one statement)."""
+    from interactions.services import ReservedMatter, matters_open_reserved
+
+    matters_open_reserved(
+        matters=[
+            ReservedMatter(
+                matter_id=matter_id,
+                interaction_id=results[row.index].id,
+                customer_id=row.values["customer_id"],
+                occurred_at=row.values["occurred_at"],
+                outcome=row.values["outcome"],
+            )
+            for matter_id, row in reserved.items()
+            if results[row.index].status == "created"
+        ]
+    )
