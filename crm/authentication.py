@@ -1,6 +1,7 @@
 """`Authorization: Bearer <secret>` for API clients (DESIGN: public contract).
 
-One indexed query finds the client by the secret's prefix; the digest is
+One indexed query (fixed SQL, crm.fixed_reads) finds the client and its user by
+the secret's prefix; the digest is
 compared in constant time. `last_used_at` is written at most once a minute
 per client so a busy client does not turn every read into a write.
 """
@@ -12,6 +13,7 @@ from rest_framework import authentication, exceptions
 
 from crm.api_client_services import secret_matches, secret_split
 from crm.models import ApiClient
+from crm.selectors import api_client_by_prefix
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -31,7 +33,7 @@ class ApiClientAuthentication(authentication.BaseAuthentication):
         if parts is None:
             raise exceptions.AuthenticationFailed("Malformed API secret.")
         prefix, _ = parts
-        client = ApiClient.objects.select_related("user").filter(prefix=prefix).first()
+        client = api_client_by_prefix(prefix=prefix)
         if client is None or not secret_matches(client, secret):
             raise exceptions.AuthenticationFailed("Invalid API secret.")
         if not client.is_active:

@@ -23,7 +23,9 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from crm import search
+from crm.fixed_reads import FixedRowRead
 from crm.models import (
+    ApiClient,
     ConsentRecord,
     ContactPoint,
     Customer,
@@ -51,6 +53,17 @@ def newest_activity_first() -> list:
         Coalesce(F("last_activity_at"), F("updated_at")).desc(),
         F("pk").desc(),
     ]
+
+
+# --- API clients ---------------------------------------------------------------------
+
+# Read on every API request: fixed SQL (crm.fixed_reads), the service user joined.
+_API_CLIENT_BY_PREFIX = FixedRowRead(ApiClient, key="prefix", related=["user"])
+
+
+def api_client_by_prefix(*, prefix: str) -> ApiClient | None:
+    """The client (revoked ones too) whose secret starts with `prefix`, its user read with it."""
+    return _API_CLIENT_BY_PREFIX.get(prefix)
 
 
 # --- phone and e-mail -----------------------------------------------------------------
@@ -214,12 +227,21 @@ def customer_list(
     return customers
 
 
+# Read by every API create that names a customer: fixed SQL (crm.fixed_reads).
+_CUSTOMER_BY_ID = FixedRowRead(Customer, key="id")
+
+
+def customer_by_id(*, customer_id: int) -> Customer | None:
+    """The row with this id as it is (a merged customer too), or None."""
+    return _CUSTOMER_BY_ID.get(customer_id)
+
+
 def customer_get(*, customer_id: int) -> Customer:
     """The customer with this id, or the survivor it was merged into (old ids resolve)."""
-    customer = Customer.objects.filter(pk=customer_id).first()
+    customer = customer_by_id(customer_id=customer_id)
     hops = 0
     while customer is not None and customer.merged_into_id is not None and hops < 10:
-        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+        customer = customer_by_id(customer_id=customer.merged_into_id)
         hops += 1
     if customer is None:
         raise Http404("No such customer.")

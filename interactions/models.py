@@ -41,6 +41,7 @@ class Matter(models.Model):
         RESOLVED = "resolved", "Resolved"
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="matters")
+    # Indexed in Meta (a plain btree: a slug is never searched with LIKE).
     category = models.ForeignKey(
         InteractionCategory,
         to_field="slug",
@@ -48,6 +49,7 @@ class Matter(models.Model):
         null=True,
         blank=True,
         related_name="matters",
+        db_index=False,
     )
     subject = models.CharField(max_length=255, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -85,6 +87,7 @@ class Matter(models.Model):
             models.Index(fields=["opened_at"], name="interactions_matter_opened_idx"),
             # Changed matters since a watermark (the metrics rollup's refresh).
             models.Index(fields=["updated_at"], name="interactions_matter_updated"),
+            models.Index(fields=["category"], name="interactions_matter_category"),
         ]
 
     def __str__(self) -> str:
@@ -116,8 +119,15 @@ class Interaction(models.Model):
         VOICEMAIL = "voicemail", "Voicemail"
         INFORMATION_GIVEN = "information_given", "Information given"
 
+    # Every index is written by every contact logged: customer and matter lead
+    # the timeline and matter indexes (Meta), which serve their lookups too.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="interactions"
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        db_index=False,
     )
     channel = models.CharField(max_length=16, choices=Channel.choices)
     direction = models.CharField(max_length=16, choices=Direction.choices)
@@ -145,6 +155,7 @@ class Interaction(models.Model):
         null=True,
         blank=True,
         related_name="interactions",
+        db_index=False,  # a plain btree in Meta: a slug is never searched with LIKE
     )
     # The customer's mood as the rep judged it: -2 (very unhappy) .. +2 (very happy).
     sentiment = models.SmallIntegerField(
@@ -153,7 +164,12 @@ class Interaction(models.Model):
         validators=[MinValueValidator(SENTIMENT_MIN), MaxValueValidator(SENTIMENT_MAX)],
     )
     matter = models.ForeignKey(
-        Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        Matter,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        db_index=False,
     )
     # Joined an open matter (same need again): what first-contact resolution counts against.
     is_repeat_contact = models.BooleanField(default=False)
@@ -220,6 +236,7 @@ class Interaction(models.Model):
             models.Index(fields=["matter", "occurred_at"], name="interactions_matter_idx"),
             # Everything on some days, all customers (the metrics rollup recomputes by day).
             models.Index(fields=["occurred_at"], name="interactions_occurred_idx"),
+            models.Index(fields=["category"], name="interactions_category_idx"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.models import Customer, Team
+from crm.models import Team
+from crm.serializer_fields import CustomerIdField, PrototypeFieldsMixin
 from interactions.models import (
     SENTIMENT_MAX,
     SENTIMENT_MIN,
@@ -31,7 +32,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
         fields = ["score", "comment", "created_at"]
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
     customer = serializers.PrimaryKeyRelatedField(
         read_only=True, allow_null=True, help_text="Null for an unmatched caller or sender."
     )
@@ -111,10 +112,10 @@ class InteractionSerializer(serializers.ModelSerializer):
         return FeedbackSerializer(feedback).data
 
 
-class InteractionWriteSerializer(serializers.Serializer):
+class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
     """Create (all required fields) or update (partial). Unknown fields are refused."""
 
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    customer = CustomerIdField()
     channel = serializers.ChoiceField(choices=Interaction.Channel.choices)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices)
     occurred_at = serializers.DateTimeField()

@@ -86,6 +86,13 @@ def test_create_answers_what_a_read_of_the_row_shows(rep_client, customer, overr
         ({"category": "gossip"}, "category"),
         ({"sentiment": 5}, "sentiment"),
         ({"customer": 999999}, "customer"),
+        ({"customer": 2**70}, "customer"),
+        ({"customer": True}, "customer"),
+        ({"customer": "abc"}, "customer"),
+        ({"customer": "12\x00"}, "customer"),
+        ({"customer": 1.5}, "customer"),
+        ({"customer": [1]}, "customer"),
+        ({"customer": None}, "customer"),
         ({"colour": "red"}, "colour"),
         ({"recording_url": "not a url"}, "recording_url"),
     ],
@@ -100,6 +107,28 @@ def test_create_bad_input_is_400_naming_the_field(rep_client, customer, override
     assert field in body["errors"], body
     assert Interaction.objects.count() == 0
     assert Matter.objects.count() == 0
+
+
+def test_create_takes_the_customer_id_as_a_string_too(rep_client, customer):
+    with time_machine.travel(NOW, tick=False):
+        response = rep_client.post(
+            URL, valid_body(customer, customer=str(customer.pk)), format="json"
+        )
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["customer"] == customer.pk
+
+
+def test_two_responses_do_not_share_serializer_state(rep_client, customer):
+    """The response serializer's fields are built once per class (crm.serializer_fields):
+    each request still gets its own bound copies."""
+    with time_machine.travel(NOW, tick=False):
+        first = rep_client.post(URL, valid_body(customer, summary="first"), format="json")
+        second = rep_client.post(URL, valid_body(customer, summary="second"), format="json")
+
+    assert (first.json()["summary"], second.json()["summary"]) == ("first", "second")
+    assert first.json()["notes"] == "first"
+    assert first.json()["id"] != second.json()["id"]
 
 
 def test_list_filters(rep_client, rep, customer, team):
