@@ -93,6 +93,15 @@ def _field_max_length(name: str, default: int) -> int:
         return default
 
 
+# Read once: a choices enum's `.values` builds a new list on every access, and a
+# 1,000-record batch asked for them thousands of times.
+_CHANNELS = frozenset(Interaction.Channel.values)
+_DIRECTIONS = frozenset(Interaction.Direction.values)
+_OUTCOMES = frozenset(Interaction.Outcome.values)
+_NUMBER_MAX_LENGTH = {name: _field_max_length(name, 64) for name in ("from_number", "to_number")}
+_CATEGORY_MAX_LENGTH = _field_max_length("category", 64)
+
+
 def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
     """Arbitrary JSON -> IngestRecord, or field errors. Never raises."""
     if not isinstance(raw, dict):
@@ -101,10 +110,10 @@ def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
     source = _string(raw, "source", errors, max_length=64, required=True)
     external_id = _string(raw, "external_id", errors, max_length=255, required=True)
     channel = _string(raw, "channel", errors, max_length=16, required=True)
-    if channel and channel not in Interaction.Channel.values:
+    if channel and channel not in _CHANNELS:
         errors["channel"] = [f"Expected one of {', '.join(Interaction.Channel.values)}."]
     direction = _string(raw, "direction", errors, max_length=16, required=True)
-    if direction and direction not in Interaction.Direction.values:
+    if direction and direction not in _DIRECTIONS:
         errors["direction"] = [f"Expected one of {', '.join(Interaction.Direction.values)}."]
     occurred_at = None
     raw_time = raw.get("occurred_at")
@@ -131,18 +140,16 @@ def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
     elif not 0 <= duration <= _INT_MAX:
         errors["duration_seconds"] = [f"Must be between 0 and {_INT_MAX}."]
     outcome = _string(raw, "outcome", errors, max_length=32, required=False)
-    if outcome and outcome not in Interaction.Outcome.values:
+    if outcome and outcome not in _OUTCOMES:
         errors["outcome"] = [f"Expected one of {', '.join(Interaction.Outcome.values)}."]
     from_number = _string(
-        raw, "from_number", errors, max_length=_field_max_length("from_number", 64), required=False
+        raw, "from_number", errors, max_length=_NUMBER_MAX_LENGTH["from_number"], required=False
     )
     to_number = _string(
-        raw, "to_number", errors, max_length=_field_max_length("to_number", 64), required=False
+        raw, "to_number", errors, max_length=_NUMBER_MAX_LENGTH["to_number"], required=False
     )
     summary = _string(raw, "summary", errors, max_length=20000, required=False)
-    category = _string(
-        raw, "category", errors, max_length=_field_max_length("category", 64), required=False
-    )
+    category = _string(raw, "category", errors, max_length=_CATEGORY_MAX_LENGTH, required=False)
     rep = _string(raw, "rep", errors, max_length=254, required=False)
     customer_id = raw.get("customer")
     if customer_id is not None and (
