@@ -1,5 +1,6 @@
 """Every write to the interaction log."""
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from crm.models import Customer, Team, TeamMembership
@@ -348,35 +349,7 @@ def _matter_open(interaction: Interaction, *, customer_id: int) -> None:
     # Built from a validated interaction; the database enforces the matter's
     # constraints (full_clean would add a query and a savepoint for each).
     if interaction._state.adding and connection.vendor == "postgresql":
-        now = timezone.now()
-        matter.created_at = matter.updated_at = now
-        with connection.cursor() as cursor:
-            # Only table names from _meta are interpolated; values are parameters.
-            cursor.execute(
-                f"INSERT INTO {Matter._meta.db_table} (customer_id, category_id, subject, "  # noqa: S608
-                "status, first_interaction_id, opened_at, last_contact_at, contact_count, "
-                "resolved_at, created_at, updated_at) VALUES (%s, %s, %s, %s, "
-                "nextval(pg_get_serial_sequence(%s, 'id')), %s, %s, %s, %s, %s, %s) "
-                "RETURNING id, first_interaction_id",
-                [
-                    matter.customer_id,
-                    matter.category_id,
-                    matter.subject,
-                    matter.status,
-                    Interaction._meta.db_table,
-                    matter.opened_at,
-                    matter.last_contact_at,
-                    matter.contact_count,
-                    matter.resolved_at,
-                    now,
-                    now,
-                ],
-            )
-            matter.pk, interaction.pk = cursor.fetchone()
-        matter.first_interaction_id = interaction.pk
-        matter._state.adding, matter._state.db = False, connection.alias
-        interaction.matter = matter
-        interaction.save(force_insert=True)
+        _interaction_insert_opening_matter(interaction, matter)
         return
     if interaction._state.adding:
         interaction.save()
@@ -384,6 +357,64 @@ def _matter_open(interaction: Interaction, *, customer_id: int) -> None:
     matter.save()
     interaction.matter = matter
     interaction.save(update_fields=["matter", "is_repeat_contact"])
+
+
+@functools.cache
+def _opening_matter_statement() -> tuple[str, tuple[models.Field, ...]]:
+    """SQL text (built from _meta once per process) and the interaction fields it binds."""
+    quote = connection.ops.quote_name
+    fields = tuple(
+        f for f in Interaction._meta.concrete_fields if not f.primary_key and f.name != "matter"
+    )
+    # Only names and types from _meta are interpolated; values are parameters.
+    sql = (
+        f"WITH m AS (INSERT INTO {quote(Matter._meta.db_table)} (customer_id, category_id, "  # noqa: S608
+        "subject, status, first_interaction_id, opened_at, last_contact_at, contact_count, "
+        "resolved_at, created_at, updated_at) VALUES (%s, %s, %s, %s, "
+        f"nextval(pg_get_serial_sequence('{Interaction._meta.db_table}', 'id')), "
+        "%s, %s, %s, %s, %s, %s) RETURNING id, first_interaction_id) "
+        f"INSERT INTO {quote(Interaction._meta.db_table)} (id, matter_id, "
+        f"{', '.join(quote(f.column) for f in fields)}) "
+        "SELECT m.first_interaction_id, m.id, "
+        f"{', '.join(f'%s::{f.db_type(connection)}' for f in fields)} FROM m "
+        "RETURNING id, matter_id"
+    )
+    return sql, fields
+
+
+def _interaction_insert_opening_matter(interaction: Interaction, matter: Matter) -> None:
+    """Insert a new interaction and the matter it opens in one statement (PostgreSQL).
+
+    The matter reserves the interaction's id from its sequence, so the row is
+    written once, already in its matter. Every contact logged with a customer
+    and no category comes here: one round trip instead of two, and an INSERT
+    whose text is built once instead of compiled by the ORM each time (the
+    largest cost left in the single-create benchmark). Values are prepared as
+    the ORM's insert prepares them (`pre_save`, `get_db_prep_save`).
+    """
+    sql, fields = _opening_matter_statement()
+    now = timezone.now()
+    matter.created_at = matter.updated_at = now
+    matter_values = [
+        matter.customer_id,
+        matter.category_id,
+        matter.subject,
+        matter.status,
+        matter.opened_at,
+        matter.last_contact_at,
+        matter.contact_count,
+        matter.resolved_at,
+        now,
+        now,
+    ]
+    values = [f.get_db_prep_save(f.pre_save(interaction, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*matter_values, *values])
+        interaction.pk, matter.pk = cursor.fetchone()
+    matter.first_interaction_id = interaction.pk
+    for instance in (matter, interaction):
+        instance._state.adding, instance._state.db = False, connection.alias
+    interaction.matter = matter
 
 
 def _matter_recount(matter_id: int) -> None:
