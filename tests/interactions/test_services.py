@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from interactions import services
 from interactions.models import Feedback, Interaction
@@ -179,3 +179,64 @@ def test_update_refuses_unknown_fields():
         services.interaction_update(interaction=interaction, changes={"source": "x"})
 
     assert "source" in error.value.message_dict
+
+
+def _row(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_a_contact_opening_its_matter_is_stored_as_given_in_one_statement(
+    rep, team, django_assert_num_queries
+):
+    """The new contact and its matter are one INSERT (PostgreSQL); the instance the
+    service returns is the row as stored, ready to be saved again."""
+    customer = factories.CustomerFactory()
+    with time_machine.travel(NOW, tick=False):
+        expected = 1 if connection.vendor == "postgresql" else 3  # portable: insert, insert, update
+        with django_assert_num_queries(expected) as queries:
+            services._matter_open(
+                Interaction(
+                    customer=customer,
+                    channel="email",
+                    direction="outbound",
+                    occurred_at=NOW - timedelta(hours=2),
+                    duration_seconds=12,
+                    rep=rep,
+                    team=team,
+                    subject="Refund " + "x" * 300,
+                    summary="Line one\nline 'two' — ü",
+                    outcome="resolved",
+                    sentiment=2,
+                    email_references=["<a@x>", "<b@x>"],
+                    attachments=[{"name": "bill.pdf", "size": 120}],
+                    email_to="ann@example.com",
+                    source="manual",
+                ),
+                customer_id=customer.pk,
+            )
+        interaction = Interaction.objects.get()
+    assert "INSERT" in queries.captured_queries[0]["sql"]
+
+    matter = interaction.matter
+    assert (matter.first_interaction_id, matter.customer_id) == (interaction.pk, customer.pk)
+    assert (matter.status, matter.resolved_at) == ("resolved", NOW - timedelta(hours=2))
+    assert matter.subject == "Refund " + "x" * 248
+    assert (matter.contact_count, interaction.is_repeat_contact) == (1, False)
+    assert interaction.email_references == ["<a@x>", "<b@x>"]
+    assert interaction.attachments == [{"name": "bill.pdf", "size": 120}]
+    assert interaction.summary == "Line one\nline 'two' — ü"
+    assert (interaction.rep_id, interaction.team_id, interaction.sentiment) == (rep.pk, team.pk, 2)
+    assert interaction.created_at == interaction.updated_at == NOW
+
+
+def test_the_returned_contact_equals_its_row_and_saves_again(rep):
+    with time_machine.travel(NOW, tick=False):
+        logged = log(rep=rep, summary="first", email_references=["<a@x>"])
+    stored = Interaction.objects.get(pk=logged.pk)
+
+    assert _row(logged) == _row(stored)
+    assert logged._state.adding is False
+    logged.summary = "second"
+    logged.save(update_fields=["summary"])
+    assert Interaction.objects.get(pk=logged.pk).summary == "second"
+    assert Interaction.objects.count() == 1
