@@ -2,6 +2,7 @@
 
 import functools
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -528,9 +529,21 @@ def _matters_assign_plan(
     return created, [m for m in open_matters if m.changed]
 
 
-def _columns(rows: list, names: str) -> list[list]:
-    """One array per attribute named (space-separated): rows as unnest() takes them."""
-    return [[getattr(row, name) for row in rows] for name in names.split()]
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _rows_json(rows: list, names: str) -> str:
+    """The attributes named (space-separated) of each row, as one JSON array of objects
+    for jsonb_to_recordset(): one parameter however many rows. (As unnest() arrays,
+    psycopg quoted every element in Python: 5 ms for 1,000 timestamps, more than the
+    statement they fed took in the database.)"""
+    keys = names.split()
+    return json.dumps(
+        [{key: getattr(row, key) for key in keys} for row in rows], default=_json_value
+    )
 
 
 def contact_opens_own_matter(*, customer_id: int | None, category_id: str | None) -> bool:
@@ -545,24 +558,24 @@ def _matters_insert_postgresql(cursor: Any, matters: list[_MatterState], now: da
     if not matters:
         return
     table = Matter._meta.db_table
-    # Only the table name from _meta is interpolated; values travel as arrays.
+    # Only the table name from _meta is interpolated; values travel as one JSON parameter.
     cursor.execute(
         f"INSERT INTO {table} (id, customer_id, category_id, subject, status, "  # noqa: S608
         "first_interaction_id, opened_at, last_contact_at, contact_count, resolved_at, "
         "created_at, updated_at) "
-        "SELECT coalesce(u.id, nextval(pg_get_serial_sequence(%s, 'id'))), u.customer_id, "
-        "u.category_id, u.subject, u.status, u.first_id, u.opened_at, u.last_contact_at, "
-        "u.contact_count, u.resolved_at, %s, %s "
-        "FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[], "
-        "%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::int[], %s::timestamptz[]) "
-        "AS u(id, customer_id, category_id, subject, status, first_id, opened_at, "
-        "last_contact_at, contact_count, resolved_at) "
+        "SELECT coalesce(u.pk, nextval(pg_get_serial_sequence(%s, 'id'))), u.customer_id, "
+        "u.category_id, u.subject, u.status, u.first_interaction_id, u.opened_at, "
+        "u.last_contact_at, u.contact_count, u.resolved_at, %s, %s "
+        "FROM jsonb_to_recordset(%s::jsonb) AS u(pk bigint, customer_id bigint, "
+        "category_id varchar, subject varchar, status varchar, first_interaction_id bigint, "
+        "opened_at timestamptz, last_contact_at timestamptz, contact_count int, "
+        "resolved_at timestamptz) "
         "RETURNING id, first_interaction_id",
         [
             table,
             now,
             now,
-            *_columns(
+            _rows_json(
                 matters,
                 "pk customer_id category_id subject status first_interaction_id "
                 "opened_at last_contact_at contact_count resolved_at",
@@ -640,16 +653,16 @@ def _matters_assign_write_postgresql(
                 [c.matter_key.pk for c in pending],
                 [c.is_repeat_contact for c in pending],
             ],
-        )
+        )  # ints and booleans: quick to quote, unlike timestamps and text
         if changed:
             cursor.execute(
                 f"UPDATE {matter_table} AS m SET contact_count = u.contact_count, "  # noqa: S608
                 "last_contact_at = u.last_contact_at, status = u.status, "
                 "resolved_at = u.resolved_at, updated_at = %s "
-                "FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::varchar[], "
-                "%s::timestamptz[]) AS u(id, contact_count, last_contact_at, status, resolved_at) "
-                "WHERE m.id = u.id",
-                [now, *_columns(changed, "pk contact_count last_contact_at status resolved_at")],
+                "FROM jsonb_to_recordset(%s::jsonb) AS u(pk bigint, contact_count int, "
+                "last_contact_at timestamptz, status varchar, resolved_at timestamptz) "
+                "WHERE m.id = u.pk",
+                [now, _rows_json(changed, "pk contact_count last_contact_at status resolved_at")],
             )
 
 
