@@ -265,6 +265,10 @@ REST_FRAMEWORK = {
     # clients only where the view's `required_scopes` names one of their scopes.
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.ApiClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
