@@ -1,6 +1,8 @@
 """Benchmark for issue 6: batch sync, single interaction create, caller lookup.
 
-    python -m benchmarks.sync [--customers 20000 --interactions 200000] [--seconds 8]
+    python -m benchmarks.sync [--customers 1000000 --interactions 10000000] [--seconds 8] [--reuse]
+
+The defaults are the issue's sizes (generated in about 3 minutes here); `--reuse` keeps them.
 
 One run, baselines in the same run, on a throw-away database `<DATABASE_URL db>_bench_sync`:
 1. Batch sync records/s (POST /api/v1/interactions/sync/, 1,000 new records a batch,
@@ -456,11 +458,11 @@ def bench_lookup(server: Server, headers: dict, customers: int, requests_count: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--interactions", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--batches", type=int, default=20, help="1,000-record sync batches")
     parser.add_argument("--seconds", type=float, default=8.0, help="per req/s measurement")
-    parser.add_argument("--lookups", type=int, default=500)
+    parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--create-path", default="/api/v1/interactions/")
     parser.add_argument(
         "--reuse",

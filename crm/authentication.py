@@ -1,9 +1,9 @@
 """`Authorization: Bearer <secret>` for API clients (DESIGN: public contract).
 
-One indexed query (fixed SQL, crm.fixed_reads) finds the client and its user by
-the secret's prefix; the digest is
-compared in constant time. `last_used_at` is written at most once a minute
-per client so a busy client does not turn every read into a write.
+One indexed query (fixed SQL, crm.fixed_reads) finds the client and its user
+by the secret's prefix; the digest is compared in constant time. `last_used_at`
+is written at most once a minute per client so a busy client does not turn
+every read into a write.
 """
 
 from datetime import timedelta
