@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -529,10 +530,14 @@ def _matters_assign_plan(
     return created, [m for m in open_matters if m.changed]
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+class RowsJSONEncoder(DjangoJSONEncoder):
+    """Rows for jsonb_to_recordset(): datetimes with full microseconds (DjangoJSONEncoder
+    keeps milliseconds). Batch sync's upsert sends its rows with it too."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
 
 
 def _rows_json(rows: list, names: str) -> str:
@@ -542,7 +547,7 @@ def _rows_json(rows: list, names: str) -> str:
     statement they fed took in the database.)"""
     keys = names.split()
     return json.dumps(
-        [{key: getattr(row, key) for key in keys} for row in rows], default=_json_value
+        [{key: getattr(row, key) for key in keys} for row in rows], cls=RowsJSONEncoder
     )
 
 

@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -358,13 +357,6 @@ def _model_attnames() -> set[str]:
     return {f.attname for f in Interaction._meta.concrete_fields}
 
 
-class _Encoder(DjangoJSONEncoder):
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime):
-            return o.isoformat()  # full microseconds (DjangoJSONEncoder keeps milliseconds)
-        return super().default(o)
-
-
 def _default(model_field: Any) -> Any:
     if not model_field.has_default() and model_field.null:
         return None
@@ -417,7 +409,9 @@ def _upsert_statement(rows: list[_Row], now: datetime) -> tuple[str, list[Any]]:
     for model_field in constants:
         select.append(f"%s::{model_field.db_type(connection)}")
         params.append(_default(model_field))
-    params.append(json.dumps(records, cls=_Encoder))
+    from interactions.services import RowsJSONEncoder
+
+    params.append(json.dumps(records, cls=RowsJSONEncoder))
     columns = ", ".join(quote(f.column) for f in per_row + constants)
     customer_column = Interaction._meta.get_field("customer").column
 
