@@ -344,18 +344,27 @@ def _fill_columns(conn, given: list[str]) -> list[tuple[str, object]]:
     ]
 
 
-def bench_single_create(server: Server, headers: dict, seconds: float, create_path: str) -> dict:
+def bench_single_create(
+    server: Server, headers: dict, seconds: float, create_path: str, customer_ids: range
+) -> dict:
+    """Each request names a random customer: the create touches a different customer row
+    each time (as calls from many callers do), and the baselines read random rows too."""
+    rng = random.Random(40)
+
     def bare(session, n, i):
-        return session.post(server.base + "/bench/bare/", json={"id": 1}).status_code
+        body = {"id": rng.choice(customer_ids)}
+        return session.post(server.base + "/bench/bare/", json=body).status_code
 
     def bare_authenticated(session, n, i):
+        body = {"id": rng.choice(customer_ids)}
         return session.post(
-            server.base + "/bench/bare-authenticated/", json={"id": 1}, headers=headers
+            server.base + "/bench/bare-authenticated/", json=body, headers=headers
         ).status_code
 
     def create(session, n, i):
         body = {"channel": "phone", "direction": "inbound", "occurred_at": "2026-03-05T10:00:00Z",
-                "duration_seconds": 30, "summary": "Single create", "customer": 1}  # fmt: skip
+                "duration_seconds": 30, "summary": "Single create",
+                "customer": rng.choice(customer_ids)}  # fmt: skip
         return session.post(server.base + create_path, json=body, headers=headers).status_code
 
     def sync_one(session, n, i):
@@ -366,7 +375,7 @@ def bench_single_create(server: Server, headers: dict, seconds: float, create_pa
 
     probe = requests.post(server.base + create_path, headers=headers, timeout=30, json={
         "channel": "phone", "direction": "inbound", "occurred_at": "2026-03-05T10:00:00Z",
-        "duration_seconds": 30, "summary": "probe", "customer": 1})  # fmt: skip
+        "duration_seconds": 30, "summary": "probe", "customer": customer_ids[0]})  # fmt: skip
     measured, label = (create, f"POST {create_path}")
     if probe.status_code not in (200, 201):
         measured, label = (
@@ -499,6 +508,10 @@ def main() -> None:
         rate_limit="100000000/m",
     )  # fmt: skip
     headers = {"Authorization": f"Bearer {issued.secret}"}
+    from django.db.models import Max, Min
+
+    bounds = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    customer_ids = range(bounds["low"], bounds["high"] + 1)
     from django.db import connection
 
     connection.close()
@@ -511,14 +524,16 @@ def main() -> None:
         finally:
             raw.close()
         raw_rps = sync["raw_per_s"]
-        single = bench_single_create(server, headers, args.seconds, args.create_path)
+        single = bench_single_create(server, headers, args.seconds, args.create_path, customer_ids)
         warm_seconds = lookup_relations_warm(url)
         lookup = bench_lookup(server, headers, args.customers, args.lookups)
     finally:
         server.stop()
     server = Server(env, workers=WORKERS_ONE_PER_CORE)
     try:
-        single_per_core = bench_single_create(server, headers, args.seconds, args.create_path)
+        single_per_core = bench_single_create(
+            server, headers, args.seconds, args.create_path, customer_ids
+        )
     finally:
         server.stop()
     engine_rps = bench_engine_in_process(args.customers, args.batches)
