@@ -388,8 +388,8 @@ def _interaction_insert_opening_matter(interaction: Interaction, matter: Matter)
     """Insert a new interaction and the matter it opens in one statement (PostgreSQL).
 
     The matter reserves the interaction's id from its sequence, so the row is
-    written once, already in its matter. Every contact logged with a customer
-    and no category comes here: one round trip instead of two, and an INSERT
+    written once, already in its matter. Every new contact that opens a matter
+    comes here (all those without a category): one round trip instead of two, and an INSERT
     whose text is built once instead of compiled by the ORM each time (the
     largest cost left in the single-create benchmark). Values are prepared as
     the ORM's insert prepares them (`pre_save`, `get_db_prep_save`).
