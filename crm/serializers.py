@@ -14,6 +14,7 @@ from crm.models import (
     ProfileFact,
     ProfileFactRevision,
 )
+from crm.serializer_fields import PrototypeFieldsMixin
 
 
 class ContactPointSerializer(serializers.ModelSerializer):
@@ -115,7 +116,7 @@ PROFILE_FIELDS = [
 ]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
     # Declared so the schema's enum admits "" (no preference) on a read-only field.
     preferred_channel = serializers.ChoiceField(
@@ -180,7 +181,7 @@ class CustomerDetailSerializer(CustomerSerializer):
         return FactSerializer(customer.live_facts, many=True).data
 
 
-class CustomerWriteSerializer(serializers.ModelSerializer):
+class CustomerWriteSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
     tags = serializers.ListField(

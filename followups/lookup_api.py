@@ -20,16 +20,17 @@ from crm.api_errors import error_response
 from crm.audit import audit_customers_viewed
 from crm.authentication import api_client_of
 from crm.models import Customer
+from crm.serializer_fields import PrototypeFieldsMixin
 from followups import selectors
 
 
-class PinnedFactSerializer(serializers.Serializer):
+class PinnedFactSerializer(PrototypeFieldsMixin, serializers.Serializer):
     category = serializers.CharField()
     text = serializers.CharField()
     recorded_at = serializers.DateTimeField()
 
 
-class RecentInteractionSerializer(serializers.Serializer):
+class RecentInteractionSerializer(PrototypeFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     channel = serializers.CharField()
     direction = serializers.CharField()
@@ -40,7 +41,7 @@ class RecentInteractionSerializer(serializers.Serializer):
     rep = serializers.CharField(source="rep.username", allow_null=True, default=None)
 
 
-class OpenPromiseSerializer(serializers.Serializer):
+class OpenPromiseSerializer(PrototypeFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
     due_at = serializers.DateTimeField()
@@ -48,7 +49,7 @@ class OpenPromiseSerializer(serializers.Serializer):
     owner = serializers.CharField(source="owner.username")
 
 
-class LookupCustomerSerializer(serializers.Serializer):
+class LookupCustomerSerializer(PrototypeFieldsMixin, serializers.Serializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField()
     preferred_name = serializers.CharField()
