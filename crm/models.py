@@ -175,6 +175,7 @@ class Customer(models.Model):
     # full_name and of merged_into, however made.
     search_name = models.CharField(max_length=310, blank=True, default="", editable=False)
     # Newest contact with the customer; other apps bump it with services.customer_touch.
+    # In no index, so that update stays heap-only (fillfactor: migration 0006).
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)

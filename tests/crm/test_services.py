@@ -3,6 +3,7 @@ from datetime import UTC, datetime, time
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
 from crm.models import FACT_TEXT_MAX_LENGTH, ConsentRecord, Customer, ProfileFact
 from crm.services import (
@@ -226,6 +227,33 @@ def test_customer_touch_keeps_the_newest_activity():
 
     customer.refresh_from_db()
     assert customer.last_activity_at == newer
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage setting")
+def test_customer_pages_keep_room_so_a_touch_is_a_heap_only_update():
+    Customer.objects.bulk_create(Customer(full_name=f"Customer number {n}") for n in range(300))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'crm_customer'")
+        assert cursor.fetchone()[0] == ["fillfactor=90"]
+        # One customer on each page the inserts filled (all but the last page).
+        cursor.execute(
+            "SELECT min(id) FROM crm_customer GROUP BY (ctid::text::point)[0] "
+            "ORDER BY (ctid::text::point)[0]"
+        )
+        on_full_pages = [pk for (pk,) in cursor.fetchall()][:-1]
+        assert len(on_full_pages) >= 2
+
+        for customer_id in on_full_pages:
+            customer_touch(customer_id=customer_id, at=datetime(2026, 5, 2, tzinfo=UTC))
+
+        # This transaction's own counts (the test runs in one).
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'crm_customer'"
+        )
+        updated, heap_only = cursor.fetchone()
+    assert updated == len(on_full_pages)
+    assert heap_only == updated
 
 
 def test_a_rep_may_not_merge(rep):
