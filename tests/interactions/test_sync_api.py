@@ -42,6 +42,32 @@ def test_creates_then_replay_is_unchanged(sync_client):
     assert Interaction.objects.count() == 2
 
 
+def test_replay_answers_each_source_s_own_row_for_a_shared_external_id(sync_client):
+    body = {
+        "records": [
+            record(1),
+            record(1, source="pbx-branch"),
+            record(2, source="pbx-branch"),
+            record(1, source="twilio-eu", duration_seconds=5),
+        ]
+    }
+    first = sync_client.post(URL, body, format="json").json()["results"]
+
+    body["records"][3]["duration_seconds"] = 6  # one changed among unchanged ones
+    replay = sync_client.post(URL, body, format="json").json()["results"]
+
+    assert [r["status"] for r in replay] == ["unchanged", "unchanged", "unchanged", "updated"]
+    assert [r["id"] for r in replay] == [r["id"] for r in first]
+    assert len({r["id"] for r in first}) == 4
+    by_id = {i.pk: (i.source, i.external_id) for i in Interaction.objects.all()}
+    assert [by_id[r["id"]] for r in replay] == [
+        ("pbx-hq", "call-1"),
+        ("pbx-branch", "call-1"),
+        ("pbx-branch", "call-2"),
+        ("twilio-eu", "call-1"),
+    ]
+
+
 def test_changed_record_is_updated_and_updated_at_moves(sync_client):
     first = sync_client.post(URL, {"records": [record(1)]}, format="json").json()["results"][0]
     before = Interaction.objects.get(pk=first["id"]).updated_at
