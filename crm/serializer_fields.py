@@ -8,8 +8,8 @@ single create). Serializers that opt in build their unbound fields once and
 give each instance shallow copies, which `bind()` then fills in as usual.
 
 Only for serializers whose fields do not depend on the instance, the data or
-the context; nested serializers used as fields are still deep-copied, since
-they keep state of their own.
+the context. Nested serializers and fields holding a child field are still
+deep-copied, since binding changes state of theirs.
 """
 
 import copy
@@ -33,7 +33,10 @@ class PrototypeFieldsMixin:
 
 
 def _field_copy(field: serializers.Field) -> serializers.Field:
-    if isinstance(field, serializers.BaseSerializer):
+    # A nested serializer, and a field holding a child field (ListField, DictField,
+    # many=True relations) rebinds that child to itself: each instance needs its own,
+    # or two requests served by two threads would share one child's parent.
+    if isinstance(field, serializers.BaseSerializer) or _holds_child(field):
         return copy.deepcopy(field)
     # copy.copy() without its reduce protocol: the same shallow copy, a third of the cost.
     clone = object.__new__(type(field))
@@ -41,6 +44,12 @@ def _field_copy(field: serializers.Field) -> serializers.Field:
     if "_validators" in clone.__dict__:  # the one list code appends to after binding
         clone._validators = list(clone._validators)
     return clone
+
+
+def _holds_child(field: serializers.Field) -> bool:
+    return isinstance(field.__dict__.get("child"), serializers.Field) or isinstance(
+        field.__dict__.get("child_relation"), serializers.Field
+    )
 
 
 class CustomerIdField(serializers.PrimaryKeyRelatedField):

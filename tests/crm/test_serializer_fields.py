@@ -16,6 +16,7 @@ class Inner(serializers.Serializer):
 
 class Plain(serializers.Serializer):
     name = serializers.CharField(max_length=5)
+    tags = serializers.ListField(child=serializers.CharField(max_length=3), required=False)
     size = serializers.IntegerField(min_value=0)
     label = serializers.SerializerMethodField()
     inner = Inner(source="*", read_only=True)
@@ -75,7 +76,7 @@ def test_changing_one_instance_fields_leaves_the_others_alone():
     first.fields["name"].read_only = True
 
     second = Prototyped(Row("b", 2))
-    assert set(second.fields) == {"name", "size", "label", "inner"}
+    assert set(second.fields) == {"name", "size", "label", "inner", "tags"}
     assert second.fields["name"].read_only is False
     assert second.data["size"] == 2
 
@@ -87,3 +88,17 @@ def test_a_subclass_builds_its_own_prototype():
     Prototyped(Row("a", 1)).fields  # noqa: B018 - builds the parent's prototype first
     assert "extra" in Wider(Row("a", 1)).fields
     assert "extra" not in Prototyped(Row("a", 1)).fields
+
+
+def test_a_child_field_belongs_to_its_own_instance():
+    first, second = Prototyped(data={}), Prototyped(data={})
+
+    first_child, second_child = first.fields["tags"].child, second.fields["tags"].child
+
+    assert first_child is not second_child
+    assert first_child.parent is first.fields["tags"]
+    assert second_child.parent is second.fields["tags"]
+    assert first_child.root is first
+    bad = Prototyped(data={"name": "a", "size": 1, "tags": ["long one"]})
+    assert not bad.is_valid()
+    assert set(bad.errors) == {"tags"}
