@@ -39,3 +39,18 @@ def standardize_language_tag(value: str) -> str:
         return langcodes.standardize_tag(value)
     except (ValueError, LookupError):
         return value
+
+
+def validate_recording_url(value: str) -> None:
+    """A call recording link staff can click: `https:` only (`http:` too when
+    RECORDING_URL_ALLOW_HTTP is set, for an on-premises PBX); never `javascript:`,
+    `data:` or any other scheme a browser would run or render."""
+    from django.conf import settings
+    from django.core.validators import URLValidator
+
+    schemes = ["https", "http"] if settings.RECORDING_URL_ALLOW_HTTP else ["https"]
+    URLValidator(
+        schemes=schemes,
+        message=f"Enter a {' or '.join(f'{s}:' for s in schemes)} URL.",
+        code="invalid_recording_url",
+    )(value)

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 
 from crm.models import Customer, Team
+from crm.time_window import STORED_EARLIEST, STORED_LATEST
 from interactions.models import Interaction
 
 
@@ -139,6 +140,11 @@ class FollowUp(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
                 name="followups_cancelled_has_reason",
+            ),
+            # The stored time window (crm/time_window.py; migration 0009).
+            models.CheckConstraint(
+                condition=Q(due_at__gte=STORED_EARLIEST, due_at__lt=STORED_LATEST),
+                name="followups_due_at_in_time_window",
             ),
         ]
         indexes = [

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from crm import access
 from crm.models import Customer, Team, TeamMembership
+from crm.time_window import due_at_problem
 from followups import calendar as calendar_module
 from followups.models import (
     BusinessHours,
@@ -246,6 +247,8 @@ def followup_promise(
         )
     if due_at <= now - timedelta(minutes=1):
         raise ValidationError({"due_at": ["A promise cannot be due in the past."]})
+    if problem := due_at_problem(due_at, now=now):
+        raise ValidationError({"due_at": [problem]})
     if team is not None and not access.is_admin(owner) and team.pk not in access.team_ids_of(owner):
         raise ValidationError({"owner": ["The owner must be a member of the promise's team."]})
     creator = created_by or owner
@@ -401,6 +404,8 @@ def followup_renegotiate(
         )
     if due_at <= now:
         raise ValidationError({"due_at": ["The new due time must be in the future."]})
+    if problem := due_at_problem(due_at, now=now):
+        raise ValidationError({"due_at": [problem]})
     old_due_at = followup.due_at
     was_overdue = followup.is_overdue
     followup.due_at = due_at

@@ -17,15 +17,13 @@ and about, which matter it threads into, and makes a re-delivery a no-op.
   customer's e-mails in open matters.
 """
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from crm.selectors import customers_by_email
+from crm.time_window import occurred_at_problem
 from interactions.models import Interaction, Matter
 from interactions.services import (
     EmailIngestResult,
@@ -86,9 +84,8 @@ def email_ingest(*, raw: bytes) -> EmailIngestResult:
         raise ValidationError(exc.errors) from exc
     now = timezone.now()
     occurred_at = parsed.date or now
-    tolerance = timedelta(minutes=settings.INTERACTION_FUTURE_TOLERANCE_MINUTES)
-    if occurred_at > now + tolerance:
-        raise ValidationError({"date": ["The Date header is in the future."]})
+    if problem := occurred_at_problem(occurred_at, now=now):
+        raise ValidationError({"date": [f"The Date header: {problem}"]})
     with transaction.atomic():
         _transaction_lock(f"rapport.email:{parsed.external_id}")
         existing = Interaction.objects.filter(

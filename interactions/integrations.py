@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from interactions.models import AsteriskSource, Interaction, TwilioAccount, TwilioCall
 from interactions.sources import asterisk, twilio
-from interactions.sources.common import SourceLineError
-from interactions.sync import _advisory_lock, interaction_records_upsert
+from interactions.sources.common import IngestRecord, SourceLineError
+from interactions.sync import _advisory_lock, interaction_records_upsert, record_check
 
 
 def _matters_assign(results: list) -> None:
@@ -49,6 +49,9 @@ def twilio_callback_apply(
     Raises SourceLineError for a callback that cannot be mapped.
     """
     record, sequence, status = twilio.callback_parse(params, received_at=received_at)
+    checked = record_check(record)
+    if not isinstance(checked, IngestRecord):
+        raise SourceLineError(checked)
     # Serialise the callbacks of one call (they can arrive together).
     _advisory_lock([f"rapport.twilio-call:{record.external_id}"])
     call = TwilioCall.objects.select_for_update().filter(call_sid=record.external_id).first()

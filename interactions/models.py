@@ -4,7 +4,8 @@ from django.db import models
 from django.db.models import Q
 
 from crm.models import Customer, Team
-from crm.validators import validate_time_zone
+from crm.time_window import STORED_EARLIEST, STORED_LATEST
+from crm.validators import validate_recording_url, validate_time_zone
 
 SENTIMENT_MIN, SENTIMENT_MAX = -2, 2
 FEEDBACK_SCORE_MIN, FEEDBACK_SCORE_MAX = 1, 5
@@ -179,7 +180,9 @@ class Interaction(models.Model):
     # ("client:alice", extension "1001").
     from_number = models.CharField(max_length=64, blank=True, default="")
     to_number = models.CharField(max_length=64, blank=True, default="")
-    recording_url = models.URLField(max_length=500, blank=True, default="")
+    recording_url = models.URLField(
+        max_length=500, blank=True, default="", validators=[validate_recording_url]
+    )
     disposition = models.CharField(max_length=32, blank=True, default="")
     # E-mail (RFC 5322 ids with their angle brackets).
     email_message_id = models.CharField(max_length=998, blank=True, default="")
@@ -221,6 +224,12 @@ class Interaction(models.Model):
                 condition=Q(sentiment__isnull=True)
                 | Q(sentiment__gte=SENTIMENT_MIN, sentiment__lte=SENTIMENT_MAX),
                 name="interactions_sentiment_range",
+            ),
+            # The stored time window (crm/time_window.py); new rows only on a
+            # database that held older ones outside it (migration 0009).
+            models.CheckConstraint(
+                condition=Q(occurred_at__gte=STORED_EARLIEST, occurred_at__lt=STORED_LATEST),
+                name="interactions_occurred_at_in_time_window",
             ),
         ]
         indexes = [

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from crm.models import Customer, Team, TeamMembership
 from crm.phone import try_normalise_phone
+from crm.time_window import occurred_at_problem
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
 User = get_user_model()
@@ -73,11 +74,13 @@ def interaction_times_check(
     """The bad-input rules shared by the form, the API and ingestion; names the field."""
     errors: dict[str, list[str]] = {}
     if occurred_at is not None:
-        tolerance = timedelta(minutes=settings.INTERACTION_FUTURE_TOLERANCE_MINUTES)
-        if occurred_at > timezone.now() + tolerance:
-            errors["occurred_at"] = ["Cannot be in the future."]
-        if ended_at is not None and ended_at < occurred_at:
+        problem = occurred_at_problem(occurred_at)
+        if problem:
+            errors["occurred_at"] = [problem]
+        elif ended_at is not None and ended_at < occurred_at:
             errors["ended_at"] = ["The end cannot be before the start."]
+        elif ended_at is not None and (problem := occurred_at_problem(ended_at)):
+            errors["ended_at"] = [problem]
     if duration_seconds is not None and duration_seconds < 0:
         errors["duration_seconds"] = ["Cannot be negative."]
     if errors:

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -40,6 +41,8 @@ from django.utils.dateparse import parse_datetime
 
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
+from crm.time_window import occurred_at_problem
+from crm.validators import validate_recording_url
 from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
@@ -186,6 +189,21 @@ def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
         customer_email=customer_email,
         customer_name=customer_name,
     )
+
+
+def record_check(record: IngestRecord) -> IngestRecord | dict[str, list[str]]:
+    """The rules every source's record must meet whatever its format (sync, CDR,
+    Twilio): its time in the window (crm/time_window.py), its recording URL safe."""
+    errors: dict[str, list[str]] = {}
+    problem = occurred_at_problem(record.occurred_at)
+    if problem:
+        errors["occurred_at"] = [problem]
+    if record.recording_url:
+        try:
+            validate_recording_url(record.recording_url)
+        except ValidationError as exc:
+            errors["recording_url"] = list(exc.messages)
+    return errors or record
 
 
 # --- resolving customers and reps in bulk -----------------------------------------
@@ -582,6 +600,8 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
     results: dict[int, SyncResult] = {}
     valid: list[tuple[int, IngestRecord]] = []
     for index, item in enumerate(items):
+        if isinstance(item, IngestRecord):
+            item = record_check(item)
         if isinstance(item, IngestRecord):
             valid.append((index, item))
         else:

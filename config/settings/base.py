@@ -90,6 +90,10 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if DATABASE_IS_POSTGRES:
+    # Django's backend, loading out-of-range timestamps clamped instead of failing
+    # (see config/postgresql/base.py and crm/time_window.py).
+    DATABASES["default"]["ENGINE"] = "config.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -182,6 +186,11 @@ INTERACTION_FORM_EXTENSIONS: list[str] = ["followups.forms.PromiseFollowUpExtens
 INTERACTION_MATTER_WINDOW_DAYS = env.int("INTERACTION_MATTER_WINDOW_DAYS", default=7)
 # occurred_at may be this far in the future (clock skew of phone systems).
 INTERACTION_FUTURE_TOLERANCE_MINUTES = env.int("INTERACTION_FUTURE_TOLERANCE_MINUTES", default=10)
+# The time window every incoming timestamp must fall in is defined in
+# crm/time_window.py; follow-ups may be due at most this many years ahead.
+FOLLOWUP_DUE_MAX_YEARS = env.int("FOLLOWUP_DUE_MAX_YEARS", default=5)
+# Call recording links must be https:; set to accept http: too (an on-premises PBX).
+RECORDING_URL_ALLOW_HTTP = env.bool("RECORDING_URL_ALLOW_HTTP", default=False)
 # How long a feedback (CSAT) link stays valid.
 INTERACTION_FEEDBACK_MAX_AGE_DAYS = env.int("INTERACTION_FEEDBACK_MAX_AGE_DAYS", default=14)
 
