@@ -18,10 +18,11 @@ from rest_framework.views import APIView
 
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
+from crm.authentication import api_client_of
 from crm.idempotency import idempotent
 from crm.pagination import ChangeFeedPagination
 from crm.permissions import HasScope
-from interactions import selectors, services
+from interactions import attribution, selectors, services
 from interactions.models import Interaction, Matter
 from interactions.serializers import (
     EmailIngestResponseSerializer,
@@ -136,11 +137,15 @@ class InteractionViewSet(
         serializer = InteractionWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if "rep" not in data and request.auth is None:
-            data["rep"] = request.user  # a rep logging their own contact
         if data["customer"].merged_into_id is not None:  # an old id resolves to its survivor
             data["customer"] = crm_selectors.customer_get(customer_id=data["customer"].pk)
-        interaction = _service_call(services.interaction_log, **data)
+        # A person logs as themselves; an API client names the rep (interactions.attribution).
+        interaction = _service_call(
+            attribution.interaction_log_attributed,
+            actor=request.user,
+            api_client=api_client_of(request),
+            **data,
+        )
         # The new instance holds every related row the response shows, and no
         # feedback can exist yet: answer from it instead of reading it back.
         Interaction.feedback.related.set_cached_value(interaction, None)
@@ -155,7 +160,13 @@ class InteractionViewSet(
         for name in ("customer", "ended_at", "source", "external_id"):
             if name in changes:
                 raise ValidationError({name: ["This field cannot be changed."]})
-        _service_call(services.interaction_update, interaction=interaction, changes=changes)
+        _service_call(
+            attribution.interaction_update_attributed,
+            actor=request.user,
+            api_client=api_client_of(request),
+            interaction=interaction,
+            changes=changes,
+        )
         interaction = selectors.interaction_get(interaction_id=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
 
