@@ -1,14 +1,22 @@
-"""Signed, expiring CSAT links: no login, the token names only the interaction.
+"""Signed, expiring CSAT links that belong to the customer.
 
-django.core.signing.TimestampSigner with its own salt, so a token minted for
-anything else never validates here; max age INTERACTION_FEEDBACK_MAX_AGE_DAYS.
+A link is issued once per interaction, when the feedback request is sent to
+the customer (`interactions.services.feedback_link_issue`); staff pages show
+only "sent" or "answered", never the link. The token is the link's random id
+signed with django.core.signing.TimestampSigner under its own salt, so a token
+minted for anything else never validates here, and knowing an interaction's id
+gives nothing. It is valid until INTERACTION_FEEDBACK_MAX_AGE_DAYS after the
+interaction itself (not after the link was made): an old contact cannot be
+rated by a link issued today.
 """
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 _SALT = "interactions.feedback"
 
@@ -19,22 +27,42 @@ class FeedbackLinkError(Exception):
         self.reason = reason  # "expired" or "invalid"
 
 
-def feedback_token_make(*, interaction_id: int) -> str:
-    return signing.TimestampSigner(salt=_SALT).sign(str(interaction_id))
+def feedback_max_age() -> timedelta:
+    return timedelta(days=settings.INTERACTION_FEEDBACK_MAX_AGE_DAYS)
 
 
-def feedback_token_read(token: str) -> int:
-    max_age = timedelta(days=settings.INTERACTION_FEEDBACK_MAX_AGE_DAYS)
+def feedback_link_is_expired(*, occurred_at) -> bool:  # noqa: ANN001 - a datetime
+    return timezone.now() > occurred_at + feedback_max_age()
+
+
+def feedback_token_for_link(link_id: uuid.UUID) -> str:
+    return signing.TimestampSigner(salt=_SALT).sign(str(link_id))
+
+
+def feedback_token_read(token: str) -> uuid.UUID:
+    """The link id a token carries; FeedbackLinkError when forged or older than the
+    maximum age (the interaction's own age is checked where the link is read)."""
     try:
-        value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=max_age)
+        value = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=feedback_max_age())
     except signing.SignatureExpired as exc:
         raise FeedbackLinkError("expired") from exc
     except signing.BadSignature as exc:
         raise FeedbackLinkError("invalid") from exc
-    return int(value)
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise FeedbackLinkError("invalid") from exc
+
+
+def feedback_token_make(*, interaction_id: int) -> str:
+    """The token of the interaction's link, issuing the link when it has none."""
+    from interactions.services import feedback_link_issue
+
+    return feedback_token_for_link(feedback_link_issue(interaction_id=interaction_id).pk)
 
 
 def feedback_path(*, interaction_id: int) -> str:
+    """The customer's page for the interaction's link (for the request e-mail)."""
     return reverse(
         "interactions:feedback", args=[feedback_token_make(interaction_id=interaction_id)]
     )

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -251,6 +253,20 @@ class Interaction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.direction} {self.occurred_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def safe_recording_url(self) -> str:
+        """The recording link when it is one staff may click (https:, or http: where
+        allowed), else "": a row stored before the check never becomes a live link."""
+        from django.core.exceptions import ValidationError
+
+        if not self.recording_url:
+            return ""
+        try:
+            validate_recording_url(self.recording_url)
+        except ValidationError:
+            return ""
+        return self.recording_url
+
 
 class TwilioAccount(models.Model):
     """A Twilio account whose voice status callbacks Rapport accepts.
@@ -333,6 +349,22 @@ class AsteriskSource(models.Model):
         return 16 + self.log_unique_id + self.log_user_field + 3 * self.new_cdr_columns
 
 
+class FeedbackLink(models.Model):
+    """The customer's CSAT link for one interaction: issued once, when the request
+    is sent to the customer (never shown to staff). The signed token carries only
+    this random id; it is valid until INTERACTION_FEEDBACK_MAX_AGE_DAYS after the
+    interaction (interactions/feedback_links.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="feedback_link"
+    )
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"feedback link for interaction {self.interaction_id}"
+
+
 class Feedback(models.Model):
     """A customer's CSAT answer to one interaction: once (unique), 1..5."""
 
@@ -346,6 +378,10 @@ class Feedback(models.Model):
         validators=[MinValueValidator(FEEDBACK_SCORE_MIN), MaxValueValidator(FEEDBACK_SCORE_MAX)]
     )
     comment = models.TextField(blank=True, default="", max_length=4000)
+    # How the answer came: the customer's link (null: given another way, e.g. before links).
+    link = models.ForeignKey(
+        FeedbackLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

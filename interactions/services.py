@@ -18,7 +18,7 @@ from django.utils import timezone
 from crm.models import Customer, Team, TeamMembership
 from crm.phone import try_normalise_phone
 from crm.time_window import occurred_at_problem
-from interactions.models import Feedback, Interaction, InteractionCategory, Matter
+from interactions.models import Feedback, FeedbackLink, Interaction, InteractionCategory, Matter
 
 User = get_user_model()
 
@@ -848,14 +848,27 @@ def matter_reopen(*, matter: Matter) -> Matter:
 # --- feedback (CSAT) ---------------------------------------------------------------------
 
 
+def feedback_link_issue(*, interaction_id: int) -> FeedbackLink:
+    """The interaction's CSAT link: made once (the first call), the same one after."""
+    link, _ = FeedbackLink.objects.get_or_create(interaction_id=interaction_id)
+    return link
+
+
 @transaction.atomic
-def interaction_feedback_give(*, interaction_id: int, score: int, comment: str = "") -> Feedback:
-    """The customer's 1..5 answer, once per interaction; attached to its matter too."""
+def interaction_feedback_give(
+    *, interaction_id: int, score: int, comment: str = "", link_id: Any = None
+) -> Feedback:
+    """The customer's 1..5 answer, once per interaction; attached to its matter too.
+    `link_id` records the link it came through."""
     interaction = Interaction.objects.select_for_update().get(pk=interaction_id)
     if Feedback.objects.filter(interaction=interaction).exists():
         raise ValidationError({"score": ["Feedback for this contact was already given."]})
     feedback = Feedback(
-        interaction=interaction, matter_id=interaction.matter_id, score=score, comment=comment
+        interaction=interaction,
+        matter_id=interaction.matter_id,
+        score=score,
+        comment=comment,
+        link_id=link_id,
     )
     feedback.full_clean()
     feedback.save()
@@ -892,6 +905,10 @@ def interaction_feedback_request_send(*, interaction_id: int, base_url: str) -> 
         return False
     if Feedback.objects.filter(interaction_id=interaction_id).exists():
         return False
+    from interactions.feedback_links import feedback_link_is_expired
+
+    if feedback_link_is_expired(occurred_at=interaction.occurred_at):
+        return False  # too old to rate: the link would be dead on arrival
     address = _customer_email(interaction.customer_id)
     if not address:
         return False

@@ -12,10 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm import access
 from crm import selectors as crm_selectors
 from interactions import selectors, services
-from interactions.feedback_links import FeedbackLinkError, feedback_path, feedback_token_read
+from interactions.feedback_links import (
+    FeedbackLinkError,
+    feedback_link_is_expired,
+    feedback_token_read,
+)
 from interactions.forms import FeedbackForm, InteractionLogForm
 from interactions.hooks import interaction_form_extensions
-from interactions.models import Feedback, Interaction, Matter
+from interactions.models import Feedback, FeedbackLink, Interaction, Matter
 from interactions.tasks import feedback_request_send
 
 # Fired on the page after a successful log; the timeline fragment reloads on it.
@@ -117,7 +121,7 @@ def _timeline_context(request: HttpRequest, customer_id: int) -> dict:
     return {
         "customer": customer,
         "page": page,
-        "items": [(item, feedback_path(interaction_id=item.pk)) for item in page.items],
+        "items": page.items,
         "filters": filters,
         "is_more": bool(cursor),
         "channels": Interaction.Channel.choices,
@@ -191,14 +195,20 @@ def interaction_feedback_request(request: HttpRequest, interaction_id: int) -> H
 def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     """Public (no login): the customer rates one contact once. Shows no internal notes."""
     try:
-        interaction_id = feedback_token_read(token)
+        link_id = feedback_token_read(token)
     except FeedbackLinkError as exc:
         return render(request, "interactions/feedback.html", {"link_error": exc.reason}, status=410)
-    interaction = (
-        Interaction.objects.select_related("rep", "feedback").filter(pk=interaction_id).first()
+    link = (
+        FeedbackLink.objects.select_related("interaction__rep", "interaction__feedback")
+        .filter(pk=link_id)
+        .first()
     )
-    if interaction is None:
+    if link is None:
         return render(request, "interactions/feedback.html", {"link_error": "invalid"}, status=404)
+    interaction = link.interaction
+    if feedback_link_is_expired(occurred_at=interaction.occurred_at):
+        # The expiry counts from the contact, whenever the link was issued.
+        return render(request, "interactions/feedback.html", {"link_error": "expired"}, status=410)
     try:
         given = interaction.feedback
     except Feedback.DoesNotExist:
@@ -210,6 +220,7 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 given = services.interaction_feedback_give(
                     interaction_id=interaction.pk,
+                    link_id=link.pk,
                     score=form.cleaned_data["score"],
                     comment=form.cleaned_data["comment"],
                 )

@@ -1,5 +1,6 @@
 """The log form and timeline fragments, matter linking, and the public feedback page."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -276,7 +277,11 @@ def test_feedback_link_expires_and_cannot_be_forged(customer, settings):
     with time_machine.travel(NOW, tick=False):
         interaction = log(customer, 1)
         path = feedback_path(interaction_id=interaction.pk)
-    forged = path.replace(f"/{interaction.pk}:", f"/{interaction.pk + 1}:")
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    link_id, rest = token.split(":", 1)
+    other_id = str(uuid.uuid4())  # another link's id under the same signature
+    forged = path.replace(link_id, other_id)
+    assert forged != path
 
     with time_machine.travel(NOW + timedelta(days=15), tick=False):
         expired = Client().post(path, {"score": "5"})

@@ -12,6 +12,7 @@ CSAT page is also checked end to end, through its real view.
 """
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from crm.models import ConsentRecord, ProfileFact, Tag
 from followups.models import FollowUp
-from interactions.feedback_links import feedback_path, feedback_token_make
+from interactions.feedback_links import feedback_path, feedback_token_for_link, feedback_token_make
 from interactions.models import Matter
 from tests import factories
 
@@ -185,7 +186,8 @@ def test_broken_csat_links_reveal_nothing(poisoned):
     token = feedback_token_make(interaction_id=poisoned["interaction"].pk)
 
     tampered = client.get(f"/interactions/feedback/{token[:-2]}xx/")
-    unknown = client.get(f"/interactions/feedback/{feedback_token_make(interaction_id=10**9)}/")
+    unknown_token = feedback_token_for_link(uuid.uuid4())  # signed, but no such link
+    unknown = client.get(f"/interactions/feedback/{unknown_token}/")
 
     assert tampered.status_code == 410
     assert unknown.status_code == 404
