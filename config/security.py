@@ -1,4 +1,4 @@
-"""Small security pieces the settings name: a CSP header and the axes login backend.
+"""Small security pieces the settings name: a CSP header, the axes login backend and handler.
 
 Django 5.2 has no built-in Content-Security-Policy (6.0 adds one); this
 middleware sets the header from `CONTENT_SECURITY_POLICY`, a dict of
@@ -8,8 +8,11 @@ the policy is 'self' only; a page that needs more should say so in settings.
 """
 
 from axes.backends import AxesStandaloneBackend
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_failure_limit, get_lockout_parameters
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.db.models import Sum
 
 
 def csp_header_value(policy: dict[str, list[str]]) -> str:
@@ -51,6 +54,42 @@ class LoginLockoutBackend(AxesStandaloneBackend, ModelBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class LoginLockoutHandler(AxesDatabaseHandler):
+    """axes' database handler, counting failures per address across usernames too.
+
+    AXES_LOCKOUT_PARAMETERS lists `["username", "ip_address"]` and then
+    `"ip_address"`. The pair locks after AXES_FAILURE_LIMIT failures; the address
+    alone after AXES_IP_FAILURE_LIMIT (higher: an office behind one NAT shares an
+    address), so one guesser spreading passwords over many usernames is stopped.
+    axes compares one limit to the largest count, so the address's count is
+    scaled to it. A successful login resets only its own username's failures:
+    an insider logging in as themselves must not wipe the address's count.
+    """
+
+    def _address_indexes(self, request, credentials) -> set[int]:
+        parameters = get_lockout_parameters(request, credentials)
+        return {i for i, parameter in enumerate(parameters) if parameter == "ip_address"}
+
+    def get_failures(self, request, credentials=None) -> int:
+        addresses = self._address_indexes(request, credentials)
+        limit = get_failure_limit(request, credentials)
+        counts = []
+        for index, attempts in enumerate(self.get_user_attempts(request, credentials)):
+            count = attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
+            if index in addresses:
+                count = count * limit // settings.AXES_IP_FAILURE_LIMIT
+            counts.append(count)
+        return max(counts, default=0)
+
+    def reset_user_attempts(self, request, credentials=None) -> int:
+        addresses = self._address_indexes(request, credentials)
+        count = 0
+        for index, attempts in enumerate(self.filter_user_attempts(request, credentials)):
+            if index not in addresses:
+                count += attempts.delete()[0]
+        return count
 
 
 class RejectNulInQueryMiddleware:

@@ -181,12 +181,20 @@ class CustomerDetailSerializer(CustomerSerializer):
         return FactSerializer(customer.live_facts, many=True).data
 
 
+class TagNamesField(serializers.ListField):
+    """Tag names in; tag names out, also from a customer's `tags` manager (the
+    browsable API renders the write form from the instance)."""
+
+    def to_representation(self, data):
+        if hasattr(data, "all"):
+            data = [tag.name for tag in data.all()]
+        return super().to_representation(data)
+
+
 class CustomerWriteSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
-    tags = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, max_length=50
-    )
+    tags = TagNamesField(child=serializers.CharField(max_length=40), required=False, max_length=50)
     contact_points = ContactPointCreateSerializer(
         many=True, required=False, help_text="Only on create; later use the nested resource."
     )

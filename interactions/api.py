@@ -1,5 +1,7 @@
 """Interaction API under /api/v1/: parse, authorise, call a service or selector, render."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -209,7 +211,13 @@ class RawMessageParser(parsers.BaseParser):
     media_type = "message/rfc822"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        return stream.read() if stream is not None else b""
+        # The middleware refused a longer body already (config/body_limits.py); never
+        # read past the limit whatever the stream claims.
+        limit = settings.EMAIL_INGEST_MAX_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise RequestDataTooBig(f"At most {limit} bytes per message.")
+        return raw
 
 
 class EmailIngestView(APIView):

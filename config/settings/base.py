@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads a body: 413 for an oversized one (config/body_limits.py).
+    "config.body_limits.RequestBodyLimitMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,7 +131,12 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 # Username and address together: a typo-prone colleague behind the office NAT
 # does not lock everyone out, and a guesser cannot lock a rep out from elsewhere.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Also the address alone, across usernames, with a higher limit (the office NAT
+# again): one guesser spreading passwords over many users is locked out too.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
+AXES_HANDLER = "config.security.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
 # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops).
@@ -143,6 +150,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 *
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Endpoints that take a raw body, by URL name: refused with 413 above this many
+# bytes before the body is read (config/body_limits.py); other paths get
+# DATA_UPLOAD_MAX_MEMORY_SIZE.
+EMAIL_INGEST_MAX_BYTES = env.int("EMAIL_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
+REQUEST_BODY_LIMITS = {
+    "interactions-email": EMAIL_INGEST_MAX_BYTES,
+    "integrations-asterisk-cdr": 5 * 1024 * 1024,  # interactions.sync_api.MAX_CDR_BYTES
+    "integrations-twilio-voice": 64 * 1024,  # a status callback is a few hundred bytes
+}
 
 # Cookies and headers that are right in every environment; production.py adds
 # the HTTPS-only ones.
@@ -274,6 +290,12 @@ REST_FRAMEWORK = {
     # clients only where the view's `required_scopes` names one of their scopes.
     "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.ApiClientRateThrottle"],
+    # JSON nested past crm.parsers.JSON_MAX_DEPTH is a 400, not a RecursionError 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
