@@ -523,6 +523,10 @@ class ApiClient(models.Model):
         INTERACTIONS_WRITE = "interactions:write", "Write interactions"
         FOLLOWUPS_READ = "followups:read", "Read follow-ups"
         FOLLOWUPS_WRITE = "followups:write", "Write follow-ups"
+        # The team's outgoing mail gateway: its messages from a rep's address are that
+        # rep's outbound e-mail (interactions/email_ingest.py). Without it, every
+        # message is inbound whatever its From: says.
+        EMAIL_OUTBOUND = "email:outbound", "Relay the team's outgoing e-mail"
 
     name = models.CharField(max_length=100, unique=True)
     user = models.OneToOneField(

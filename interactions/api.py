@@ -229,8 +229,11 @@ class EmailIngestView(APIView):
         summary="Ingest a raw e-mail",
         description="Body: the message exactly as received (`Content-Type: message/rfc822`). "
         "Creates an e-mail interaction: sender matched to a customer by address, threaded "
-        "into a matter by In-Reply-To / References / subject. A message without Message-ID "
-        "gets a stable id from a hash of its content, so a re-delivery answers 200 with "
+        "into a matter by In-Reply-To / References / subject when the sender is the customer "
+        "or a participant of the thread (else unmatched). A message is outbound (by the rep "
+        "in From:) only from an API client with the `email:outbound` scope (the team's "
+        "outgoing mail gateway); otherwise it is inbound whatever its From: says. A message "
+        "without Message-ID gets a stable id from a hash of its content, so a re-delivery answers 200 with "
         "the first interaction instead of a duplicate.",
         request={"message/rfc822": {"type": "string", "format": "binary"}},
         responses={
@@ -253,7 +256,13 @@ class EmailIngestView(APIView):
         raw = request.data
         if not isinstance(raw, bytes):
             raise ValidationError({"message": ["Send the message as message/rfc822."]})
-        result = _service_call(services.interaction_email_ingest, raw=raw)
+        client = api_client_of(request)
+        result = _service_call(
+            services.interaction_email_ingest,
+            raw=raw,
+            # Outbound only through the team's outgoing mail gateway, never by From: alone.
+            is_outgoing_gateway=client is not None and client.has_scopes(["email:outbound"]),
+        )
         interaction = selectors.interaction_get(interaction_id=result.interaction.pk)
         body = {"created": result.created, "interaction": InteractionSerializer(interaction).data}
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)

@@ -17,6 +17,8 @@ and about, which matter it threads into, and makes a re-delivery a no-op.
   customer's e-mails in open matters.
 """
 
+from email.utils import getaddresses
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -77,7 +79,23 @@ def _subject_parent(parsed: ParsedEmail, customer_id: int) -> Interaction | None
     return None
 
 
-def email_ingest(*, raw: bytes) -> EmailIngestResult:
+def _participants(interaction: Interaction) -> set[str]:
+    """Every address on a logged message (From, To, Cc), lower-case."""
+    headers = [interaction.email_from, interaction.email_to, interaction.email_cc]
+    return {address.lower() for _, address in getaddresses(headers) if address}
+
+
+def email_ingest(*, raw: bytes, is_outgoing_gateway: bool = False) -> EmailIngestResult:
+    """Log one message. Headers are not taken on their word:
+
+    - It is outbound (by the rep whose address is in From:) only when it came
+      through the team's outgoing mail gateway (`is_outgoing_gateway`: an API
+      client with the `email:outbound` scope); otherwise it is inbound whatever
+      its From: says, and a rep's address as sender matches no customer.
+    - It joins a thread (In-Reply-To / References) of a customer's matter only
+      when its sender is that customer or a participant of the message it
+      answers; else it lands unmatched, for a rep to file.
+    """
     try:
         parsed = email_parse(raw)
     except EmailParseError as exc:
@@ -98,6 +116,8 @@ def email_ingest(*, raw: bytes) -> EmailIngestResult:
             User.objects.filter(is_active=True, email__iexact=parsed.from_address)
             .order_by("pk")
             .first()
+            if is_outgoing_gateway
+            else None
         )
         customer = None
         if rep is not None:
@@ -110,8 +130,13 @@ def email_ingest(*, raw: bytes) -> EmailIngestResult:
             direction = Interaction.Direction.INBOUND
             customer = customers_by_email(email=parsed.from_address).first()
         parent = _thread_parent(parsed)
-        if customer is None and parent is not None:
-            customer = parent.customer
+        if parent is not None and customer is None and rep is None:
+            if parsed.from_address.lower() in _participants(parent):
+                customer = parent.customer
+            else:
+                parent = None  # a stranger's reply: unmatched, never filed by its headers
+        elif customer is None and parent is not None:
+            customer = parent.customer  # a rep's reply through the gateway
         if parent is None and customer is not None:
             parent = _subject_parent(parsed, customer.pk)
         matter = None

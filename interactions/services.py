@@ -955,11 +955,11 @@ class EmailIngestResult:
     created: bool  # False: a re-delivery of a message already logged
 
 
-def interaction_email_ingest(*, raw: bytes) -> EmailIngestResult:
+def interaction_email_ingest(*, raw: bytes, is_outgoing_gateway: bool = False) -> EmailIngestResult:
     """Log a raw RFC 5322 message as an e-mail interaction (see interactions/email_ingest.py)."""
     from interactions.email_ingest import email_ingest
 
-    return email_ingest(raw=raw)
+    return email_ingest(raw=raw, is_outgoing_gateway=is_outgoing_gateway)
 
 
 def interaction_sync(*, records: list, creates_unmatched_customers: bool = False) -> list:

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from crm.models import ContactPoint
 from interactions.models import Interaction, Matter
 from tests import factories
+from tests.api_clients.helpers import bearer_client
 
 FIXTURES = Path(__file__).resolve().parent / "email_fixtures"
 URL = "/api/v1/interactions/email/"
@@ -70,8 +71,11 @@ def test_multipart_alternative_with_encoded_words_takes_the_plain_part(client):
 def test_reply_chain_threads_into_one_matter(client, rep):
     ann = customer_with_email("Ann Lee", "ann.lee@example.com")
 
+    # The rep's reply comes through the team's outgoing mail gateway (an API client).
+    _, gateway, _ = bearer_client("interactions:write", "email:outbound", name="outgoing-mail")
+
     first = post(client, fixture("02_chain_1_question.eml")).json()["interaction"]
-    reply = post(client, fixture("03_chain_2_reply_from_rep.eml")).json()["interaction"]
+    reply = post(gateway, fixture("03_chain_2_reply_from_rep.eml")).json()["interaction"]
     again = post(client, fixture("04_chain_3_customer_again.eml")).json()["interaction"]
 
     assert (first["direction"], reply["direction"], again["direction"]) == (
