@@ -11,8 +11,8 @@ is touched:
   terminated `wsgi.input`), while streaming: at most limit + 1 bytes are read,
   and a body within the limit is handed on as if it had had a length.
 
-Limits: `REQUEST_BODY_LIMITS` maps URL names to bytes; every other path gets
-`DATA_UPLOAD_MAX_MEMORY_SIZE` (the JSON and form limit).
+Limits: `REQUEST_BODY_LIMITS` maps the raw-body endpoints' URL names to bytes;
+forms and JSON elsewhere keep Django's DATA_UPLOAD_MAX_MEMORY_SIZE checks.
 """
 
 import io
@@ -42,7 +42,7 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
         self._limits: dict[str, int] | None = None
 
-    def _limit_for(self, path: str) -> int:
+    def _limit_for(self, path: str) -> int | None:
         if self._limits is None:
             limits = {}
             for url_name, limit in settings.REQUEST_BODY_LIMITS.items():
@@ -51,12 +51,14 @@ class RequestBodyLimitMiddleware:
                 except NoReverseMatch:
                     continue  # an app not installed
             self._limits = limits
-        return self._limits.get(path, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return self._limits.get(path)
 
     def __call__(self, request):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return self.get_response(request)
         limit = self._limit_for(request.path)
+        if limit is None:
+            return self.get_response(request)  # forms and JSON: Django's own limit
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         if raw_length.strip():
             try:

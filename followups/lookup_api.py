@@ -80,8 +80,13 @@ class LookupResponseSerializer(serializers.Serializer):
     results = LookupCustomerSerializer(many=True)
 
 
+class LookupRequestSerializer(serializers.Serializer):
+    phone = serializers.CharField(required=False, allow_blank=True)
+    email = serializers.CharField(required=False, allow_blank=True)
+
+
 class CallerLookupView(APIView):
-    required_scopes = {"GET": ["customers:read"]}
+    required_scopes = {"GET": ["customers:read"], "POST": ["customers:read"]}
 
     @extend_schema(
         operation_id="lookup_caller",
@@ -136,8 +141,33 @@ class CallerLookupView(APIView):
         ],
     )
     def get(self, request):
-        phone = request.query_params.get("phone", "").strip()
-        email = request.query_params.get("email", "").strip()
+        return self._lookup(request, request.query_params)
+
+    @extend_schema(
+        operation_id="lookup_caller_by_body",
+        summary="Caller-ID screen-pop, the number in the body",
+        description=(
+            'The same lookup with `{"phone": ...}` or `{"email": ...}` as the JSON body, '
+            "so the caller's number never appears in a URL (access logs, proxies, "
+            "browser history). Preferred for phone systems."
+        ),
+        request=LookupRequestSerializer,
+        responses={200: LookupResponseSerializer},
+    )
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        params = {name: data.get(name) for name in ("phone", "email")}
+        if not all(value is None or isinstance(value, str) for value in params.values()):
+            return error_response(
+                code="invalid",
+                detail="Invalid input in: phone, email.",
+                errors={name: ["Expected a string."] for name in ("phone", "email")},
+            )
+        return self._lookup(request, {k: v for k, v in params.items() if v is not None})
+
+    def _lookup(self, request, params):
+        phone = params.get("phone", "").strip()
+        email = params.get("email", "").strip()
         if "\x00" in phone + email or bool(phone) == bool(email):
             return error_response(
                 code="invalid",

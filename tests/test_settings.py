@@ -33,6 +33,31 @@ def test_production_refuses_a_missing_secret_key():
 
 
 def test_production_starts_with_a_real_secret_and_debug_off():
-    result = _load_production(DEBUG="false", SECRET_KEY="k3y-" + "a1b2c3d4" * 6)
+    result = _load_production(
+        DEBUG="false", SECRET_KEY="k3y-" + "a1b2c3d4" * 6, EMAIL_URL="smtp://mail.example.com:587"
+    )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_the_console_mail_backend_unless_allowed():
+    key = "k3y-" + "a1b2c3d4" * 6
+    clean = {k: v for k, v in os.environ.items() if k != "EMAIL_URL"}
+    refused = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DEBUG": "false",
+            "SECRET_KEY": key,
+        },  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    allowed = _load_production(DEBUG="false", SECRET_KEY=key, EMAIL_ALLOW_CONSOLE="true")
+
+    assert refused.returncode != 0
+    assert "EMAIL_URL must name a real mail server" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr

@@ -151,7 +151,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # Endpoints that take a raw body, by URL name: refused with 413 above this many
-# bytes before the body is read (config/body_limits.py); other paths get
+# bytes before the body is read (config/body_limits.py); forms and JSON keep
 # DATA_UPLOAD_MAX_MEMORY_SIZE.
 EMAIL_INGEST_MAX_BYTES = env.int("EMAIL_INGEST_MAX_BYTES", default=25 * 1024 * 1024)
 REQUEST_BODY_LIMITS = {

@@ -16,6 +16,18 @@ if not SECRET_KEY or SECRET_KEY.startswith(("local-dev-only", "test-only")) or l
         "SECRET_KEY must be set in the environment to a random value of 40+ characters."
     )
 
+# The console (and file) e-mail backends write whole messages to the worker's log:
+# customers' names, addresses, promise texts, survey links. Production needs a
+# real EMAIL_URL, or says explicitly that it wants them (EMAIL_ALLOW_CONSOLE).
+if EMAIL_BACKEND in (  # noqa: F405 - from base, via EMAIL_URL
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+) and not env.bool("EMAIL_ALLOW_CONSOLE", default=False):
+    raise ImproperlyConfigured(
+        "EMAIL_URL must name a real mail server in production (the console backend logs "
+        "customers' personal data); set EMAIL_ALLOW_CONSOLE=true to accept that."
+    )
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True

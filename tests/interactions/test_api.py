@@ -62,7 +62,7 @@ def test_create_logs_for_the_rep_with_details(rep_client, rep, customer, team):
     [
         {},
         {"occurred_at": "2026-03-10T13:00:00+02:00", "category": None, "outcome": ""},
-        {"ended_at": "2026-03-10T11:05:00Z", "to_number": "+1 415 555 0100", "rep": None},
+        {"ended_at": "2026-03-10T11:05:00Z", "to_number": "+1 415 555 0100"},
     ],
 )
 def test_create_answers_what_a_read_of_the_row_shows(rep_client, customer, overrides):

@@ -250,19 +250,20 @@ def test_matter_form_links_and_unlinks(browser, rep, customer):
 def test_feedback_page_needs_no_login_hides_notes_and_takes_one_answer(customer):
     with time_machine.travel(NOW, tick=False):
         interaction = log(customer, 1, subject="Your bill", summary="INTERNAL: difficult caller")
-    path = feedback_path(interaction_id=interaction.pk)
+        path = feedback_path(interaction_id=interaction.pk)
     anonymous = Client()
 
-    page = anonymous.get(path)
+    # The link is valid for INTERACTION_FEEDBACK_MAX_AGE_DAYS after the contact.
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        page = anonymous.get(path)
+        answered = anonymous.post(path, {"score": "4", "comment": "Helpful"})
+        again = anonymous.post(path, {"score": "1"})
     assert page.status_code == 200
     html = page.content.decode()
     assert "Your bill" in html
     assert "INTERNAL" not in html
-
-    answered = anonymous.post(path, {"score": "4", "comment": "Helpful"})
     assert answered.status_code == 200
     assert "Thank you" in answered.content.decode()
-    again = anonymous.post(path, {"score": "1"})
     assert "rated this contact 4" in again.content.decode()
     feedback = Feedback.objects.get()
     assert (feedback.score, feedback.comment, feedback.matter_id) == (

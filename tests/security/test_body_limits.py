@@ -86,7 +86,7 @@ def _chunked(total: int) -> Iterator[bytes]:
 
 
 @pytest.fixture
-def server(transactional_db, tmp_path):
+def server(transactional_db, django_db_serialized_rollback, tmp_path):
     port = _free_port()
     log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen(

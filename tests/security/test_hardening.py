@@ -41,6 +41,7 @@ PRODUCTION_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "rapport.example.com",
     "DEBUG": "false",
+    "EMAIL_URL": "smtp://mail.example.com:587",
 }
 
 
