@@ -541,3 +541,19 @@ def test_dsr_query_count_does_not_grow_with_the_customers_history(use_case, admi
     else:
         # At most one UPDATE per extra row: 5 more interactions and 5 more promises.
         assert large - small <= 10
+
+
+def test_every_app_below_privacy_is_walked_for_customer_data():
+    """A new app with tables must be named in CUSTOMER_DATA_APPS, or its rows escape export and erasure."""
+    from django.apps import apps
+
+    from privacy.services import CUSTOMER_DATA_APPS
+
+    project_apps = {
+        config.label
+        for config in apps.get_app_configs()
+        if config.name.split(".")[0] in {"core", "crm", "interactions", "followups", "reporting"}
+        or (config.models_module is not None and not config.name.startswith(("django", "rest_")))
+    }
+    third_party = {"axes", "django_celery_beat", "django_filters", "drf_spectacular", "privacy"}
+    assert project_apps - third_party == set(CUSTOMER_DATA_APPS)
