@@ -15,8 +15,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.audit import audit_record
 from crm import access
-from crm.audit import audit_record
 from crm.models import Team, TeamMembership
 from interactions.models import Interaction
 from interactions.services import interaction_log, interaction_update

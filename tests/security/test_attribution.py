@@ -4,7 +4,8 @@ for their teams; admins anywhere; API clients name a rep of the team; changes au
 import pytest
 from rest_framework.test import APIClient
 
-from crm.models import AuditEntry, TeamMembership
+from core.models import AuditEntry
+from crm.models import TeamMembership
 from interactions.models import Interaction
 from tests import factories
 from tests.api_clients.helpers import bearer_client

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from followups.metrics_rollup import metrics_rollup_refresh
+from reporting.metrics_rollup import metrics_rollup_refresh
 from tests import factories
 
 OUT_OF_RANGE = [
