@@ -39,11 +39,10 @@ def _check(*, actor: Any, is_api_client: bool, rep: Any, team: Team | None) -> N
     """Raise ValidationError naming `rep` or `team` when the attribution is not allowed."""
     if rep is not None and team is not None and not _is_member(rep, team):
         raise ValidationError({"team": [f"{rep.get_username()} is not a member of this team."]})
-    if is_api_client or access.is_admin(actor):
+    if is_api_client or (rep is not None and rep.pk == actor.pk):
+        return  # a rep as themselves: a member of the team, checked above (or no team)
+    if access.is_admin(actor):
         return
-    is_self = rep is not None and rep.pk == actor.pk
-    if is_self:
-        return  # a member of the team, checked above (or no team)
     if team is None or team.pk not in access.supervised_team_ids(actor):
         raise ValidationError(
             {"rep": ["You record interactions as yourself (supervisors: for their teams)."]}

@@ -242,6 +242,8 @@ MATRIX: list[Entry] = [
     api("POST", "/api/v1/customers/{pk}/erase/", **ADMINS_ONLY, admin=400),
     # --- Caller lookup (screen-pop): no number given is a 400 for whoever may ask.
     api("GET", "/api/v1/lookup/", scopes=(R,), **staff(400)),
+    # The same by POST (the number in the body, never in an access log).
+    api("POST", "/api/v1/lookup/", scopes=(R,), **staff(400)),
     # --- Machine ingest: API clients with interactions:write. A browser session
     # may sync too (staff import tools); the empty body is refused as invalid.
     api("POST", "/api/v1/interactions/sync/", scopes=(IW,), **staff(400)),
