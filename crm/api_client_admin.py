@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 
 from crm.api_client_services import api_client_create, api_client_revoke, api_client_rotate
 from crm.models import ApiClient, IdempotencyRecord
+from crm.service_admin import ReadOnlyAdminMixin
 
 
 class ApiClientForm(forms.ModelForm):
@@ -58,7 +59,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Replay answers the API keeps for 24 h: internal, so browse only."""
+
     list_display = ["scope", "key", "response_status", "created_at"]
     search_fields = ["key"]
     readonly_fields = [
