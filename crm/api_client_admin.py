@@ -6,9 +6,15 @@ Imported by crm/admin.py. A new secret is shown once in the admin message.
 from django import forms
 from django.contrib import admin, messages
 
-from crm.api_client_services import api_client_create, api_client_revoke, api_client_rotate
+from crm.api_client_services import (
+    API_CLIENT_EDITABLE_FIELDS,
+    api_client_create,
+    api_client_revoke,
+    api_client_rotate,
+    api_client_update,
+)
 from crm.models import ApiClient, IdempotencyRecord
-from crm.service_admin import ReadOnlyAdminMixin
+from crm.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
 
 
 class ApiClientForm(forms.ModelForm):
@@ -22,7 +28,7 @@ class ApiClientForm(forms.ModelForm):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ServiceModelAdmin):
     form = ApiClientForm
     list_display = ["name", "prefix", "scopes", "is_active", "last_used_at", "created_at"]
     list_filter = ["is_active"]
@@ -32,9 +38,23 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in API_CLIENT_EDITABLE_FIELDS
+            }
+            if changes:
+                updated = service_call(
+                    api_client_update,
+                    client=obj,
+                    changes=changes,
+                    actor=request.user,
+                    request=request,
+                )
+                adopt_saved(obj, updated)
             return
-        issued = api_client_create(
+        issued = service_call(
+            api_client_create,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             creates_unmatched_customers=form.cleaned_data["creates_unmatched_customers"],
@@ -42,7 +62,7 @@ class ApiClientAdmin(admin.ModelAdmin):
             actor=request.user,
             request=request,
         )
-        obj.pk = issued.client.pk
+        adopt_saved(obj, issued.client)
         messages.warning(request, f"Secret for {issued.client.name} (shown once): {issued.secret}")
 
     @admin.action(description="Revoke selected API clients")

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from crm import admin as crm_admin
 from crm.models import Team
-from crm.service_admin import ServiceModelAdmin, adopt_saved, service_call
+from crm.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
 from followups import services
 from followups.models import (
     BusinessHours,
@@ -253,7 +253,9 @@ class ClosureAdmin(TeamScheduleAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox the sweep writes and the delivery tasks drain: browse only."""
+
     list_display = [
         "created_at",
         "recipient",
@@ -266,10 +268,6 @@ class NotificationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["channel", "kind", "delivery_status"]
     raw_id_fields = ["recipient", "followup", "event"]
-    readonly_fields = ["message_key"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)

@@ -15,7 +15,7 @@ from tests.factories import TeamMembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 # Written by the system (the API's replay store, metrics rollups, acknowledgements,
-# the audit trail, beat's schedule), never by hand.
+# the notification outbox, the audit trail, beat's schedule), never by hand.
 INTERNAL_MODELS = {
     "IdempotencyRecord",
     "AuditEntry",
@@ -27,6 +27,7 @@ INTERNAL_MODELS = {
     "PromiseDay",
     "PromiseLateness",
     "EscalationAcknowledgement",
+    "Notification",
     "PeriodicTask",
     "PeriodicTasks",
     "IntervalSchedule",
