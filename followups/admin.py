@@ -216,10 +216,10 @@ class TeamScheduleAdmin(admin.ModelAdmin):
 # A team's time zone and holiday country are its business calendar too: crm's
 # team admin saves through crm.services, and here the promises follow the clock.
 class TeamAdmin(crm_admin.TeamAdmin):
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # last of the team's saves
         if change and {"time_zone", "holiday_country"} & set(form.changed_data):
-            _reschedule_team(self, request, obj.pk)
+            _reschedule_team(self, request, form.instance.pk)
 
 
 admin.site.unregister(Team)
