@@ -11,7 +11,7 @@ the sweep's row in the admin would stop every reminder and escalation.
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
-from crm.service_admin import ReadOnlyAdminMixin
+from core.service_admin import ReadOnlyAdminMixin
 
 
 class RapportAdminSite(admin.AdminSite):

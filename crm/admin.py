@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from crm.models import (
     ConsentRecord,
     ContactPoint,
@@ -10,7 +11,6 @@ from crm.models import (
     Team,
     TeamMembership,
 )
-from crm.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from crm.services import (
     CUSTOMER_EDITABLE_FIELDS,
     TEAM_EDITABLE_FIELDS,
@@ -170,7 +170,3 @@ class CustomerMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-import crm.api_client_admin  # noqa: E402,F401 - registers the API client admin (H4)
-import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

@@ -4,9 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
+from core.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
 from crm import admin as crm_admin
 from crm.models import Team
-from crm.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
 from followups import services
 from followups.models import (
     BusinessHours,
@@ -268,6 +268,3 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["channel", "kind", "delivery_status"]
     raw_id_fields = ["recipient", "followup", "event"]
-
-
-import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from crm.service_admin import ServiceModelAdmin, adopt_saved, service_call
+from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from interactions import services
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 

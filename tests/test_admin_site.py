@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from crm.models import IdempotencyRecord, TeamMembership
+from core.models import IdempotencyRecord
+from crm.models import TeamMembership
 from tests.factories import TeamMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def test_idempotency_records_refuse_add_change_and_delete(client, superuser):
         created_at=timezone.now(),
     )
     client.force_login(superuser)
-    base = "/admin/crm/idempotencyrecord/"
+    base = "/admin/core/idempotencyrecord/"
 
     answers = [
         client.get(base).status_code,

@@ -1,11 +1,11 @@
 """API clients in the admin: create shows the secret once; revoke and rotate actions."""
 
-from crm.api_client_services import secret_digest
-from crm.models import ApiClient
+from core.models import ApiClient
+from core.services import secret_digest
 from tests import factories
 from tests.api_clients.helpers import bearer_client
 
-CHANGELIST = "/admin/crm/apiclient/"
+CHANGELIST = "/admin/core/apiclient/"
 
 
 def _admin(client):
@@ -44,7 +44,7 @@ def test_admin_revoke_and_rotate_actions(db, client):
 
 
 def test_admin_change_goes_through_the_service_and_is_audited(db, client):
-    from crm.models import AuditEntry
+    from core.models import AuditEntry
 
     api_client, _, _ = bearer_client("customers:read", name="gateway")
     _admin(client)

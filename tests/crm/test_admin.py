@@ -42,7 +42,8 @@ def _profile_post(**fields) -> dict[str, str]:
 
 
 def test_admin_edits_go_through_the_service_normalised_and_audited(client):
-    from crm.models import AuditEntry, Customer
+    from core.models import AuditEntry
+    from crm.models import Customer
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)
@@ -84,7 +85,8 @@ def superuser(db):
 
 
 def test_a_customer_the_admin_refuses_is_shown_in_the_form_and_not_saved(client, superuser):
-    from crm.models import AuditEntry, Customer
+    from core.models import AuditEntry
+    from crm.models import Customer
     from tests.admin_forms import form_errors, post_form
 
     client.force_login(superuser)
@@ -131,7 +133,8 @@ def _membership_rows(rows: list[dict], initial: int = 0) -> dict[str, str]:
 
 
 def test_a_team_added_in_the_admin_is_created_by_the_service_with_its_members(client, superuser):
-    from crm.models import AuditEntry, Team, TeamMembership
+    from core.models import AuditEntry
+    from crm.models import Team, TeamMembership
 
     rep = UserFactory(username="maria")
     client.force_login(superuser)
@@ -161,7 +164,8 @@ def test_a_team_added_in_the_admin_is_created_by_the_service_with_its_members(cl
 
 
 def test_a_team_changed_in_the_admin_goes_through_the_services(client, superuser):
-    from crm.models import AuditEntry, TeamMembership
+    from core.models import AuditEntry
+    from crm.models import TeamMembership
     from crm.services import team_create, team_member_add
 
     team = team_create(name="Support", time_zone="UTC")
@@ -208,7 +212,8 @@ def test_a_team_changed_in_the_admin_goes_through_the_services(client, superuser
 
 
 def test_a_team_the_form_refuses_saves_nothing(client, superuser):
-    from crm.models import AuditEntry, Team
+    from core.models import AuditEntry
+    from crm.models import Team
     from tests.admin_forms import form_errors
 
     client.force_login(superuser)

@@ -150,7 +150,7 @@ def test_promises_are_not_deleted_in_the_admin(client, superuser, customer, rep)
 def test_a_team_clock_changed_in_the_admin_reschedules_its_promises(
     client, superuser, team, django_capture_on_commit_callbacks
 ):
-    from crm.models import AuditEntry
+    from core.models import AuditEntry
 
     client.force_login(superuser)
     fields = {
