@@ -159,3 +159,24 @@ def test_only_admins_see_the_admin_link(client, superuser):
         "superuser": True,
         "admins group": True,
     }
+
+
+def test_every_admin_list_and_add_page_opens_for_a_superuser(client, superuser):
+    client.force_login(superuser)
+    answers = {}
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        answers[f"{info[0]}.{info[1]} list"] = client.get(
+            reverse("admin:{}_{}_changelist".format(*info))
+        ).status_code
+        add = client.get(reverse("admin:{}_{}_add".format(*info))).status_code
+        expected_add = 200 if model_admin.has_add_permission(_request(superuser)) else 403
+        answers[f"{info[0]}.{info[1]} add"] = add if add != expected_add else "ok"
+
+    assert {name: code for name, code in answers.items() if code not in (200, "ok")} == {}
+
+
+def _request(user):
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
