@@ -21,7 +21,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.RapportAdminConfig",  # django.contrib.admin, titled Rapport
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.navigation",
             ],
         },
     },
@@ -99,6 +100,17 @@ if DATABASE_IS_POSTGRES:
     # Django's backend, loading out-of-range timestamps clamped instead of failing
     # (see config/postgresql/base.py and crm/time_window.py).
     DATABASES["default"]["ENGINE"] = "config.postgresql"
+
+# Reporting reads (board, metrics, exports) may go to a streaming replica; writes and
+# the sweep stay on the primary (core.db_routing). Unset: one server does everything.
+DATABASE_ROUTERS = ["core.db_routing.PrimaryReplicaRouter"]
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
