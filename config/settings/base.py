@@ -111,6 +111,9 @@ if env("DATABASE_REPLICA_URL", default=""):
         "CONN_HEALTH_CHECKS": True,
         "TEST": {"MIRROR": "default"},
     }
+    if DATABASES["replica"]["ENGINE"].startswith("django.db.backends.postgresql"):
+        # Reporting reads survive an out-of-range row too (config/postgresql).
+        DATABASES["replica"]["ENGINE"] = "config.postgresql"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
