@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import models
 
 from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
-from interactions import services
+from interactions import attribution, services
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
 # What an admin gives when logging a contact by hand (interaction_log's arguments).
@@ -80,8 +80,9 @@ class InteractionAdmin(ServiceModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         data = form.cleaned_data
         if not change:
-            logged = service_call(
-                services.interaction_log,
+            logged = service_call(  # attributed by the admin: audited (interactions.attribution)
+                attribution.interaction_log_attributed,
+                actor=request.user,
                 **{name: data[name] for name in INTERACTION_ADD_FIELDS if name in data},
             )
             adopt_saved(obj, logged)
@@ -95,7 +96,12 @@ class InteractionAdmin(ServiceModelAdmin):
             if name in services.INTERACTION_EDITABLE_FIELDS
         }
         if changes:
-            stored = service_call(services.interaction_update, interaction=stored, changes=changes)
+            stored = service_call(
+                attribution.interaction_update_attributed,
+                actor=request.user,
+                interaction=stored,
+                changes=changes,
+            )
         if "matter" in form.changed_data:
             if data["matter"] is None:
                 stored = service_call(services.interaction_matter_unlink, interaction=stored)

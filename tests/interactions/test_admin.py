@@ -216,3 +216,33 @@ def test_matter_update_refuses_what_it_may_not_change_naming_the_field(customer)
     assert list(counters.value.message_dict) == ["contact_count"]
     assert list(status.value.message_dict) == ["status"]
     assert Matter.objects.filter(pk=matter.pk, contact_count=1, status="open").exists()
+
+
+def test_a_rep_changed_in_the_admin_is_an_audited_attribution(client, superuser, customer):
+    from core.models import AuditEntry
+    from tests.factories import TeamFactory, TeamMembershipFactory
+
+    team = TeamFactory(name="Desk")
+    first, second = UserFactory(username="first_rep"), UserFactory(username="second_rep")
+    for user in (first, second):
+        TeamMembershipFactory(team=team, user=user)
+    contact = services.interaction_log(
+        customer=customer,
+        channel="phone",
+        direction="inbound",
+        occurred_at=timezone.now() - timedelta(hours=1),
+        rep=first,
+        team=team,
+    )
+    client.force_login(superuser)
+
+    response = post_form(
+        client,
+        reverse("admin:interactions_interaction_change", args=[contact.pk]),
+        _change_fields(contact, rep=str(second.pk)),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    entry = AuditEntry.objects.get(action="interaction.attributed")
+    assert entry.actor == superuser
+    assert entry.details["rep"] == [first.pk, second.pk]
