@@ -659,3 +659,18 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label or '-'} {self.action}"
+
+
+class StaffProfile(models.Model):
+    """A staff member's own settings. `time_zone` blank: the clock of their (first)
+    team, else the site's TIME_ZONE (crm.selectors.user_time_zone)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_time_zone]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or 'team time zone'})"

@@ -354,6 +354,9 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/", **staff(200)),
     # The merge queue: reps see it too (to tell a supervisor); merging stays theirs.
     page("GET", "/customers/duplicates/", **staff(200)),
+    # One's own settings (time zone): any signed-in user; an empty post means "my team's".
+    page("GET", "/me/", **staff(200)),
+    page("POST", "/me/", **staff(302)),
     page("POST", "/customers/", **staff(200)),
     page("GET", "/customers/{customer_id}/", **staff(200)),
     page(
@@ -366,10 +369,11 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/{customer_id}/profile/", **staff(302)),
     page("POST", "/customers/{customer_id}/profile/", **staff(400)),
     page("GET", "/customers/{customer_id}/profile/edit/", **staff(200)),
-    # Invalid form posts without htmx go back to the page, which shows the errors.
-    page("POST", "/customers/{customer_id}/consents/", **staff(302)),
-    page("POST", "/customers/{customer_id}/contact-points/", **staff(302)),
-    page("POST", "/customers/{customer_id}/facts/", **staff(302)),
+    # Invalid form posts without htmx answer 400 with the form, its errors and values
+    # (a redirect would drop them).
+    page("POST", "/customers/{customer_id}/consents/", **staff(400)),
+    page("POST", "/customers/{customer_id}/contact-points/", **staff(400)),
+    page("POST", "/customers/{customer_id}/facts/", **staff(400)),
     page("GET", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/delete/", **staff(302)),
