@@ -309,16 +309,13 @@ class ContactPoint(models.Model):
 
     @property
     def display_value(self) -> str:
-        """How people read it: "+1 415-555-0100" rather than "+14155550100"."""
+        """How people read it: national for the team's own region ("(415) 555-0100"),
+        international for others ("+81 3-1234-5678"), rather than "+14155550100"."""
         if self.kind != self.Kind.PHONE:
             return self.value
-        import phonenumbers
+        from crm.phone import display_phone
 
-        try:
-            number = phonenumbers.parse(self.value)
-        except phonenumbers.NumberParseException:
-            return self.value
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return display_phone(self.value)
 
 
 class ConsentRecord(models.Model):

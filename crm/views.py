@@ -48,6 +48,11 @@ def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @login_required
 def home(request):
+    """Where a day starts: supervisors (and admins) on the board, reps on My day."""
+    if access.is_supervisor(request.user) or access.is_admin(request.user):
+        return redirect("board:board")
+    if access.is_staff_member(request.user):
+        return redirect("followups:my-day")
     return redirect("crm:customer-list")
 
 
@@ -58,6 +63,9 @@ def customer_list_page(request):
     page = Paginator(selectors.customer_list(query=query), CUSTOMERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    if query and page.paginator.count == 1 and not request.GET.get("list"):
+        # One match (by name, phone in any format or e-mail): open the customer at once.
+        return redirect("crm:customer-detail", page.object_list[0].pk)
     return render(
         request,
         "crm/customer_list.html",

@@ -71,3 +71,11 @@ def duration_minutes(seconds: int | None) -> str:
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min"
+
+
+@register.filter
+def phone(value: str) -> str:
+    """A stored number as people write it (crm.phone.display_phone)."""
+    from crm.phone import display_phone
+
+    return display_phone(value or "")

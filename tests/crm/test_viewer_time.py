@@ -164,3 +164,13 @@ def test_the_api_and_anonymous_pages_stay_in_utc(client):
 
     client.get("/accounts/login/")
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_the_api_answers_in_utc_even_to_a_signed_in_rep(browser, customer):
+    with time_machine.travel(AFTER_DST_END, tick=False):
+        _log(browser, customer, occurred_at="2026-11-01T19:00")
+        body = browser.get(f"/api/v1/customers/{customer.pk}/timeline/").json()
+    assert body["results"][0]["occurred_at"] in (
+        "2026-11-02T00:00:00Z",
+        "2026-11-02T00:00:00+00:00",
+    )

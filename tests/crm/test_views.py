@@ -274,13 +274,33 @@ def test_page_and_list_query_counts_do_not_grow(rep_browser, rep, django_assert_
         rep_browser.get(list_url, {"q": "person"})
 
 
-def test_the_list_links_each_customer_to_their_page(rep_browser):
+def test_one_match_opens_the_customer_and_the_list_shows_phones_as_people_write_them(
+    rep_browser, settings
+):
+    settings.PHONE_DEFAULT_REGION = "US"
     customer = customer_create(full_name="Ann Lee", phones=["+14155550100"])
+    customer_create(full_name="Haruto Sato", phones=["+81 3-1234-5678"])
 
-    html = rep_browser.get(reverse("crm:customer-list"), {"q": "415 555 0100"}).content.decode()
+    for query in ("415 555 0100", "(415) 555-0100", "+1-415-555-0100", "ann lee"):
+        response = rep_browser.get(reverse("crm:customer-list"), {"q": query})
+        assert response.status_code == 302, query
+        assert response["Location"] == page_url(customer)
+    html = rep_browser.get(reverse("crm:customer-list")).content.decode()
 
     assert f'href="{page_url(customer)}"' in html
-    assert "+14155550100" in html
+    assert "(415) 555-0100" in html  # national: the team's own region
+    assert "+81 3-1234-5678" in html  # international: a number from elsewhere
+    assert "+14155550100" not in html
+
+
+def test_reps_land_on_my_day_and_supervisors_on_the_board(rep_browser, client):
+    from crm.models import TeamMembership
+    from tests.factories import TeamMembershipFactory
+
+    assert rep_browser.get("/")["Location"] == reverse("followups:my-day")
+    supervisor = TeamMembershipFactory(role=TeamMembership.Role.SUPERVISOR).user
+    client.force_login(supervisor)
+    assert client.get("/")["Location"] == reverse("board:board")
 
 
 def test_the_list_says_when_a_name_search_shows_only_the_best_matches(rep_browser, monkeypatch):
