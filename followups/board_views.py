@@ -379,22 +379,29 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             [(row["week"], row["kept_on_time_percent"]) for row in report.promise_weeks],
             y_label="% kept on time",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No promise came due in this range yet.",
         ),
         "fcr": line_chart(
             [(row["week"], row["first_contact_resolution_percent"]) for row in report.matter_weeks],
             y_label="% resolved on first contact",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No matters opened in this range yet.",
         ),
         "complaints": bar_chart(
             report.complaint_weeks_by_category,
             categories=report.complaint_categories,
             y_label="complaints",
+            empty="No complaints in this range.",
         ),
         "csat": line_chart(
             [(row["week"], row["csat_average"]) for row in report.csat_weeks],
             y_label="CSAT (1-5)",
             y_max=5,
             intervals=5,
+            partial=report.partial_weeks,
+            empty="No feedback answered in this range yet.",
         ),
     }
     query = request.GET.copy()
