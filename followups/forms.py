@@ -20,7 +20,7 @@ class KeptPromiseField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: FollowUp) -> str:
         due = obj.due_at.astimezone(ZoneInfo(self.time_zone))
-        return f"{obj.action} (due {due:%a %d %b %H:%M})"
+        return f"{obj.action} (due {due:%a %d %b %H:%M %Z})"
 
 
 class PromiseFields(forms.Form):

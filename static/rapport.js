@@ -58,6 +58,24 @@
     flash("Rapport did not answer in time: check whether it was saved before trying again.", "error");
   });
 
+  // --- wide tables on a phone ---------------------------------------------------------
+  // Under 600 px a list table scrolls inside itself (rapport.css); a keyboard user must
+  // be able to reach and scroll it, so it takes focus and is named after its heading.
+  function focusableTables(root) {
+    var tables = (root || document).querySelectorAll("table.list:not([tabindex])");
+    for (var i = 0; i < tables.length; i++) {
+      var table = tables[i];
+      table.setAttribute("tabindex", "0");
+      if (!table.hasAttribute("aria-label") && !table.querySelector("caption")) {
+        var section = table.closest("section, .card");
+        var heading = section && section.querySelector("h1, h2, h3");
+        table.setAttribute("aria-label", heading ? heading.textContent.trim() : "Table");
+      }
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusableTables(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { focusableTables(event.target); });
+
   // --- keyboard shortcuts ---------------------------------------------------------
   function typing(target) {
     var tag = (target && target.tagName) || "";
