@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from followups import board_selectors, metrics_selectors
-from followups.board_charts import bar_chart, line_chart
-from followups.metrics_selectors import MetricsFilter
-from interactions.metrics_selectors import complaint_trend
+from reporting import board_selectors, metrics_selectors
+from reporting.board_charts import bar_chart, line_chart
+from reporting.contact_selectors import complaint_trend
+from reporting.metrics_selectors import MetricsFilter
 from tests import factories
 
 # Wednesday of the week starting Mon 18 May 2026: that week is not over.
