@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "crm",
     "interactions",
     "followups",
+    "spreadsheets",
 ]
 
 MIDDLEWARE = [
