@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, normalise_phone
 from crm.services import _check_quiet_hours, _clean_tags, _normalise_profile
+from crm.validators import standardize_language_tag
 from spreadsheets.csvfile import normalise_header, parse_datetime_value, parse_time_value
 
 
@@ -191,6 +192,11 @@ def _channel(value: str) -> str:
     raise ValidationError(f"'{value}' is not one of {', '.join(Customer.Channel.values)}.")
 
 
+@functools.lru_cache(maxsize=1024)
+def _standard_language(value: str) -> str:
+    return standardize_language_tag(value)
+
+
 @functools.lru_cache(maxsize=4096)
 def _phone(raw: str, region: str) -> tuple[str, str]:
     phone = normalise_phone(raw, region=region)
@@ -296,29 +302,38 @@ class RowParser:
         """The API's rules for the values this row gives (crm.services does the same)."""
         if not profile:
             return []
-        values = _normalise_profile(dict(profile))
+        values = dict(profile)
+        language = values.pop("preferred_language", "")
+        values = _normalise_profile(values)  # crm's rules (whitespace of the names)
+        if language:
+            values["preferred_language"] = _standard_language(language)  # the same, cached
         profile.update(values)
         return profile_errors(values)
 
 
 def profile_errors(values: dict[str, Any]) -> list[str]:
-    """Field validation of a customer's profile values (as Customer.full_clean
-    would, without its per-row constraint queries: the check constraints'
-    conditions are the quiet-hours pair, done here, and the channel choices)."""
+    """Field validation of a customer's profile values: each model field's own
+    clean() (max length, choices, the time-zone and language validators), as
+    Customer.full_clean runs them, without its per-row constraint queries
+    (the check constraints' conditions are the quiet-hours pair, checked by
+    quiet_hours_errors, and the channel choices)."""
     errors = []
-    customer = Customer(**{name: value for name, value in values.items() if name in PROFILE_FIELDS})
-    exclude = [
-        f.name
-        for f in Customer._meta.fields
-        if f.name not in values or f.name in ("owner", "merged_into")
-    ]
-    try:
-        customer.clean_fields(exclude=exclude)
-    except ValidationError as exc:
-        for name, messages in exc.message_dict.items():
-            label = COLUMN_BY_TARGET[name].label if name in COLUMN_BY_TARGET else name
-            errors.extend(f"{label}: {message}" for message in messages)
+    for name, value in values.items():
+        if name in PROFILE_FIELDS:
+            label = COLUMN_BY_TARGET[name].label
+            errors.extend(f"{label}: {message}" for message in _field_errors(name, value))
     return errors
+
+
+# Time zones, languages and organisations repeat down a file; their validators
+# (zoneinfo, langcodes) cost more than the rest of a row.
+@functools.lru_cache(maxsize=16384)
+def _field_errors(name: str, value: Any) -> tuple[str, ...]:
+    try:
+        Customer._meta.get_field(name).clean(value, None)
+    except ValidationError as exc:
+        return tuple(exc.messages)
+    return ()
 
 
 def quiet_hours_errors(start: time | None, end: time | None) -> list[str]:

@@ -7,6 +7,8 @@ number of customers.
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -75,58 +77,98 @@ def _contact_column(kind: str, label: str) -> str:
     return target if target in CONTACT_COLUMNS else f"{kind}_other"
 
 
-def _contact_text(contact: ContactPoint) -> str:
-    if contact.kind == ContactPoint.Kind.PHONE and contact.extension:
-        return f"{contact.value} ext. {contact.extension}"
-    return contact.value
-
-
 def customers_for_export(*, query: str = "", **filters) -> QuerySet[Customer]:
-    """The customer list's rows (same selector, same filters), with what a row needs."""
-    customers = crm_selectors.customer_list(query=query, **filters)
-    return customers.prefetch_related(
-        Prefetch(
-            "facts",
-            queryset=ProfileFact.objects.filter(deleted_at__isnull=True).order_by(
-                "recorded_at", "pk"
-            ),
-            to_attr="live_facts",
-        )
-    )
+    """The customer list's rows (same selector, same filters, same order)."""
+    return crm_selectors.customer_list(query=query, **filters)
 
 
-def customer_export_row(customer: Customer) -> list[str]:
+@dataclass
+class _ExportCustomer:
+    values: dict[str, Any]
+    contacts: list[tuple] = field(default_factory=list)  # (pk, kind, label, value, ext, primary)
+    tags: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+
+
+def _contact_text(kind: str, value: str, extension: str) -> str:
+    if kind == ContactPoint.Kind.PHONE and extension:
+        return f"{value} ext. {extension}"
+    return value
+
+
+def customer_export_row(customer: _ExportCustomer) -> list[str]:
     cells: dict[str, list[str]] = {target: [] for target in CONTACT_COLUMNS}
     # Primary first, so an import gives a new customer the same primaries.
-    contacts = sorted(customer.contact_points.all(), key=lambda c: (not c.is_primary, c.pk))
-    for contact in contacts:
-        cells[_contact_column(contact.kind, contact.label)].append(_contact_text(contact))
-    row = [str(customer.pk)]
+    contacts = sorted(customer.contacts, key=lambda c: (not c[5], c[0]))
+    for _, kind, label, value, extension, _ in contacts:
+        cells[_contact_column(kind, label)].append(_contact_text(kind, value, extension))
+    values = customer.values
+    row = [str(values["pk"])]
     for name in PROFILE_FIELDS:
-        value = getattr(customer, name)
-        row.append(
-            ""
-            if value is None
-            else value.strftime("%H:%M")
-            if name.startswith("quiet")
-            else str(value)
-        )
+        value = values[name]
+        if value is None:
+            row.append("")
+        elif name.startswith("quiet"):
+            row.append(value.strftime("%H:%M"))
+        else:
+            row.append(str(value))
     for target, (kind, _) in CONTACT_COLUMNS.items():
         row.append(("\n\n" if kind == "address" else "\n").join(cells[target]))
-    for kind in ("phone", "email"):
-        primary = [c for c in contacts if c.kind == kind and c.is_primary]
-        row.append(_contact_text(primary[0]) if primary else "")
-    row.append(", ".join(sorted(tag.name for tag in customer.tags.all())))
-    row.append("\n".join(" ".join(fact.text.split()) for fact in customer.live_facts))
-    row.append(format_datetime(customer.last_activity_at))
+    for wanted in ("phone", "email"):
+        primary = [c for c in contacts if c[1] == wanted and c[5]]
+        if primary:
+            _, kind, _, value, extension, _ = primary[0]
+            row.append(_contact_text(kind, value, extension))
+        else:
+            row.append("")
+    row.append(", ".join(sorted(customer.tags)))
+    row.append("\n".join(" ".join(text.split()) for text in customer.facts))
+    row.append(format_datetime(values["last_activity_at"]))
     return row
+
+
+def _export_chunks(customers: QuerySet[Customer]) -> Iterator[list[_ExportCustomer]]:
+    """Chunks of EXPORT_CHUNK customers with their contact points, tags and live
+    facts: four plain queries a chunk (Django's prefetch_related builds a
+    related manager per row, 3x the time of the whole export, measured)."""
+    rows = customers.select_related(None).prefetch_related(None)
+    rows = rows.values("pk", *PROFILE_FIELDS, "last_activity_at")
+    chunk: list[_ExportCustomer] = []
+    for values in rows.iterator(chunk_size=EXPORT_CHUNK):
+        chunk.append(_ExportCustomer(values))
+        if len(chunk) == EXPORT_CHUNK:
+            yield _with_related(chunk)
+            chunk = []
+    if chunk:
+        yield _with_related(chunk)
+
+
+def _with_related(chunk: list[_ExportCustomer]) -> list[_ExportCustomer]:
+    by_id = {customer.values["pk"]: customer for customer in chunk}
+    ids = list(by_id)
+    for contact in ContactPoint.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "pk", "kind", "label", "value", "extension", "is_primary"
+    ):
+        by_id[contact[0]].contacts.append(contact[1:])
+    for customer_id, name in Customer.tags.through.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "tag__name"
+    ):
+        by_id[customer_id].tags.append(name)
+    for customer_id, text in (
+        ProfileFact.objects.filter(customer_id__in=ids, deleted_at__isnull=True)
+        .order_by("recorded_at", "pk")
+        .values_list("customer_id", "text")
+    ):
+        by_id[customer_id].facts.append(text)
+    return chunk
 
 
 def customer_export_lines(*, customers: QuerySet[Customer]) -> Iterator[str]:
     def rows() -> Iterator[list[str]]:
         yield CUSTOMER_EXPORT_HEADER
-        for customer in customers.iterator(chunk_size=EXPORT_CHUNK):
-            yield customer_export_row(customer)
+        for chunk in _export_chunks(customers):
+            for customer in chunk:
+                yield customer_export_row(customer)
 
     return write_rows(rows())
 

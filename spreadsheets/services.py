@@ -46,6 +46,7 @@ from crm.models import (
     Tag,
     search_text,
 )
+from spreadsheets.bulk import insert_rows, reserve_ids
 from spreadsheets.csvfile import CsvFileError, CsvTable, open_table
 from spreadsheets.customer_rows import (
     PROFILE_FIELDS,
@@ -185,6 +186,7 @@ class _Known:
     last_activity_at: datetime | None = None
     is_new: bool = False
     line: int = 0
+    first_line: int = 0  # the first line of this run naming this customer
 
 
 @dataclass
@@ -199,8 +201,10 @@ class _Changes:
 
 
 class _Batch:
-    def __init__(self, known_by_key: dict[tuple, _Known]):
+    def __init__(self, known_by_key: dict[tuple, _Known], touched: dict[int, int]):
         self.known_by_key = known_by_key
+        # Customer id -> the first line of this run that matched or created it.
+        self.touched = touched
         self.changes: dict[int, _Changes] = {}  # id(known) -> changes
         self.rows: list[ImportRow] = []
 
@@ -344,6 +348,18 @@ def _apply(batch: _Batch, row: CustomerRow) -> tuple[str, _Known | None, list[st
             return Outcome.ERROR, None, ["Full name: a new customer needs a name."]
         known = _Known(id=None, profile=dict(_DEFAULT_PROFILE), is_new=True, line=row.line)
         changed = set(row.profile)
+    earlier = known.first_line or batch.touched.get(known.id or 0, 0)
+    if earlier:
+        conflicts = _conflicts(known, row, changed)
+        if conflicts:
+            return (
+                Outcome.ERROR,
+                None,
+                [
+                    f"Line {earlier} is the same customer with a different {conflicts}: keep one "
+                    "value (the first is kept; a blank cell changes nothing)."
+                ],
+            )
     merged = {**known.profile, **{f: row.profile[f] for f in changed}}
     errors = quiet_hours_errors(merged.get("quiet_hours_start"), merged.get("quiet_hours_end"))
     if errors:
@@ -377,6 +393,7 @@ def _apply(batch: _Batch, row: CustomerRow) -> tuple[str, _Known | None, list[st
         changed.add("last_activity_at")
     for key in keys:
         batch.known_by_key[key] = known
+    known.first_line = known.first_line or earlier or row.line
     if known.is_new and not distinct:
         outcome = Outcome.CREATED
     elif changed or new_contacts or new_tags or new_notes:
@@ -392,44 +409,64 @@ def _apply(batch: _Batch, row: CustomerRow) -> tuple[str, _Known | None, list[st
     return outcome, known, []
 
 
+def _conflicts(known: _Known, row: CustomerRow, changed: set[str]) -> str:
+    """Fields a later row of the same file would change from a value already set.
+
+    Duplicate rows of one person must agree, or each run would flip the
+    customer between them and a re-import would never be "nothing changed";
+    filling a blank (or a default) is not a conflict."""
+    from spreadsheets.customer_rows import COLUMN_BY_TARGET
+
+    names = [
+        COLUMN_BY_TARGET[f].label
+        for f in sorted(changed)
+        if known.profile.get(f) not in ("", None, _DEFAULT_PROFILE.get(f))
+    ]
+    return ", ".join(names)
+
+
 def _write(batch: _Batch, *, actor: User | None, import_id: int) -> None:
-    """The batch's writes, set-based."""
+    """The batch's writes, set-based (spreadsheets.bulk: one INSERT per table)."""
     now = timezone.now()
     changes = list(batch.changes.values())
     created = [c for c in changes if c.known.id is None]
     updated = [c for c in changes if c.known.id is not None]
 
-    def customer(known: _Known, **extra: Any) -> Customer:
-        return Customer(
+    def customer_values(known: _Known) -> dict[str, Any]:
+        return {
             **known.profile,
-            last_activity_at=known.last_activity_at,
-            search_name=search_text(known.profile["full_name"], known.profile["preferred_name"]),
-            **extra,
-        )
+            "last_activity_at": known.last_activity_at,
+            "search_name": search_text(known.profile["full_name"], known.profile["preferred_name"]),
+        }
 
-    new_customers = [customer(c.known) for c in created]
-    Customer.objects.bulk_create(new_customers)
-    for change, instance in zip(created, new_customers, strict=True):
-        change.known.id = instance.pk
+    for change, pk in zip(created, reserve_ids(Customer, len(created)), strict=True):
+        change.known.id = pk
+    insert_rows(
+        Customer, [{"id": c.known.id, **customer_values(c.known)} for c in created], now=now
+    )
     if updated:
         fields = set().union(*(c.fields for c in updated))
         if fields & {"full_name", "preferred_name"}:
             fields.add("search_name")
         Customer.objects.bulk_update(
-            [customer(c.known, pk=c.known.id, updated_at=now) for c in updated],
+            [Customer(pk=c.known.id, updated_at=now, **customer_values(c.known)) for c in updated],
             sorted(fields | {"updated_at"}),
         )
-    ContactPoint.objects.bulk_create(
-        ContactPoint(
-            customer_id=c.known.id,
-            kind=kind,
-            label=label,
-            value=value,
-            extension=extension,
-            is_primary=is_primary,
-        )
-        for c in changes
-        for kind, label, value, extension, is_primary in c.contacts
+    insert_rows(
+        ContactPoint,
+        [
+            {
+                "customer_id": c.known.id,
+                "kind": kind,
+                "label": label,
+                "value": value,
+                "extension": extension,
+                "is_primary": is_primary,
+            }
+            for c in changes
+            for kind, label, value, extension, is_primary in c.contacts
+        ],
+        now=now,
     )
     tag_names = {t for c in changes for t in c.tags}
     if tag_names:
@@ -443,52 +480,67 @@ def _write(batch: _Batch, *, actor: User | None, import_id: int) -> None:
             ],
             ignore_conflicts=True,
         )
-    facts = ProfileFact.objects.bulk_create(
-        ProfileFact(
-            customer_id=c.known.id,
-            category=ProfileFact.Category.OTHER,
-            text=text,
-            recorded_by=actor,
-            recorded_at=now,
-        )
-        for c in changes
-        for text in c.notes
+    notes = [(c.known.id, text) for c in changes for text in c.notes]
+    fact_ids = reserve_ids(ProfileFact, len(notes))
+    actor_id = actor.pk if actor is not None else None
+    insert_rows(
+        ProfileFact,
+        [
+            {
+                "id": pk,
+                "customer_id": customer_id,
+                "category": ProfileFact.Category.OTHER,
+                "text": text,
+                "recorded_by_id": actor_id,
+                "recorded_at": now,
+            }
+            for pk, (customer_id, text) in zip(fact_ids, notes, strict=True)
+        ],
+        now=now,
     )
-    ProfileFactRevision.objects.bulk_create(
-        ProfileFactRevision(
-            fact=fact,
-            action=ProfileFactRevision.Action.CREATED,
-            category=fact.category,
-            text=fact.text,
-            is_pinned=False,
-            changed_by=actor,
-            changed_at=now,
-        )
-        for fact in facts
+    insert_rows(
+        ProfileFactRevision,
+        [
+            {
+                "fact_id": pk,
+                "action": ProfileFactRevision.Action.CREATED,
+                "category": ProfileFact.Category.OTHER,
+                "text": text,
+                "is_pinned": False,
+                "changed_by_id": actor_id,
+                "changed_at": now,
+            }
+            for pk, (_, text) in zip(fact_ids, notes, strict=True)
+        ],
+        now=now,
     )
     label = actor.get_username()[:150] if actor is not None else ""
-    AuditEntry.objects.bulk_create(
-        AuditEntry(
-            occurred_at=now,
-            actor=actor,
-            actor_label=label,
-            action="customer.created" if c.known.is_new else "customer.updated",
-            target_type="customer",
-            target_id=str(c.known.id),
-            customer_id=c.known.id,
-            # Field names only, never values (as crm.services does).
-            details={
-                "via": VIA,
-                "import_id": import_id,
-                "fields": sorted(
-                    c.fields
-                    | ({"contact_points"} if c.contacts else set())
-                    | ({"tags"} if c.tags else set())
-                    | ({"facts"} if c.notes else set())
-                ),
-            },
-        )
-        for c in changes
+    insert_rows(
+        AuditEntry,
+        [
+            {
+                "occurred_at": now,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "action": "customer.created" if c.known.is_new else "customer.updated",
+                "target_type": "customer",
+                "target_id": str(c.known.id),
+                "customer_id": c.known.id,
+                # Field names only, never values (as crm.services does).
+                "details": {
+                    "via": VIA,
+                    "import_id": import_id,
+                    "fields": sorted(
+                        c.fields
+                        | ({"contact_points"} if c.contacts else set())
+                        | ({"tags"} if c.tags else set())
+                        | ({"facts"} if c.notes else set())
+                    ),
+                },
+            }
+            for c in changes
+        ],
+        now=now,
     )
 
 
@@ -540,6 +592,15 @@ def _process(customer_import_id: int, on_progress) -> CustomerImport:
     # The dry run remembers the whole file (nothing is written, so a later row's
     # duplicate is found here); the run forgets after each batch: it is committed.
     known_by_key: dict[tuple, _Known] = {}
+    touched: dict[int, int] = {}
+    if not dry_run and customer_import.rows_done:  # resuming: what the earlier batches did
+        for customer_id, line in (
+            ImportRow.objects.filter(customer_import=customer_import, phase=customer_import.phase)
+            .exclude(customer_id=None)
+            .order_by("line")
+            .values_list("customer_id", "line")
+        ):
+            touched.setdefault(customer_id, line)
     skip = 0 if dry_run else customer_import.rows_done
     if dry_run and customer_import.rows_done:
         customer_import_start(customer_import_id=customer_import.pk, dry_run=True)
@@ -548,14 +609,14 @@ def _process(customer_import_id: int, on_progress) -> CustomerImport:
         for record in table.records(skip=skip):
             pending.append(record)
             if len(pending) == BATCH_ROWS:
-                _run_batch(customer_import, parser, pending, known_by_key, dry_run, actor)
+                _run_batch(customer_import, parser, pending, known_by_key, touched, dry_run, actor)
                 pending = []
                 if not dry_run:
                     known_by_key = {}
                 if on_progress:
                     on_progress(customer_import.rows_done, customer_import.rows_total)
         if pending:
-            _run_batch(customer_import, parser, pending, known_by_key, dry_run, actor)
+            _run_batch(customer_import, parser, pending, known_by_key, touched, dry_run, actor)
             if on_progress:
                 on_progress(customer_import.rows_done, customer_import.rows_total)
     except Exception as exc:
@@ -585,9 +646,9 @@ def _process(customer_import_id: int, on_progress) -> CustomerImport:
     return customer_import
 
 
-def _run_batch(customer_import, parser, records, known_by_key, dry_run, actor) -> None:
+def _run_batch(customer_import, parser, records, known_by_key, touched, dry_run, actor) -> None:
     with transaction.atomic():
-        batch = _Batch(known_by_key)
+        batch = _Batch(known_by_key, touched)
         parsed = [parser.parse(record.line, record.cells) for record in records]
         valid = [row for row in parsed if isinstance(row, CustomerRow)]
         if not dry_run:
@@ -615,17 +676,20 @@ def _run_batch(customer_import, parser, records, known_by_key, dry_run, actor) -
         for record, outcome, known, messages in decisions:
             counts[outcome] += 1
             rows.append(
-                ImportRow(
-                    customer_import_id=customer_import.pk,
-                    phase=customer_import.phase,
-                    line=record.line,
-                    outcome=outcome,
-                    customer_id=known.id if known is not None else None,
-                    messages=messages,
-                    cells=record.cells if outcome == Outcome.ERROR else None,
-                )
+                {
+                    "customer_import_id": customer_import.pk,
+                    "phase": customer_import.phase,
+                    "line": record.line,
+                    "outcome": outcome,
+                    "customer_id": known.id if known is not None else None,
+                    "messages": messages,
+                    "cells": record.cells if outcome == Outcome.ERROR else None,
+                }
             )
-        ImportRow.objects.bulk_create(rows)
+        insert_rows(ImportRow, rows)
+        for known in batch.known_by_key.values():
+            if known.id and known.first_line:
+                touched.setdefault(known.id, known.first_line)
         CustomerImport.objects.filter(pk=customer_import.pk).update(
             rows_done=F("rows_done") + len(records),
             created_count=F("created_count") + counts[Outcome.CREATED],

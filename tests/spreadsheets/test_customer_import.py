@@ -394,3 +394,19 @@ def test_import_customers_command(tmp_path):
     assert Customer.objects.get().contact_points.get().label == "mobile"
     assert "Bad;1" not in report.read_text()  # the report is comma-separated
     assert "Bad,1,,3," in report.read_text(encoding="utf-8-sig")
+
+
+def test_duplicate_rows_that_disagree_are_reported_so_a_reimport_changes_nothing(monkeypatch):
+    monkeypatch.setattr(services, "BATCH_ROWS", 2)  # the duplicates land in different batches
+    content = (
+        b"Name,Phone,Time zone,Organisation\n"
+        b"Ann Lee,415 555 0100,,\n"
+        b"Ann Lee,415 555 0100,Europe/Paris,\n"
+        b"Ann Lee,415 555 0100,Europe/Berlin,Acme\n"
+    )
+    first = run_import(content)
+    assert outcomes(first) == {2: "created", 3: "updated", 4: "error"}
+    assert "Line 2 is the same customer with a different Time zone" in errors(first)[4][0]
+    assert Customer.objects.get().time_zone == "Europe/Paris"
+    again = run_import(content)
+    assert outcomes(again) == {2: "matched", 3: "matched", 4: "error"}
