@@ -36,9 +36,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm.audit import audit_record
+from core.audit import audit_record
+from core.models import AuditEntry
 from crm.models import (
-    AuditEntry,
     ContactPoint,
     Customer,
     ProfileFact,
@@ -634,6 +634,10 @@ def _process(customer_import_id: int, on_progress) -> CustomerImport:
         customer_import.finished_at = timezone.now()
         if dry_run:
             customer_import.dry_run_summary = _counts(customer_import)
+        else:
+            # The file is personal data of everyone in it: once imported it is not
+            # kept (the error rows' cells stay, for the error report).
+            customer_import.content = b""
         customer_import.save()
         if not dry_run:
             audit_record(

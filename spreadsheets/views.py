@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from core.audit import audit_record
 from crm import access
-from crm.audit import audit_record
 from spreadsheets import selectors, services, tasks
 from spreadsheets.customer_rows import COLUMNS
 from spreadsheets.models import CustomerImport, ImportRow

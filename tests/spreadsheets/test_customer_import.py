@@ -7,8 +7,9 @@ from datetime import UTC, datetime, time
 import pytest
 from django.core.management import call_command
 
+from core.models import AuditEntry
 from crm import services as crm_services
-from crm.models import AuditEntry, ContactPoint, Customer, ProfileFact
+from crm.models import ContactPoint, Customer, ProfileFact
 from spreadsheets import selectors, services
 from spreadsheets.models import CustomerImport, ImportRow
 

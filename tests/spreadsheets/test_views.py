@@ -8,8 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.models import AuditEntry
 from crm import services as crm_services
-from crm.models import AuditEntry, Customer, TeamMembership
+from crm.models import Customer, TeamMembership
 from spreadsheets.models import CustomerImport
 from tests.factories import InteractionFactory, TeamMembershipFactory, UserFactory
 
