@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from crm import selectors as crm_selectors
 from crm.models import ContactPoint, Customer, ProfileFact
@@ -196,35 +196,62 @@ INTERACTION_EXPORT_HEADER = [
 def interaction_export_lines(*, interactions: QuerySet) -> Iterator[str]:
     """One line per interaction, in the columns the interaction import reads.
 
-    `interactions` is the caller's filtered queryset (the API's filters)."""
-    primary_phone = Prefetch(
-        "customer__contact_points",
-        queryset=ContactPoint.objects.filter(is_primary=True, kind__in=["phone", "email"]),
-        to_attr="primaries",
+    `interactions` is the caller's filtered queryset (the API's filters); rows
+    are read in chunks with a server-side cursor, and each chunk's customers'
+    primary phone and e-mail with one plain query."""
+    columns = (
+        "pk",
+        "source",
+        "external_id",
+        "customer_id",
+        "customer__full_name",
+        "channel",
+        "direction",
+        "occurred_at",
+        "duration_seconds",
+        "outcome",
+        "category_id",
+        "rep__username",
+        "summary",
     )
+
+    def chunks() -> Iterator[list[dict]]:
+        chunk: list[dict] = []
+        for values in interactions.values(*columns).iterator(chunk_size=EXPORT_CHUNK):
+            chunk.append(values)
+            if len(chunk) == EXPORT_CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
     def rows() -> Iterator[list[str]]:
         yield INTERACTION_EXPORT_HEADER
-        queryset = interactions.select_related("customer", "rep").prefetch_related(primary_phone)
-        for interaction in queryset.iterator(chunk_size=EXPORT_CHUNK):
-            customer = interaction.customer
-            primaries = {c.kind: c.value for c in getattr(customer, "primaries", [])}
-            rep = interaction.rep
-            yield [
-                interaction.source,
-                interaction.external_id or f"rapport-{interaction.pk}",
-                "" if customer is None else str(customer.pk),
-                primaries.get("phone", ""),
-                primaries.get("email", ""),
-                "" if customer is None else customer.full_name,
-                interaction.channel,
-                interaction.direction,
-                format_datetime(interaction.occurred_at),
-                str(interaction.duration_seconds),
-                interaction.outcome,
-                interaction.category_id or "",
-                "" if rep is None else rep.get_username(),
-                interaction.summary,
-            ]
+        for chunk in chunks():
+            primaries: dict[tuple[int, str], str] = {}
+            for customer_id, kind, value in ContactPoint.objects.filter(
+                customer_id__in={row["customer_id"] for row in chunk if row["customer_id"]},
+                is_primary=True,
+                kind__in=["phone", "email"],
+            ).values_list("customer_id", "kind", "value"):
+                primaries[(customer_id, kind)] = value
+            for row in chunk:
+                customer_id = row["customer_id"]
+                yield [
+                    row["source"],
+                    row["external_id"] or f"rapport-{row['pk']}",
+                    "" if customer_id is None else str(customer_id),
+                    primaries.get((customer_id, "phone"), ""),
+                    primaries.get((customer_id, "email"), ""),
+                    row["customer__full_name"] or "",
+                    row["channel"],
+                    row["direction"],
+                    format_datetime(row["occurred_at"]),
+                    str(row["duration_seconds"]),
+                    row["outcome"],
+                    row["category_id"] or "",
+                    row["rep__username"] or "",
+                    row["summary"],
+                ]
 
     return write_rows(rows())

@@ -164,3 +164,21 @@ def test_a_large_file_runs_in_a_real_celery_worker_with_progress(
         pytest.fail(f"import not done; worker log:\n{worker.output()[-3000:]}")
     assert Customer.objects.count() == 1500
     assert "customer_import_process" in worker.output()
+
+
+def test_exports_take_a_fixed_number_of_queries(supervisor_client, django_assert_max_num_queries):
+    for index in range(40):
+        customer = crm_services.customer_create(
+            full_name=f"Person {index}",
+            phones=[f"+1415555{index:04d}"],
+            emails=[f"p{index}@example.com"],
+            tags=["vip"],
+        )
+        InteractionFactory(customer=customer)
+    with django_assert_max_num_queries(12):
+        customers = read_csv(supervisor_client.get(reverse("spreadsheets:customer-export")))
+    with django_assert_max_num_queries(12):
+        interactions = read_csv(supervisor_client.get(reverse("spreadsheets:interaction-export")))
+    assert len(customers) == 41
+    assert len(interactions) == 41
+    assert all(row[3].startswith("+1415555") for row in interactions[1:])
