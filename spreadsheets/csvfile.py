@@ -172,9 +172,29 @@ def format_datetime(value: datetime | date | None) -> str:
     return "" if value is None else value.isoformat()
 
 
+# A cell a spreadsheet program would run as a formula ("=HYPERLINK(...)", "@SUM",
+# "-2+3"); an E.164 phone number or a plain number is left alone.
+_FORMULA = re.compile(r"^(?:[=@\t\r]|[+\-](?![0-9 ().]*$))")
+
+
+def defuse(cell: str) -> str:
+    """A customer-typed value as a text cell: prefixed with ' when it would be a
+    formula (OWASP's CSV-injection advice); read_cell takes the ' off again."""
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def read_cell(cell: str) -> str:
+    """The value of a cell, without the ' that defuse() put before a formula."""
+    value = cell.strip()
+    if value.startswith("'") and _FORMULA.match(value[1:]):
+        return value[1:]
+    return value
+
+
 def write_rows(rows: Iterator[list[str]]) -> Iterator[str]:
     """CSV text line by line (for a StreamingHttpResponse): quoted where needed,
-    CRLF like Excel, a BOM first so Excel opens the UTF-8 as UTF-8."""
+    CRLF like Excel, a BOM first so Excel opens the UTF-8 as UTF-8; every cell
+    defused (no formula runs when the file is opened)."""
 
     class _Line:
         def write(self, value: str) -> str:
@@ -183,4 +203,4 @@ def write_rows(rows: Iterator[list[str]]) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff"
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([defuse(cell) for cell in row])

@@ -17,7 +17,12 @@ from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, normalise_phone
 from crm.services import _check_quiet_hours, _clean_tags, _normalise_profile
 from crm.validators import standardize_language_tag
-from spreadsheets.csvfile import normalise_header, parse_datetime_value, parse_time_value
+from spreadsheets.csvfile import (
+    normalise_header,
+    parse_datetime_value,
+    parse_time_value,
+    read_cell,
+)
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,7 @@ class RowParser:
         names: dict[str, str] = {}
         for index, target in self.columns:
             raw = cells[index] if index < len(cells) else ""
-            value = raw.strip()
+            value = read_cell(raw)
             if not value:
                 continue
             column = self.header[index] or f"column {index + 1}"

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from crm.phone import normalise_phone
-from spreadsheets.csvfile import normalise_header, open_table, parse_datetime_value
+from spreadsheets.csvfile import normalise_header, open_table, parse_datetime_value, read_cell
 
 DEFAULT_SOURCE = "csv-import"
 # The sync engine's own batch limit (interactions.sync.MAX_RECORDS).
@@ -103,8 +103,8 @@ def _record(
     """One row -> the sync API's JSON record, or messages naming what is wrong."""
     values: dict[str, str] = {}
     for index, target in enumerate(mapping):
-        if target and index < len(cells) and cells[index].strip():
-            values[target] = cells[index].strip()
+        if target and index < len(cells) and read_cell(cells[index]):
+            values[target] = read_cell(cells[index])
     errors: list[str] = []
     record: dict = {"source": values.get("source", source)}
     # The row's identity when the file has no id: its values, not its position,

@@ -59,6 +59,14 @@ def import_list(request):
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data["file"]
+            if upload.size > services.MAX_FILE_BYTES:  # refused before it is read into memory
+                form.add_error("file", "The file is larger than 50 MB: split it.")
+                return render(
+                    request,
+                    "spreadsheets/import_list.html",
+                    {"form": form, "imports": []},
+                    status=400,
+                )
             try:
                 customer_import = services.customer_import_upload(
                     file_name=upload.name,

@@ -411,3 +411,22 @@ def test_duplicate_rows_that_disagree_are_reported_so_a_reimport_changes_nothing
     assert Customer.objects.get().time_zone == "Europe/Paris"
     again = run_import(content)
     assert outcomes(again) == {2: "matched", 3: "matched", 4: "error"}
+
+
+def test_export_defuses_formulas_and_the_import_reads_them_back():
+    crm_services.customer_create(
+        full_name='=HYPERLINK("http://evil.example","Click")',
+        organisation="@SUM(A1)",
+        phones=["+14155550100 ext. 7"],
+    )
+    exported = "".join(selectors.customer_export_lines(customers=selectors.customers_for_export()))
+    row = next(csv.DictReader(io.StringIO(exported.lstrip("\ufeff"))))
+    assert row["Full name"] == '\'=HYPERLINK("http://evil.example","Click")'
+    assert row["Organisation"] == "'@SUM(A1)"
+    assert row["Primary phone"] == "'+14155550100 ext. 7"
+    Customer.objects.all().delete()
+    run_import(exported.encode())
+    customer = Customer.objects.get()
+    assert customer.full_name == '=HYPERLINK("http://evil.example","Click")'
+    assert customer.organisation == "@SUM(A1)"
+    assert customer.contact_points.get().extension == "7"
