@@ -249,7 +249,7 @@ Goal: 100,000 rows in < 120 s. Run at this size: {run:.1f} s wall; at {rows / ru
 100,000 rows take about {100_000 / (rows / run):.0f} s at this load, about
 {100_000 / rows * sum(run_cpu):.0f} s on a quiet machine (CPU seconds, scaled linearly).
 
-Export: {export["rows"]:,} customers (plus the imported ones) in {export["seconds"]:.1f} s
+Export: {export["rows"]:,} customers (the loaded ones and the imported ones) in {export["seconds"]:.1f} s
 ({export["rows"] / export["seconds"]:,.0f} rows/s, {export["bytes"] / 1e6:.1f} MB of CSV);
 RSS {export["baseline_rss_mb"]:.0f} MB after start-up, peak {export["peak_rss_mb"]:.0f} MB
 (loading the customers took {load_seconds:.1f} s).
