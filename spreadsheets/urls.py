@@ -21,6 +21,7 @@ urlpatterns = [
         views.import_error_report,
         name="import-errors",
     ),
+    path("interactions/import/", views.interaction_import, name="interaction-import"),
     path("customers.csv", views.customer_export, name="customer-export"),
     path("interactions.csv", views.interaction_export, name="interaction-export"),
 ]

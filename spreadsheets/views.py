@@ -209,6 +209,76 @@ def import_error_report(request, customer_import_id: int):
     return response
 
 
+# --- past interactions ---------------------------------------------------------------------
+
+# Interaction files are imported in the request (each batch of 1,000 is one
+# sync call); beyond this, `manage.py import_interactions` shows a progress bar.
+INTERACTION_INLINE_MAX_ROWS = 20_000
+
+
+class InteractionUploadForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with the customer's phone or e-mail, channel, direction, time, notes."
+    )
+    source = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Where the history comes from (default csv-import).",
+    )
+    region = forms.CharField(max_length=2, required=False)
+    time_zone = forms.CharField(max_length=64, required=False)
+    dry_run = forms.BooleanField(required=False, initial=True, label="Dry run (write nothing)")
+
+
+@login_required
+def interaction_import(request):
+    """Upload a history of calls and e-mails; they go through the sync engine."""
+    _require_importer(request)
+    from spreadsheets.csvfile import CsvFileError, open_table
+    from spreadsheets.interaction_import import DEFAULT_SOURCE, interactions_import
+
+    form = (
+        InteractionUploadForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else InteractionUploadForm()
+    )
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        content = upload.read() if upload.size <= services.MAX_FILE_BYTES else b""
+        try:
+            if not content:
+                raise CsvFileError("The file is empty or larger than 50 MB.")
+            if open_table(content).count() > INTERACTION_INLINE_MAX_ROWS:
+                raise CsvFileError(
+                    f"More than {INTERACTION_INLINE_MAX_ROWS} rows: use "
+                    "`manage.py import_interactions` for this file."
+                )
+            result = interactions_import(
+                content=content,
+                source=form.cleaned_data["source"] or DEFAULT_SOURCE,
+                region=form.cleaned_data["region"],
+                time_zone=form.cleaned_data["time_zone"],
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except CsvFileError as exc:
+            form.add_error("file", str(exc))
+    return render(
+        request,
+        "spreadsheets/interaction_import.html",
+        {
+            "form": form,
+            "result": result,
+            "dry_run": form.is_bound and form.is_valid() and form.cleaned_data["dry_run"],
+            "counts": {s: result.count(s) for s in ("created", "updated", "unchanged", "error")}
+            if result
+            else {},
+            "errors": [row for row in result.rows if row.status == "error"][:200] if result else [],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
 # --- exports ----------------------------------------------------------------------------
 
 

@@ -405,6 +405,8 @@ MATRIX: list[Entry] = [
             ("GET", "/spreadsheets/imports/{customer_import_id}/errors.csv", 200),
             ("GET", "/spreadsheets/customers.csv", 200),
             ("GET", "/spreadsheets/interactions.csv", 200),
+            ("GET", "/spreadsheets/interactions/import/", 200),
+            ("POST", "/spreadsheets/interactions/import/", 400),  # no file
         ]
     ],
     # --- Interaction pages: log form and timeline fragments for any rep. --------

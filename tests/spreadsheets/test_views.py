@@ -182,3 +182,31 @@ def test_exports_take_a_fixed_number_of_queries(supervisor_client, django_assert
     assert len(customers) == 41
     assert len(interactions) == 41
     assert all(row[3].startswith("+1415555") for row in interactions[1:])
+
+
+def test_interaction_history_upload_dry_run_then_import(supervisor_client):
+    from interactions.models import Interaction
+
+    crm_services.customer_create(full_name="Ann Lee", phones=["+14155550100"])
+    content = (
+        b"Date,Phone,Type,Direction,Notes\n"
+        b"05/03/2025 14:30,415 555 0100,Call,In,Asked about the bill\n"
+        b"06/03/2025,415 555 0100,Fax,In,\n"
+    )
+    url = reverse("spreadsheets:interaction-import")
+
+    def post(dry_run: bool):
+        data = {"file": SimpleUploadedFile("calls.csv", content, "text/csv")}
+        if dry_run:
+            data["dry_run"] = "on"
+        return supervisor_client.post(url, data).content.decode()
+
+    page = post(dry_run=True)
+    assert '<td id="count-created">1</td>' in page
+    assert '<td id="count-error">1</td>' in page
+    assert Interaction.objects.count() == 0
+    post(dry_run=False)
+    assert Interaction.objects.get().customer.full_name == "Ann Lee"
+    again = post(dry_run=False)
+    assert '<td id="count-unchanged">1</td>' in again
+    assert Interaction.objects.count() == 1
