@@ -27,7 +27,7 @@ half-saved: a batch commits whole or not at all).
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -66,6 +66,7 @@ User = get_user_model()
 # `value IN (...)` per kind) and bulk statements stay small.
 BATCH_ROWS = 1000
 MAX_FILE_BYTES = 50 * 1024 * 1024
+STALLED_AFTER = timedelta(minutes=5)
 VIA = "csv_import"
 
 Outcome = ImportRow.Outcome
@@ -134,12 +135,13 @@ def customer_import_start(*, customer_import_id: int, dry_run: bool) -> Customer
     if problems:
         raise ImportRefused(" ".join(problems))
     Status, Phase = CustomerImport.Status, CustomerImport.Phase
-    if customer_import.is_running:
+    if customer_import.is_running and not customer_import_is_stalled(customer_import):
         raise ImportRefused("The import is already running.")
+    # A failed run, or one whose worker vanished (stalled), goes on from its checkpoint.
     resume = (
         not dry_run
         and customer_import.phase == Phase.RUN
-        and customer_import.status == Status.FAILED
+        and customer_import.status in (Status.FAILED, Status.IMPORTING)
     )
     if not dry_run and customer_import.status == Status.DONE:
         raise ImportRefused("This file is imported; upload it again to import it once more.")
@@ -150,14 +152,25 @@ def customer_import_start(*, customer_import_id: int, dry_run: bool) -> Customer
     customer_import.message = ""
     customer_import.finished_at = None
     if not resume:
-        customer_import.rows_done = 0
-        customer_import.created_count = customer_import.updated_count = 0
-        customer_import.matched_count = customer_import.error_count = 0
-        ImportRow.objects.filter(
-            customer_import=customer_import, phase=customer_import.phase
-        ).delete()
+        _reset_phase(customer_import)
     customer_import.save()
     return customer_import
+
+
+def _reset_phase(customer_import: CustomerImport) -> None:
+    """Start the current phase from the first row (the caller saves)."""
+    customer_import.rows_done = 0
+    customer_import.created_count = customer_import.updated_count = 0
+    customer_import.matched_count = customer_import.error_count = 0
+    ImportRow.objects.filter(customer_import=customer_import, phase=customer_import.phase).delete()
+
+
+def customer_import_is_stalled(customer_import: CustomerImport) -> bool:
+    """Running, but no batch committed for STALLED_AFTER: its task was lost
+    (a batch takes about a second), so the user may resume it."""
+    return customer_import.is_running and (
+        customer_import.updated_at < timezone.now() - STALLED_AFTER
+    )
 
 
 def _counts(customer_import: CustomerImport) -> dict[str, int]:
@@ -603,7 +616,11 @@ def _process(customer_import_id: int, on_progress) -> CustomerImport:
             touched.setdefault(customer_id, line)
     skip = 0 if dry_run else customer_import.rows_done
     if dry_run and customer_import.rows_done:
-        customer_import_start(customer_import_id=customer_import.pk, dry_run=True)
+        # A redelivered dry run starts over: it keeps the file's customers in
+        # memory, so it cannot continue in the middle.
+        with transaction.atomic():
+            _reset_phase(customer_import)
+            customer_import.save()
     pending: list = []
     try:
         for record in table.records(skip=skip):

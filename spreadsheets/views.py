@@ -104,6 +104,7 @@ def _context(customer_import: CustomerImport, **extra) -> dict:
         "imp": customer_import,
         "columns": columns,
         "fields": COLUMNS,
+        "stalled": services.customer_import_is_stalled(customer_import),
         "counts": outcome_counts,
         "error_rows": selectors.import_rows(
             customer_import=customer_import, outcome=ImportRow.Outcome.ERROR, limit=50
@@ -191,8 +192,10 @@ def import_mapping(request, customer_import_id: int):
 @login_required
 @require_POST
 def import_run(request, customer_import_id: int):
+    """Run the import (or, with dry_run=1, restart a stalled dry run)."""
     _require_importer(request)
-    return _start(request, _get(customer_import_id), dry_run=False)
+    dry_run = request.POST.get("dry_run") == "1"
+    return _start(request, _get(customer_import_id), dry_run=dry_run)
 
 
 @login_required

@@ -430,3 +430,36 @@ def test_export_defuses_formulas_and_the_import_reads_them_back():
     assert customer.full_name == '=HYPERLINK("http://evil.example","Click")'
     assert customer.organisation == "@SUM(A1)"
     assert customer.contact_points.get().extension == "7"
+
+
+def test_a_run_whose_worker_vanished_can_be_resumed_after_it_stalls(monkeypatch):
+    monkeypatch.setattr(services, "BATCH_ROWS", 2)
+    content = "Name,Phone\n" + "".join(f"P{i},415 555 02{i:02d}\n" for i in range(5))
+    upload = services.customer_import_upload(
+        file_name="f.csv", content=content.encode(), actor=None
+    )
+    services.customer_import_start(customer_import_id=upload.pk, dry_run=False)
+    calls = []
+    real_write = services._write
+
+    def killed_after_one_batch(batch, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")  # not an Exception: no "failed" status is written
+        real_write(batch, **kwargs)
+
+    monkeypatch.setattr(services, "_write", killed_after_one_batch)
+    with pytest.raises(SystemExit):
+        services.customer_import_process(customer_import_id=upload.pk)
+    monkeypatch.setattr(services, "_write", real_write)
+    upload.refresh_from_db()
+    assert (upload.status, upload.rows_done) == ("importing", 2)
+    with pytest.raises(services.ImportRefused):  # still looks alive
+        services.customer_import_start(customer_import_id=upload.pk, dry_run=False)
+    CustomerImport.objects.filter(pk=upload.pk).update(
+        updated_at=upload.updated_at - services.STALLED_AFTER
+    )
+    services.customer_import_start(customer_import_id=upload.pk, dry_run=False)
+    done = services.customer_import_process(customer_import_id=upload.pk)
+    assert (done.status, done.rows_done, done.created_count) == ("done", 5, 5)
+    assert Customer.objects.count() == 5
