@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "followups",
     "reporting",
     "privacy",
+    "spreadsheets",
 ]
 
 MIDDLEWARE = [
