@@ -134,6 +134,7 @@ def test_every_page_of_the_day_passes_axe_at_both_widths(page_no_csp, login_as, 
         ("board", "/supervisor/board/"),
         ("escalations", "/supervisor/escalations/"),
         ("metrics", "/supervisor/metrics/"),
+        ("imports", "/spreadsheets/imports/"),
     ):
         _check(page, axe, "supervisor", name, path, problems)
 
