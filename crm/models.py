@@ -309,16 +309,13 @@ class ContactPoint(models.Model):
 
     @property
     def display_value(self) -> str:
-        """How people read it: "+1 415-555-0100" rather than "+14155550100"."""
+        """How people read it: national for the team's own region ("(415) 555-0100"),
+        international for others ("+81 3-1234-5678"), rather than "+14155550100"."""
         if self.kind != self.Kind.PHONE:
             return self.value
-        import phonenumbers
+        from crm.phone import display_phone
 
-        try:
-            number = phonenumbers.parse(self.value)
-        except phonenumbers.NumberParseException:
-            return self.value
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return display_phone(self.value)
 
 
 class ConsentRecord(models.Model):
@@ -505,3 +502,18 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.source_id} merged into {self.target_id}"
+
+
+class StaffProfile(models.Model):
+    """A staff member's own settings. `time_zone` blank: the clock of their (first)
+    team, else the site's TIME_ZONE (crm.selectors.user_time_zone)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_time_zone]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or 'team time zone'})"

@@ -435,3 +435,34 @@ def duplicate_groups(*, limit: int = 50) -> list[DuplicatePair]:
         )
         for group in groups
     ]
+
+
+def user_time_zone(user) -> str:
+    """The viewer's clock: their own choice (StaffProfile), else their first team's
+    zone, else settings.TIME_ZONE. One query."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db.models import OuterRef, Subquery
+
+    from crm.models import StaffProfile, TeamMembership
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return settings.TIME_ZONE
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            own_zone=Subquery(
+                StaffProfile.objects.filter(user_id=OuterRef("pk")).values("time_zone")[:1]
+            ),
+            team_zone=Subquery(
+                TeamMembership.objects.filter(user_id=OuterRef("pk"))
+                .order_by("pk")
+                .values("team__time_zone")[:1]
+            ),
+        )
+        .values_list("own_zone", "team_zone")
+        .first()
+    )
+    own_zone, team_zone = row or (None, None)
+    return own_zone or team_zone or settings.TIME_ZONE

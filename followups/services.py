@@ -133,11 +133,10 @@ def user_team(user: AbstractBaseUser) -> Team | None:
 
 
 def user_time_zone(user: AbstractBaseUser) -> str:
-    """A rep's clock: the time zone of their (first) team, UTC without one."""
-    membership = (
-        TeamMembership.objects.filter(user_id=user.pk).select_related("team").order_by("pk").first()
-    )
-    return membership.team.time_zone if membership else "UTC"
+    """A rep's clock: their own time zone, else their (first) team's, else UTC."""
+    from crm.selectors import user_time_zone as viewer_time_zone
+
+    return viewer_time_zone(user)
 
 
 def followup_due_at_from_phrase(

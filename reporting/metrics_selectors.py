@@ -325,6 +325,26 @@ class MetricsReport:
     complaint_trend: dict | None = None
     csat_weeks: list[dict] = field(default_factory=list)
     handle_time_by_outcome: list[dict] = field(default_factory=list)
+    # Weeks not wholly inside the range or not over yet: shown, marked, and left
+    # out of every trend (a just-started week is not a fall).
+    partial_weeks: frozenset[date] = frozenset()
+
+
+def partial_weeks_of(metrics_filter: MetricsFilter, *, now: datetime) -> frozenset[date]:
+    """Mondays of the weeks in the range that are partial: starting before the range,
+    ending after it, or not over at `now` (weeks are Monday 00:00 UTC to Monday)."""
+    partial = set()
+    for monday in weeks_between(metrics_filter.start, metrics_filter.end):
+        week_end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=UTC)
+        if monday < metrics_filter.start or monday + timedelta(days=6) > metrics_filter.end:
+            partial.add(monday)
+        elif week_end > now:
+            partial.add(monday)
+    return frozenset(partial)
+
+
+def _marked(rows: list[dict], partial: frozenset[date]) -> list[dict]:
+    return [{**row, "partial": _as_date(row["week"]) in partial} for row in rows]
 
 
 def _contact_scope(
@@ -675,18 +695,24 @@ def metrics_report(
     now = now or timezone.now()
     contacts = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     promises, weeks = promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)
+    partial = partial_weeks_of(metrics_filter, now=now)
+    complaint_rows = _marked(contacts.complaints.weeks, partial)
     return MetricsReport(
         metrics_filter=metrics_filter,
         as_of=now,
         promises=promises,
-        promise_weeks=weeks,
+        promise_weeks=_marked(weeks, partial),
         contacts=contacts.metrics,
-        matter_weeks=contacts.matter_weeks,
+        matter_weeks=_marked(contacts.matter_weeks, partial),
         complaint_categories=contacts.complaints.categories,
-        complaint_weeks_by_category=contacts.complaints.weeks,
-        complaint_trend=contacts.complaints.trend,
-        csat_weeks=contacts.csat_weeks,
+        complaint_weeks_by_category=complaint_rows,
+        # The trend over whole weeks only.
+        complaint_trend=contact_selectors.complaint_trend(
+            [row for row in complaint_rows if not row["partial"]]
+        ),
+        csat_weeks=_marked(contacts.csat_weeks, partial),
         handle_time_by_outcome=contacts.handle_time_by_outcome,
+        partial_weeks=partial,
     )
 
 
@@ -777,11 +803,15 @@ def contact_report(
 
 def complaint_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
     complaints = contact_figures(scope=scope, metrics_filter=metrics_filter).complaints
+    partial = partial_weeks_of(metrics_filter, now=timezone.now())
     return {
         **_range(metrics_filter),
         "categories": complaints.categories,
         "weeks": _json_weeks(complaints.weeks),
-        "trend": complaints.trend,
+        # Over whole weeks only, as on the page.
+        "trend": contact_selectors.complaint_trend(
+            [row for row in complaints.weeks if _as_date(row["week"]) not in partial]
+        ),
     }
 
 

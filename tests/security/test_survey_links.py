@@ -53,7 +53,9 @@ def test_staff_pages_show_no_survey_link_before_or_after_sending(client_for, rep
     assert LINK.search(after) is None
     assert (
         "survey sent"
-        in page.get(f"/interactions/customers/{contact.customer_id}/timeline/").content.decode()
+        in page.get(f"/interactions/customers/{contact.customer_id}/timeline/")
+        .content.decode()
+        .lower()
     )
 
 

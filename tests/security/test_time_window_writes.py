@@ -195,3 +195,21 @@ def test_database_refuses_times_outside_the_stored_window():
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         FollowUp.objects.filter(pk=followup.pk).update(due_at=datetime(2200, 1, 1, tzinfo=UTC))
+
+
+def test_spreadsheet_import_refuses_a_row_outside_the_window_and_keeps_the_others():
+    from crm import services as crm_services
+    from spreadsheets.interaction_import import interactions_import
+
+    crm_services.customer_create(full_name="Anna Schmidt", phones=["+491712345678"])
+    history = (
+        b"Date;Phone;Type;Direction;Notes\n"
+        b"05/03/1901 14:30;0171 2345678;Call;In;Long ago\n"
+        b"31/12/9999 23:59;0171 2345678;Call;In;Far ahead\n"
+        b"05/03/2025 14:30;0171 2345678;Call;In;Asked about the bill\n"
+    )
+
+    result = interactions_import(content=history, region="DE", time_zone="Europe/Berlin")
+
+    assert [row.status for row in result.rows] == ["error", "error", "created"]
+    assert Interaction.objects.count() == 1
