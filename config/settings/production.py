@@ -18,6 +18,9 @@ if not SECRET_KEY or SECRET_KEY.startswith(("local-dev-only", "test-only")) or l
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and the Prometheus scraper talk plain HTTP to the process itself (the
+# TLS proxy is in front of browsers, not of them): no redirect for those paths.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
