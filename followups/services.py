@@ -9,7 +9,7 @@ per batch, not a save per row).
 import logging
 import smtplib
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -874,6 +874,9 @@ def followup_sweep(
     return transitions
 
 
+_BEFORE_ANY_TIME = datetime.min.replace(tzinfo=UTC)
+
+
 @transaction.atomic
 def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> int:
     """Reschedule a team's open promises after its escalation policy, business
@@ -893,7 +896,16 @@ def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> in
     )
     for followup in rows:
         happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
-        followup_schedule(followup=followup, now=now, calendar=calendar, policy=policy)
+        # followup_schedule drops a reminder time already past (right for a new
+        # promise); a reminder still pending keeps its new time even when past,
+        # so the next sweep makes it instead of it being lost.
+        reminder_pending = followup.remind_at is not None and not followup.is_reminded
+        followup_schedule(
+            followup=followup,
+            now=_BEFORE_ANY_TIME if reminder_pending else now,
+            calendar=calendar,
+            policy=policy,
+        )
         followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
         pending = [
             None if followup.is_reminded else followup.remind_at,
