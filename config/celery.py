@@ -11,11 +11,14 @@ import os
 
 from celery import Celery
 
+from config.metrics import connect_celery_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+connect_celery_signals()  # task outcomes for /metrics (config/metrics.py)
 
 
 def _ensure_filesystem_broker_folders() -> None:

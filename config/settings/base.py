@@ -39,6 +39,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole answer, by route and status (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -225,6 +227,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
+# /readyz answers 503 when the oldest due transition waits longer than this
+# (config/health.py); 0 turns the check off. Default: five sweep intervals,
+# at least five minutes.
+FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS = env.int(
+    "FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS", default=max(5 * FOLLOWUP_SWEEP_SECONDS, 300)
+)
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
@@ -312,6 +320,13 @@ SPECTACULAR_SETTINGS = {
         "FollowUpStatusEnum": "followups.models.FollowUp.Status",
     },
 }
+
+# --- Observability (issue 17) ------------------------------------------------------
+# /metrics (Prometheus): answered to `Authorization: Bearer <METRICS_TOKEN>` when
+# set, or to these client networks (REMOTE_ADDR, i.e. the scraper talks to the
+# process directly, not through the proxy). config/metrics.py
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 
 LOGGING = {
     "version": 1,
