@@ -11,14 +11,15 @@ import os
 
 from celery import Celery
 
-from config.metrics import connect_celery_signals
+from config import metrics, structured_logs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("rapport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-connect_celery_signals()  # task outcomes for /metrics (config/metrics.py)
+metrics.connect_celery_signals()  # task outcomes for /metrics
+structured_logs.connect_celery_signals()  # the request id travels into tasks
 
 
 def _ensure_filesystem_broker_folders() -> None:

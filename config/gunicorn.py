@@ -15,7 +15,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 # Workers are recycled now and then, so a slow leak cannot grow without bound.
 max_requests = 5000
 max_requests_jitter = 500
-accesslog = None  # requests are logged by the application, in JSON (config/logging.py)
+# No access log: it would print query strings (`lookup/?phone=...` is personal
+# data). The application logs one JSON line per request (config/structured_logs.py).
+accesslog = None
 
 
 def child_exit(server, worker) -> None:

@@ -549,7 +549,13 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             notification.save(
                 update_fields=["attempts", "last_error", "delivery_status", "next_attempt_at"]
             )
-            logger.warning("E-mail notification %s not sent: %s", notification_id, exc)
+            # Class and SMTP code only: the error's text can quote the address.
+            logger.warning(
+                "E-mail notification %s not sent: %s %s",
+                notification_id,
+                type(exc).__name__,
+                getattr(exc, "smtp_code", ""),
+            )
             return outcome, delay
         notification.delivery_status = Notification.DeliveryStatus.SENT
         notification.sent_at = now

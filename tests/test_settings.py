@@ -157,3 +157,21 @@ def test_gunicorn_serves_production_settings_from_a_clean_environment(tmp_path):
     # Probes are answered over plain HTTP; a page is sent to HTTPS: production's SSL redirect.
     assert health == (200, "")
     assert login == (301, f"https://127.0.0.1:{port}/accounts/login/")
+
+
+def test_production_reports_errors_to_sentry_only_when_a_dsn_is_given():
+    code = (
+        "import django; django.setup()\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "print(client.is_active(), client.options['send_default_pii'])\n"
+    )
+    env = {"SECRET_KEY": REAL_SECRET, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+    without = _run([sys.executable, "-c", code], _clean_environment(**env))
+    dsn = "https://0123456789abcdef@sentry.invalid/1"
+    with_dsn = _run([sys.executable, "-c", code], _clean_environment(**env, SENTRY_DSN=dsn))
+
+    assert without.returncode == 0, without.stderr
+    assert without.stdout.split()[0] == "False"
+    assert with_dsn.returncode == 0, with_dsn.stderr
+    assert with_dsn.stdout.split() == ["True", "False"]

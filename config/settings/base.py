@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.structured_logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # the embedded SQLite file and broker live here
@@ -41,6 +43,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: times the whole answer, by route and status (config/metrics.py).
     "config.metrics.RequestMetricsMiddleware",
+    # A request id on every log line of the request, and into its Celery tasks.
+    "config.structured_logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -328,9 +332,10 @@ SPECTACULAR_SETTINGS = {
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# JSON lines with request id, user / API client id (config/structured_logs.py);
+# LOG_JSON=false for readable text (the default of `make run`).
+LOGGING = logging_config(
+    json_lines=env.bool("LOG_JSON", default=True), level=env("LOG_LEVEL", default="INFO")
+)
+# The worker logs through the LOGGING above (JSON), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

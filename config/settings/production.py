@@ -39,3 +39,18 @@ CSRF_COOKIE_NAME = "__Host-rapport_csrf"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Errors to Sentry, when SENTRY_DSN is set (issue 17) -------------------------
+# Django and Celery integrations are enabled automatically. No personal data:
+# no user e-mail or address, no request bodies. https://docs.sentry.io/platforms/python/
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        send_default_pii=False,
+        max_request_body_size="never",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+    )
