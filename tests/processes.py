@@ -120,9 +120,14 @@ class GunicornProcess:
         import urllib.error
         import urllib.request
 
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None  # a redirect is an answer to look at, not to follow
+
         request = urllib.request.Request(self.url + path, headers=headers or {})  # noqa: S310
+        opener = urllib.request.build_opener(NoRedirect)
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            with opener.open(request, timeout=10) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode()

@@ -6,7 +6,7 @@ Refuses to start with DEBUG on or without a real SECRET_KEY.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import MIDDLEWARE, SECRET_KEY, env
 
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
@@ -15,6 +15,20 @@ if not SECRET_KEY or SECRET_KEY.startswith(("local-dev-only", "test-only")) or l
     raise ImproperlyConfigured(
         "SECRET_KEY must be set in the environment to a random value of 40+ characters."
     )
+
+# Static files from the application itself (WhiteNoise): hashed names,
+# compressed copies and far-future cache headers, so no separate file server
+# is needed. `collectstatic` runs on every deploy (Procfile.production: release).
+# https://whitenoise.readthedocs.io/en/stable/django.html
+MIDDLEWARE = [*MIDDLEWARE]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
