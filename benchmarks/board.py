@@ -93,8 +93,8 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
         rep_team = f"(ARRAY[{','.join(str(team_ids[i % teams]) for i in range(reps))}])"
         rep_pick = f"(1 + (n::bigint * 7919) % {reps})::int"
         # The board's aging boundaries of each rep's team, now (business time).
-        from followups.board_selectors import aging_boundaries
         from followups.services import team_calendar
+        from reporting.board_selectors import aging_boundaries
 
         bounds = [aging_boundaries(team_calendar(team=team), now) for team in team_rows]
 
@@ -277,8 +277,8 @@ def counts() -> dict[str, int]:
 def data_shape() -> dict[str, int]:
     """What the board shows, counted by the board's own selector (admin scope):
     open promises, the overdue ones per aging bucket and escalation level."""
-    from followups.board_selectors import AGING_BUCKETS, BoardScope, board_summary
     from followups.models import FollowUp
+    from reporting.board_selectors import AGING_BUCKETS, BoardScope, board_summary
 
     board = board_summary(scope=BoardScope(is_admin=True))
     shape = {
@@ -457,8 +457,8 @@ def one_sweep_of_writes(*, interactions: int, promises: int) -> None:
 def build_rollups() -> tuple[float, int]:
     """The refresh task until the back-fill is complete, as a fresh install's
     beat would run it (each run within its budget)."""
-    from followups import metrics_rollup
-    from followups.metrics_models import RollupState
+    from reporting import metrics_rollup
+    from reporting.metrics_models import RollupState
 
     started = time.perf_counter()
     runs = 0
@@ -508,7 +508,7 @@ def main() -> None:  # noqa: C901, PLR0915
     from django.test import Client
 
     from crm.models import Team, TeamMembership
-    from followups import metrics_rollup
+    from reporting import metrics_rollup
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.METRICS_CACHE_SECONDS = 0  # every figure computed or summed on the request
@@ -601,7 +601,7 @@ def main() -> None:  # noqa: C901, PLR0915
         + ", ".join(f"{value:.1f}" for value in load)
         + " (other agents' work was running).",
         "",
-        "Metrics figures are summed from the rollups (followups/metrics_rollup.py), at most one "
+        "Metrics figures are summed from the rollups (reporting/metrics_rollup.py), at most one "
         "sweep interval old; 'open/overdue now' and missed promises are counted live. No "
         "response cache (METRICS_CACHE_SECONDS = 0).",
         "",
