@@ -169,12 +169,30 @@ class EngineCollector:
             "How often beat runs the sweep (FOLLOWUP_SWEEP_SECONDS).",
             value=settings.FOLLOWUP_SWEEP_SECONDS,
         )
+        yield from _replica_gauge()
         if status.last_sweep_at is not None:
             yield GaugeMetricFamily(
                 "rapport_followups_last_sweep_timestamp_seconds",
                 "Unix time the last sweep finished.",
                 value=status.last_sweep_at.timestamp(),
             )
+
+
+def _replica_gauge():
+    from config.db_router import replica_configured, replica_lag_seconds
+
+    if not replica_configured():
+        return
+    try:
+        lag = replica_lag_seconds()
+    except Exception:  # the replica is down: reports fall back to nothing, say so
+        logger.exception("Replica lag could not be read")
+        lag = -1.0
+    yield GaugeMetricFamily(
+        "rapport_database_replica_lag_seconds",
+        "How far the read replica's replay is behind (-1: unreachable).",
+        value=lag,
+    )
 
 
 @cache

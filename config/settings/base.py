@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     # A request id on every log line of the request, and into its Celery tasks.
     "config.structured_logs.RequestContextMiddleware",
+    # Report pages read from DATABASE_REPLICA_URL when one is given.
+    "config.db_router.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +100,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Reporting reads on a streaming replica (config/db_router.py): the board,
+# escalations and metrics pages and /api/v1/metrics/ read from it; writes, the
+# sweep, sessions and authentication stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # Tests get no second test database: the alias reads the test database.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/supervisor/", "/api/v1/metrics/"])
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
