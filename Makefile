@@ -38,9 +38,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	eval "$$($(PY) scripts/test_services.py)" && $(PY) -m benchmarks.run
 
-# A day under load (issue 17): SOAK_MINUTES=10 by default; not part of `make test`.
+# A day under load: locust against gunicorn, a worker and beat (10 minutes; var/bench/soak.md).
 soak: $(STAMP)
-	eval "$$($(PY) scripts/test_services.py)" && $(PY) -m benchmarks.soak
+	eval "$$($(PY) scripts/test_services.py)" && $(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var

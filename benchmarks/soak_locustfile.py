@@ -1,175 +1,151 @@
-"""The traffic of a contact centre's day for `benchmarks/soak.py` (locust).
+"""The soak's traffic: a 200-rep contact centre's day at 10x speed (benchmarks/soak.py).
 
-Reps (most users) work one contact per pacing interval: look the caller up by
-phone, search, read the timeline, log the interaction, promise a follow-up one
-time in three, check their overdue list. Supervisors read the board and
-metrics figures; one phone system pushes sync batches, another uploads
-Asterisk CDR lines. Everything goes through the API with one client's bearer
-secret (pages need HTTPS cookies; the API is what the reps' screens call).
+Per contact a rep finds the caller (name search), opens the customer page, reads
+the timeline, logs the interaction and, one time in three, a promise due within
+minutes (so the sweep has reminders and overdue transitions to make during the
+run). The phone system pops caller ids and syncs its call records in batches
+back to back; supervisors watch the board and the metrics.
 
-The data (customers, phones, reps, secret) comes from the JSON file named by
-SOAK_DATA; the pace from SOAK_SPEED (10: a working day in 48 minutes).
+Configuration comes from the JSON file named by SOAK_DATA (written by soak.py).
 """
 
 import json
 import os
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from locust import HttpUser, between, constant_pacing, task
+from locust import HttpUser, between, constant, constant_pacing, task
 
-from tests.contract.asterisk_fixtures import cdr_line
-
-DATA = json.loads(open(os.environ["SOAK_DATA"]).read())  # noqa: PTH123, SIM115
-SPEED = float(os.environ.get("SOAK_SPEED", "10"))
-# A rep handles about 60 contacts in an 8-hour day: one every 8 minutes.
-CONTACT_SECONDS = 8 * 60 / SPEED
-HEADERS = {"Authorization": f"Bearer {DATA['secret']}"}
+DATA = json.loads(open(os.environ["SOAK_DATA"]).read())  # noqa: SIM115
+CONTACT_SECONDS = float(os.environ.get("SOAK_CONTACT_SECONDS", "10"))
 
 
-def _now() -> str:
-    return datetime.now(tz=UTC).isoformat()
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
 
 
-class Rep(HttpUser):
-    weight = 20
-    wait_time = constant_pacing(CONTACT_SECONDS)
+class _SessionUser(HttpUser):
+    abstract = True
+    usernames: list[str] = []
 
     def on_start(self) -> None:
-        self.rep = random.choice(DATA["reps"])  # noqa: S311
-        self.count = 0
+        self.username = random.choice(self.usernames)  # noqa: S311
+        self.client.get("/accounts/login/", name="login page")
+        token = self.client.cookies.get("csrftoken", "")
+        self.client.post(
+            "/accounts/login/",
+            {"username": self.username, "password": DATA["password"], "csrfmiddlewaretoken": token},
+            headers={"Referer": self.host + "/accounts/login/"},
+            name="login",
+        )
+        self.csrf = self.client.cookies.get("csrftoken", token)
+
+    def api_post(self, path: str, body: dict, name: str):
+        return self.client.post(
+            path,
+            json=body,
+            headers={"X-CSRFToken": self.csrf, "Referer": self.host + "/"},
+            name=name,
+        )
+
+
+class Rep(_SessionUser):
+    weight = 40
+    usernames = DATA["reps"]
+    wait_time = constant_pacing(CONTACT_SECONDS)
 
     @task
-    def one_contact(self) -> None:
+    def contact(self) -> None:
         customer = random.choice(DATA["customers"])  # noqa: S311
+        self.client.get(f"/customers/?q={customer['last_name']}", name="customer search page")
+        self.client.get(f"/customers/{customer['id']}/", name="customer page")
         self.client.get(
-            "/api/v1/lookup/",
-            params={"phone": customer["phone"]},
-            headers=HEADERS,
-            name="lookup by phone",
+            f"/api/v1/customers/{customer['id']}/timeline/", name="/api/v1/customers/{id}/timeline/"
         )
-        self.client.get(
-            "/api/v1/customers/",
-            params={"search": customer["name"].split()[-1]},
-            headers=HEADERS,
-            name="customer search",
-        )
-        self.client.get(
-            f"/api/v1/customers/{customer['id']}/timeline/",
-            headers=HEADERS,
-            name="timeline",
-        )
-        self.count += 1
-        response = self.client.post(
+        logged = self.api_post(
             "/api/v1/interactions/",
-            json={
+            {
                 "customer": customer["id"],
                 "channel": "phone",
                 "direction": "inbound",
-                "occurred_at": _now(),
+                "occurred_at": (_now() - timedelta(minutes=4)).isoformat(),
                 "duration_seconds": random.randint(60, 900),  # noqa: S311
-                "rep": self.rep,
-                "summary": "Asked about the invoice",
+                "summary": "Asked about the order; explained the next steps.",
             },
-            headers=HEADERS,
-            name="log interaction",
+            "/api/v1/interactions/ (create)",
         )
-        if self.count % 3 == 0 and response.status_code == 201:
-            due = datetime.now(tz=UTC) + timedelta(minutes=random.randint(5, 240))  # noqa: S311
-            self.client.post(
+        if random.random() < 1 / 3 and logged.status_code == 201:  # noqa: S311
+            self.api_post(
                 "/api/v1/followups/",
-                json={
+                {
                     "customer": customer["id"],
-                    "action": "Call back with the answer",
-                    "due_at": due.isoformat(),
-                    "owner": self.rep,
-                    "origin_interaction": response.json()["id"],
+                    "action": "Call back with the delivery date",
+                    "due_at": (_now() + timedelta(minutes=random.randint(2, 8))).isoformat(),  # noqa: S311
+                    "owner": DATA["rep_ids"][self.username],
+                    "origin_interaction": logged.json()["id"],
                 },
-                headers=HEADERS,
-                name="promise",
+                "/api/v1/followups/ (create)",
             )
-        self.client.get(
-            "/api/v1/followups/",
-            params={"owner": self.rep, "overdue": "true"},
-            headers=HEADERS,
-            name="my overdue promises",
-        )
+        if random.random() < 0.2:  # noqa: S311
+            self.client.get("/followups/my-day/", name="my day")
 
 
-class Supervisor(HttpUser):
-    weight = 1
-    wait_time = between(20, 40)
+class Supervisor(_SessionUser):
+    weight = 10
+    usernames = DATA["supervisors"]
+    wait_time = between(2, 4)
 
-    @task
-    def figures(self) -> None:
-        for path, name in (
-            ("/api/v1/metrics/board/", "board counts"),
-            ("/api/v1/metrics/promises/", "promise metrics"),
-            ("/api/v1/metrics/contacts/", "contact metrics"),
-        ):
-            self.client.get(path, headers=HEADERS, name=name)
+    @task(5)
+    def board(self) -> None:
+        self.client.get("/supervisor/board/", name="board page")
+
+    @task(1)
+    def metrics(self) -> None:
+        self.client.get("/supervisor/metrics/", name="metrics page")
 
 
-class PhoneSystem(HttpUser):
-    fixed_count = 1
-    wait_time = constant_pacing(10)
+class _ApiClient(HttpUser):
+    abstract = True
 
     def on_start(self) -> None:
-        self.batch = 0
+        self.client.headers["Authorization"] = f"Bearer {DATA['api_secret']}"
+
+
+class ScreenPop(_ApiClient):
+    weight = 4
+    wait_time = constant_pacing(1)
 
     @task
-    def sync_batch(self) -> None:
-        self.batch += 1
+    def lookup(self) -> None:
+        customer = random.choice(DATA["customers"])  # noqa: S311
+        self.client.get(f"/api/v1/lookup/?phone={customer['phone']}", name="/api/v1/lookup/")
+
+
+class Sync(_ApiClient):
+    """One phone system pushing its call records back to back (throughput is measured)."""
+
+    fixed_count = 1
+    wait_time = constant(0)
+
+    @task
+    def batch(self) -> None:
         records = []
-        for n in range(50):
+        for _ in range(DATA["sync_batch"]):
             customer = random.choice(DATA["customers"])  # noqa: S311
             records.append(
                 {
                     "source": "soak-pbx",
-                    "external_id": f"{os.getpid()}-{self.batch}-{n}",
+                    "external_id": uuid.uuid4().hex,
                     "channel": "phone",
                     "direction": "inbound",
-                    "occurred_at": _now(),
-                    "duration_seconds": 30 + n,
+                    "occurred_at": (_now() - timedelta(minutes=10)).isoformat(),
+                    "duration_seconds": random.randint(30, 600),  # noqa: S311
                     "customer_phone": customer["phone"],
                 }
             )
         self.client.post(
             "/api/v1/interactions/sync/",
             json={"records": records},
-            headers=HEADERS,
-            name="sync batch (50)",
-        )
-
-
-class Asterisk(HttpUser):
-    fixed_count = 1
-    wait_time = constant_pacing(15)
-
-    def on_start(self) -> None:
-        self.upload = 0
-
-    @task
-    def cdr_upload(self) -> None:
-        self.upload += 1
-        now = datetime.now(tz=UTC)
-        lines = []
-        for n in range(20):
-            customer = random.choice(DATA["customers"])  # noqa: S311
-            start = now - timedelta(minutes=5)
-            lines.append(
-                cdr_line(
-                    src=customer["phone"].lstrip("+"),
-                    clid=f"<{customer['phone'].lstrip('+')}>",
-                    start=start.strftime("%Y-%m-%d %H:%M:%S"),
-                    answer=(start + timedelta(seconds=4)).strftime("%Y-%m-%d %H:%M:%S"),
-                    end=(start + timedelta(seconds=120)).strftime("%Y-%m-%d %H:%M:%S"),
-                    uniqueid=f"{os.getpid()}{self.upload}.{n}",
-                )
-            )
-        self.client.post(
-            "/api/v1/integrations/asterisk/cdr/?source=soak-asterisk",
-            data="\n".join(lines) + "\n",
-            headers={**HEADERS, "Content-Type": "text/csv"},
-            name="CDR upload (20)",
+            name="/api/v1/interactions/sync/",
         )

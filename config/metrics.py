@@ -179,7 +179,7 @@ class EngineCollector:
 
 
 def _replica_gauge():
-    from config.db_router import replica_configured, replica_lag_seconds
+    from core.db_routing import replica_configured, replica_lag_seconds
 
     if not replica_configured():
         return

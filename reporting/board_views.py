@@ -23,6 +23,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core.db_routing import replica_lag_seconds, reporting_view
 from reporting import board_selectors as selectors
 from reporting import board_services as services
 from reporting import metrics_selectors
@@ -206,6 +207,7 @@ def _summary_context(scope: selectors.BoardScope) -> dict:
 
 @login_required
 @require_GET
+@reporting_view
 def board_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     form = _parse_board_filter(request)
@@ -228,6 +230,7 @@ def board_nav_link(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reporting_view
 def board_summary_fragment(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     return render(request, "reporting/board/_summary.html", _summary_context(scope))
@@ -235,6 +238,7 @@ def board_summary_fragment(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reporting_view
 def board_list_fragment(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     form = _parse_board_filter(request)
@@ -317,6 +321,7 @@ def escalation_acknowledge(request: HttpRequest, followup_id: int) -> HttpRespon
 
 @login_required
 @require_GET
+@reporting_view
 def escalations_inbox_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     state = request.GET.get("state", selectors.INBOX_NEEDS_ACK)
@@ -346,6 +351,7 @@ def _parse_metrics_filter(request: HttpRequest, scope: selectors.BoardScope):
 
 @login_required
 @require_GET
+@reporting_view
 def metrics_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     metrics_filter, form = _parse_metrics_filter(request, scope)
@@ -386,6 +392,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "filter_query": query.urlencode(),
             "median_lateness_text": _duration_text(report.promises.median_lateness),
+            # Read from a replica (DATABASE_REPLICA_URL): how far behind its figures may be.
+            "replica_lag_seconds": replica_lag_seconds(),
             "complaint_rows": [
                 {
                     "week": row["week"],
@@ -412,6 +420,7 @@ def _duration_text(value: timedelta | None) -> str:
 
 @login_required
 @require_GET
+@reporting_view
 def metrics_csv(request: HttpRequest, table: str) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     if table not in metrics_selectors.CSV_TABLES:

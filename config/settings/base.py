@@ -23,7 +23,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.RapportAdminConfig",  # django.contrib.admin, titled Rapport
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,8 +48,6 @@ MIDDLEWARE = [
     "config.metrics.RequestMetricsMiddleware",
     # A request id on every log line of the request, and into its Celery tasks.
     "config.structured_logs.RequestContextMiddleware",
-    # Report pages read from DATABASE_REPLICA_URL when one is given.
-    "config.db_router.ReplicaReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -76,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.navigation",
             ],
         },
     },
@@ -100,19 +99,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Reporting reads on a streaming replica (config/db_router.py): the board,
-# escalations and metrics pages and /api/v1/metrics/ read from it; writes, the
-# sweep, sessions and authentication stay on the primary.
-DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
-if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
-    DATABASES["replica"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
-    # Tests get no second test database: the alias reads the test database.
-    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
-DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
-REPLICA_READ_PATHS = env.list("REPLICA_READ_PATHS", default=["/supervisor/", "/api/v1/metrics/"])
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+
+# Reporting reads (board, metrics, exports) may go to a streaming replica; writes and
+# the sweep stay on the primary (core.db_routing). Unset: one server does everything.
+DATABASE_ROUTERS = ["core.db_routing.PrimaryReplicaRouter"]
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
