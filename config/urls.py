@@ -37,5 +37,7 @@ urlpatterns = [
     path("interactions/", include("interactions.urls", namespace="interactions")),
     # My day, promise history, customer panel, notifications (H3).
     path("followups/", include("followups.urls")),
+    # CSV import and export of customers and interactions (issue 15).
+    path("spreadsheets/", include("spreadsheets.urls")),
     path("", include("crm.urls")),
 ]

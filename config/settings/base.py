@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "followups",
     "reporting",
     "privacy",
+    "spreadsheets",
 ]
 
 MIDDLEWARE = [
