@@ -9,7 +9,7 @@ per batch, not a save per row).
 import logging
 import smtplib
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -548,7 +548,13 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             notification.save(
                 update_fields=["attempts", "last_error", "delivery_status", "next_attempt_at"]
             )
-            logger.warning("E-mail notification %s not sent: %s", notification_id, exc)
+            # Class and SMTP code only: the error's text can quote the address.
+            logger.warning(
+                "E-mail notification %s not sent: %s %s",
+                notification_id,
+                type(exc).__name__,
+                getattr(exc, "smtp_code", ""),
+            )
             return outcome, delay
         notification.delivery_status = Notification.DeliveryStatus.SENT
         notification.sent_at = now
@@ -873,13 +879,45 @@ def followup_sweep(
     return transitions
 
 
+_BEFORE_ANY_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def followup_reschedule(
+    *,
+    followup: FollowUp,
+    now: datetime,
+    calendar: calendar_module.BusinessCalendar,
+    policy: EscalationPolicy,
+) -> None:
+    """The current cycle's times computed again under a (new) policy or calendar
+    (does not save). What already happened (reminded, overdue, escalation level)
+    stays; a transition still pending keeps its new time even when that is past,
+    so the next sweep makes it: a change never loses a transition."""
+    happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
+    # followup_schedule drops a reminder time already past (right for a new
+    # promise, wrong for a reminder that is due and not yet made).
+    reminder_pending = followup.remind_at is not None and not followup.is_reminded
+    followup_schedule(
+        followup=followup,
+        now=_BEFORE_ANY_TIME if reminder_pending else now,
+        calendar=calendar,
+        policy=policy,
+    )
+    followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
+    pending = [
+        None if followup.is_reminded else followup.remind_at,
+        None if followup.is_overdue else followup.due_at,
+        None if followup.escalation_level >= 1 else followup.escalate_1_at,
+        None if followup.escalation_level >= 2 else followup.escalate_2_at,
+    ]
+    followup.next_action_at = min((at for at in pending if at is not None), default=None)
+
+
 @transaction.atomic
 def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> int:
     """Reschedule a team's open promises after its escalation policy, business
-    hours or closures changed: the current cycle's reminder and escalation times
-    are computed again from due_at; what already happened (reminded, overdue,
-    escalation level) stays, and a transition the new times put in the past is
-    left for the next sweep to record. Returns how many were rescheduled."""
+    hours or closures changed (`followup_reschedule` each). Returns how many
+    were rescheduled."""
     now = now or timezone.now()
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
@@ -891,16 +929,7 @@ def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> in
         .order_by("pk")
     )
     for followup in rows:
-        happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
-        followup_schedule(followup=followup, now=now, calendar=calendar, policy=policy)
-        followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
-        pending = [
-            None if followup.is_reminded else followup.remind_at,
-            None if followup.is_overdue else followup.due_at,
-            None if followup.escalation_level >= 1 else followup.escalate_1_at,
-            None if followup.escalation_level >= 2 else followup.escalate_2_at,
-        ]
-        followup.next_action_at = min((at for at in pending if at is not None), default=None)
+        followup_reschedule(followup=followup, now=now, calendar=calendar, policy=policy)
         followup.updated_at = now
     FollowUp.objects.bulk_update(
         rows,
