@@ -14,7 +14,6 @@ from crm.models import (
     ProfileFact,
     ProfileFactRevision,
 )
-from crm.serializer_fields import PrototypeFieldsMixin
 
 
 class ContactPointSerializer(serializers.ModelSerializer):
@@ -116,7 +115,7 @@ PROFILE_FIELDS = [
 ]
 
 
-class CustomerSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class CustomerSerializer(serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
     # Declared so the schema's enum admits "" (no preference) on a read-only field.
     preferred_channel = serializers.ChoiceField(
@@ -181,7 +180,7 @@ class CustomerDetailSerializer(CustomerSerializer):
         return FactSerializer(customer.live_facts, many=True).data
 
 
-class CustomerWriteSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class CustomerWriteSerializer(serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
     tags = serializers.ListField(
