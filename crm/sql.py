@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections
 from django.db.models import Field, Model
 from django.db.models.expressions import DatabaseDefault
 from psycopg.types.json import Json, Jsonb
@@ -53,6 +54,9 @@ def insert_fields(
 def returning_fields(model: type[Model]) -> tuple[Field, ...]:
     """The columns Django reads back after inserting a row of `model`."""
     return tuple(model._meta.db_returning_fields)
+
+
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,21 @@ def insert_rows(
                 "an INSERT ... SELECT can only leave the whole column to the database."
             )
         kept.append(position)
+    connection = connections[connection.alias]  # not the proxy: read once per value below
+    columns = []
+    for position in kept:
+        field, prepared, last, last_prepared = fields[position], [], _UNSET, None
+        for row in raw:
+            value = row[position]
+            # A default shared by every new instance ("", 0, a constant) is the same
+            # object in each row: prepared once. Every other value is prepared.
+            if value is not last:
+                last, last_prepared = value, field.get_db_prep_save(value, connection)
+            prepared.append(last_prepared)
+        columns.append(prepared)
     return InsertRows(
         fields=tuple(fields[position] for position in kept),
-        rows=[
-            [fields[position].get_db_prep_save(row[position], connection) for position in kept]
-            for row in raw
-        ],
+        rows=[list(row) for row in zip(*columns, strict=True)] if columns else [[] for _ in raw],
     )
 
 
@@ -151,7 +164,9 @@ def recordset_select(insert: InsertRows, *, connection: Any, alias: str = "u") -
     for position, field in enumerate(insert.fields):
         first = insert.rows[0][position] if insert.rows else None
         db_type = field.db_type(connection)
-        if insert.rows and all(_same(row[position], first) for row in insert.rows):
+        if insert.rows and all(
+            row[position] is first or _same(row[position], first) for row in insert.rows
+        ):
             expressions.append(f"%s::{cast_type(field, connection)}")
             constants.append(first)
         else:
