@@ -20,6 +20,7 @@ from crm.sql import (
     RecordsetJSONEncoder,
     cast_type,
     insert_rows,
+    insert_rows_from_values,
     recordset_select,
     returning_fields,
 )
@@ -573,9 +574,9 @@ def _matters_insert(cursor: Any, matters: list[_MatterState]) -> None:
         "pk", "customer_id", "category_id", "subject", "status", "first_interaction_id",
         "opened_at", "last_contact_at", "contact_count", "resolved_at",
     ]  # fmt: skip
-    insert = insert_rows(
+    insert = insert_rows_from_values(
         Matter,
-        [Matter(**{name: getattr(m, name) for name in fields}) for m in matters],
+        [{name: getattr(m, name) for name in fields} for m in matters],
         connection=connection,
     )
     select = recordset_select(insert, connection=connection)

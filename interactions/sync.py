@@ -38,7 +38,7 @@ from django.utils.dateparse import parse_datetime
 
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from crm.sql import insert_rows, recordset_select
+from crm.sql import insert_rows_from_values, recordset_select
 from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
@@ -365,8 +365,8 @@ def _upsert_statement(rows: list[_Row]) -> tuple[str, list[Any]]:
     """
     quote = connection.ops.quote_name
     table = quote(Interaction._meta.db_table)
-    insert = insert_rows(
-        Interaction, [Interaction(**row.values) for row in rows], connection=connection
+    insert = insert_rows_from_values(
+        Interaction, [row.values for row in rows], connection=connection
     )
     select = recordset_select(insert, connection=connection)
     synced = [

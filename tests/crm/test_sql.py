@@ -1,12 +1,15 @@
 """crm/sql.py: the columns and values of hand-built INSERTs, as Django's insert has them."""
 
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.db import DataError, connection, models
 from django.db.models.expressions import DatabaseDefault
 from django.test.utils import isolate_apps
 
 from crm.models import Tag
-from crm.sql import insert_fields, insert_rows, recordset_select
+from crm.sql import insert_fields, insert_rows, insert_rows_from_values, recordset_select
 from interactions.models import Interaction, Matter
 
 
@@ -92,3 +95,21 @@ def test_a_value_too_long_is_refused_not_truncated():
 
     with pytest.raises(DataError), connection.cursor() as cursor:
         cursor.execute(sql, select.params)
+
+
+def test_rows_from_values_are_what_instances_of_those_values_give(probe):
+    rows = [{"name": "a"}, {"name": "b"}]
+    with time_machine.travel(datetime(2026, 3, 5, 10, tzinfo=UTC), tick=False):
+        from_values = insert_rows_from_values(probe, rows, connection=connection)
+        from_instances = insert_rows(probe, [probe(**row) for row in rows], connection=connection)
+
+    assert from_values == from_instances
+    assert from_values.columns == ("name", "size", "stamped")
+    with_label = insert_rows_from_values(
+        probe, [{"name": "a", "label": "x"}], connection=connection
+    )
+    assert with_label.columns == ("name", "size", "label", "stamped")
+    with pytest.raises(TypeError, match="nope"):
+        insert_rows_from_values(probe, [{"nope": 1}], connection=connection)
+    with pytest.raises(ValueError, match="same fields"):
+        insert_rows_from_values(probe, [{"name": "a"}, {"size": 2}], connection=connection)
