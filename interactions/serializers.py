@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializer_fields import PrototypeFieldsMixin
+from crm.fields import CustomerIdField
 from crm.models import Team
-from crm.serializer_fields import CustomerIdField, PrototypeFieldsMixin
 from interactions.models import (
     SENTIMENT_MAX,
     SENTIMENT_MIN,
@@ -162,25 +163,6 @@ class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
                     {name: ["Unknown field."] for name in sorted(unknown)}
                 )
         return super().to_internal_value(data)
-
-
-class MatterSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-
-    class Meta:
-        model = Matter
-        fields = [
-            "id",
-            "customer",
-            "category",
-            "subject",
-            "status",
-            "opened_at",
-            "last_contact_at",
-            "contact_count",
-            "resolved_at",
-        ]
-        read_only_fields = fields
 
 
 class EmailIngestResponseSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from rest_framework import serializers
 
-from crm.serializer_fields import PrototypeFieldsMixin
+from core.serializer_fields import PrototypeFieldsMixin
 
 
 class Row:
