@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from core.audit import audit_customers_viewed
 from core.authentication import api_client_of
 from core.errors import error_response
-from core.serializer_fields import PrototypeFieldsMixin
 from crm import access
 from crm.models import Customer
 from followups import selectors

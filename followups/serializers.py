@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from core.serializer_fields import PrototypeFieldsMixin
 from crm.models import Customer, Team
 from followups.models import FollowUp, FollowUpEvent, Priority
 from interactions.models import Interaction

@@ -7,7 +7,7 @@ from django.db import migrations, models
 # Append-only: UPDATE and DELETE of an audit row raise. The one
 # way through is erasure blanking `details` (and nothing else) of a customer's
 # entries, inside a transaction that has run
-# `SET LOCAL rapport.audit_redaction = 'on'` (crm.audit.audit_redact_customer).
+# `SET LOCAL rapport.audit_redaction = 'on'` (core.audit.audit_redact_customer).
 # Row triggers do not fire on TRUNCATE, which only a database owner can run
 # (the test runner's flush uses it between transactional tests).
 APPEND_ONLY_SQL = """

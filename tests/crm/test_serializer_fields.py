@@ -1,4 +1,4 @@
-"""crm.serializer_fields.PrototypeFieldsMixin: fields built once per class, copied per instance."""
+"""core.serializer_fields.PrototypeFieldsMixin: fields built once per class, copied per instance."""
 
 import sys
 import threading
