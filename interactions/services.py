@@ -14,9 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from crm.models import Customer, Team, TeamMembership
-from crm.phone import try_normalise_phone
-from crm.sql import (
+from core.sql import (
     RecordsetJSONEncoder,
     cast_type,
     insert_rows,
@@ -24,6 +22,8 @@ from crm.sql import (
     recordset_select,
     returning_fields,
 )
+from crm.models import Customer, Team, TeamMembership
+from crm.phone import try_normalise_phone
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
 User = get_user_model()
@@ -402,7 +402,7 @@ def _interaction_insert_opening_matter(interaction: Interaction, matter: Matter)
     comes here (all those without a category): one round trip instead of two, and an INSERT
     whose text is built once instead of compiled by the ORM each time (the
     largest cost left in the single-create benchmark). Columns and values are
-    those of Django's own insert (crm.sql): no generated columns, db_default
+    those of Django's own insert (core.sql): no generated columns, db_default
     left to the database, `pre_save` and `get_db_prep_save`; what Django reads
     back after an insert is set on both instances.
     """
@@ -567,7 +567,7 @@ def contact_opens_own_matter(*, customer_id: int | None, category_id: str | None
 def _matters_insert(cursor: Any, matters: list[_MatterState]) -> None:
     """One INSERT for new matters, all with their pk reserved (matter_ids_reserve)
     or all without (the sequence gives them one), as Django's insert writes them
-    (crm.sql). Sets each pk."""
+    (core.sql). Sets each pk."""
     if not matters:
         return
     fields = [

@@ -36,9 +36,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.sql import insert_rows_from_values, recordset_select
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from crm.sql import insert_rows_from_values, recordset_select
 from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
@@ -360,7 +360,7 @@ def _upsert_statement(rows: list[_Row]) -> tuple[str, list[Any]]:
     """`INSERT ... SELECT FROM jsonb_to_recordset(rows)`, a short statement whatever the batch size.
 
     Columns and values are those of Django's own insert of the new rows
-    (crm.sql: no generated columns, db_default left to the database, `pre_save`
+    (core.sql: no generated columns, db_default left to the database, `pre_save`
     and `get_db_prep_save`), so fields added to Interaction later need no change here.
     """
     quote = connection.ops.quote_name

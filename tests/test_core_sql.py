@@ -8,8 +8,8 @@ from django.db import DataError, connection, models
 from django.db.models.expressions import DatabaseDefault
 from django.test.utils import isolate_apps
 
+from core.sql import insert_fields, insert_rows, insert_rows_from_values, recordset_select
 from crm.models import Tag
-from crm.sql import insert_fields, insert_rows, insert_rows_from_values, recordset_select
 from interactions.models import Interaction, Matter
 
 
