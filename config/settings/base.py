@@ -208,18 +208,18 @@ else:
         ) from exc
 
     _db = DATABASES["default"]
-    _socket = str(_db["HOST"]).startswith("/")
+    _on_socket = str(_db["HOST"]).startswith("/")
     CELERY_BROKER_TRANSPORT = "config.demo_broker:Transport"
     # SQLAlchemy's URL of the same database ("postgresql": psycopg 3 in SQLAlchemy 2.1).
     CELERY_BROKER_URL = URL.create(
         "postgresql",
         username=_db["USER"] or "postgres",
         password=_db["PASSWORD"] or None,
-        host=None if _socket else (_db["HOST"] or "127.0.0.1"),
-        port=None if _socket else (_db["PORT"] or None),
+        host=None if _on_socket else (_db["HOST"] or "127.0.0.1"),
+        port=None if _on_socket else (_db["PORT"] or None),
         database=_db["NAME"],
         query={"host": _db["HOST"], **({"port": str(_db["PORT"])} if _db["PORT"] else {})}
-        if _socket
+        if _on_socket
         else {},
     ).render_as_string(hide_password=False)
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
