@@ -110,7 +110,3 @@ class CustomerMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-import crm.api_client_admin  # noqa: E402,F401 - registers the API client admin (H4)
-import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

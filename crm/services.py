@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from core.audit import audit_record
 from crm import access
-from crm.audit import audit_record
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,

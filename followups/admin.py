@@ -127,6 +127,3 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)

@@ -4,8 +4,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializer_fields import PrototypeFieldsMixin
+from crm.fields import CustomerIdField
 from crm.models import Team
-from crm.serializer_fields import CustomerIdField, PrototypeFieldsMixin
 from interactions.models import (
     SENTIMENT_MAX,
     SENTIMENT_MIN,

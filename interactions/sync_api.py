@@ -15,9 +15,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api_errors import error_response
-from crm.authentication import api_client_of
-from crm.encryption import decrypt_text
+from core.authentication import api_client_of
+from core.encryption import decrypt_text
+from core.errors import error_response
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
 from interactions.models import Interaction, TwilioAccount
 from interactions.services import interaction_sync

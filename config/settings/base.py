@@ -34,9 +34,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "axes",  # login throttling and lockout (H6)
+    "core",
     "crm",
     "interactions",
     "followups",
+    "reporting",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -125,7 +128,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 
 # Request size limits: a form or JSON body above 5 MB is refused (400; the API
-# answers 413 JSON, crm/api_errors.py), and so
+# answers 413 JSON, core/errors.py), and so
 # are absurd numbers of fields. The batch sync endpoint's largest sane batch
 # fits well below. https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
@@ -248,14 +251,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
     # The metrics page's rollups: at most one sweep interval behind (issue 7).
-    "followups-metrics-refresh": {
-        "task": "followups.tasks.metrics_refresh",
+    "reporting-metrics-refresh": {
+        "task": "reporting.tasks.metrics_refresh",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
-    # Idempotency-Key records only matter for 24 h (crm.idempotency).
+    # Idempotency-Key records only matter for 24 h (core.idempotency).
     "crm-idempotency-purge": {
-        "task": "crm.tasks.idempotency_records_purge_expired",
+        "task": "core.tasks.idempotency_records_purge_expired",
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
@@ -271,22 +274,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <rapport@localho
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # API clients: `Authorization: Bearer <secret>` (first, so a 401 names Bearer).
-        "crm.authentication.ApiClientAuthentication",
+        "core.authentication.ApiClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Session users pass when logged in (roles are checked by crm.access); API
     # clients only where the view's `required_scopes` names one of their scopes.
-    "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.ApiClientRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
-        "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
+        "core.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
 }
 # Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
 API_CLIENT_DEFAULT_RATE = env("API_CLIENT_DEFAULT_RATE", default="6000/m")

@@ -1,11 +1,11 @@
 """API clients in the admin: create shows the secret once; revoke and rotate actions."""
 
-from crm.api_client_services import secret_digest
-from crm.models import ApiClient
+from core.models import ApiClient
+from core.services import secret_digest
 from tests import factories
 from tests.api_clients.helpers import bearer_client
 
-CHANGELIST = "/admin/crm/apiclient/"
+CHANGELIST = "/admin/core/apiclient/"
 
 
 def _admin(client):

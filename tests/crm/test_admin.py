@@ -42,7 +42,8 @@ def _profile_post(**fields) -> dict[str, str]:
 
 
 def test_admin_edits_go_through_the_service_normalised_and_audited(client):
-    from crm.models import AuditEntry, Customer
+    from core.models import AuditEntry
+    from crm.models import Customer
 
     admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin)

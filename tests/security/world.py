@@ -10,7 +10,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from crm.models import ApiClient, ConsentRecord, ProfileFact, TeamMembership
+from core.models import ApiClient
+from crm.models import ConsentRecord, ProfileFact, TeamMembership
 from tests import factories
 
 from .access_matrix import Entry
@@ -133,7 +134,7 @@ def _body(entry: Entry, world: dict) -> tuple[bytes | str, str]:
 
 
 def _client_for(role: str, entry: Entry, world: dict) -> Client:
-    from crm.api_client_services import api_client_create
+    from core.services import api_client_create
 
     client = Client()
     if role in world["users"]:
