@@ -1,13 +1,19 @@
-"""Admin for API clients; creating, revoking and rotating go through the services.
-
-Imported by crm/admin.py. A new secret is shown once in the admin message.
-"""
+"""Admin for API clients: creating, changing, revoking and rotating go through
+core.services. A new secret is shown once in the admin message. Idempotency
+records are browse-only."""
 
 from django import forms
 from django.contrib import admin, messages
 
 from core.models import ApiClient, IdempotencyRecord
-from core.services import api_client_create, api_client_revoke, api_client_rotate
+from core.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
+from core.services import (
+    API_CLIENT_EDITABLE_FIELDS,
+    api_client_create,
+    api_client_revoke,
+    api_client_rotate,
+    api_client_update,
+)
 
 
 class ApiClientForm(forms.ModelForm):
@@ -21,7 +27,7 @@ class ApiClientForm(forms.ModelForm):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ServiceModelAdmin):
     form = ApiClientForm
     list_display = ["name", "prefix", "scopes", "is_active", "last_used_at", "created_at"]
     list_filter = ["is_active"]
@@ -31,9 +37,23 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in API_CLIENT_EDITABLE_FIELDS
+            }
+            if changes:
+                updated = service_call(
+                    api_client_update,
+                    client=obj,
+                    changes=changes,
+                    actor=request.user,
+                    request=request,
+                )
+                adopt_saved(obj, updated)
             return
-        issued = api_client_create(
+        issued = service_call(
+            api_client_create,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             creates_unmatched_customers=form.cleaned_data["creates_unmatched_customers"],
@@ -41,7 +61,7 @@ class ApiClientAdmin(admin.ModelAdmin):
             actor=request.user,
             request=request,
         )
-        obj.pk = issued.client.pk
+        adopt_saved(obj, issued.client)
         messages.warning(request, f"Secret for {issued.client.name} (shown once): {issued.secret}")
 
     @admin.action(description="Revoke selected API clients")
@@ -58,7 +78,9 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Replay answers the API keeps for 24 h: internal, so browse only."""
+
     list_display = ["scope", "key", "response_status", "created_at"]
     search_fields = ["key"]
     readonly_fields = [

@@ -1,4 +1,4 @@
-"""Writes for API clients: create, revoke, rotate. The secret is returned once."""
+"""Writes for API clients: create, change, revoke, rotate. The secret is returned once."""
 
 import hashlib
 import hmac
@@ -98,6 +98,32 @@ def api_client_create(
     client.save()
     _audit(client, "api_client.created", actor, request, {"scopes": client.scopes})
     return IssuedSecret(client=client, secret=secret)
+
+
+# Fields api_client_update may change; the secret only by rotation, the state by revoke/rotate.
+API_CLIENT_EDITABLE_FIELDS = ("name", "scopes", "creates_unmatched_customers", "rate_limit")
+
+
+@transaction.atomic
+def api_client_update(*, client: ApiClient, changes: dict, actor=None, request=None) -> ApiClient:
+    """Rename a client or change what it may do (scopes, unmatched customers, rate)."""
+    unknown = set(changes) - set(API_CLIENT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
+    changes = dict(changes)
+    if "scopes" in changes:
+        changes["scopes"] = _validate_scopes(changes["scopes"])
+    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    for field, value in changes.items():
+        setattr(client, field, value)
+    client.full_clean()
+    client.save(update_fields=list(changes))
+    # Names of the changed fields, and the scopes a client now holds (not secret).
+    details = {"fields": sorted(changes)}
+    if "scopes" in changes:
+        details["scopes"] = client.scopes
+    _audit(client, "api_client.changed", actor, request, details)
+    return client
 
 
 @transaction.atomic

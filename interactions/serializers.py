@@ -165,25 +165,6 @@ class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class MatterSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-
-    class Meta:
-        model = Matter
-        fields = [
-            "id",
-            "customer",
-            "category",
-            "subject",
-            "status",
-            "opened_at",
-            "last_contact_at",
-            "contact_count",
-            "resolved_at",
-        ]
-        read_only_fields = fields
-
-
 class EmailIngestResponseSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False: a re-delivery of a logged message.")
     interaction = InteractionSerializer()

@@ -118,7 +118,7 @@ class CustomerData:
 # The apps whose tables may hold data about a customer: every floor below privacy.
 # Walked through Django's registry so a table an app adds later is exported and
 # erased too; tests/security/test_dsr.py fails if a new relation is not reached.
-CUSTOMER_DATA_APPS = ("core", "crm", "interactions", "followups", "reporting")
+CUSTOMER_DATA_APPS = ("core", "crm", "interactions", "followups", "reporting", "spreadsheets")
 
 
 def _project_models() -> list[type[models.Model]]:

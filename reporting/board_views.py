@@ -23,6 +23,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core.db_routing import replica_lag_seconds, reporting_view
 from reporting import board_selectors as selectors
 from reporting import board_services as services
 from reporting import metrics_selectors
@@ -127,14 +128,36 @@ def _list_context(request: HttpRequest, scope: selectors.BoardScope, form: Board
     query = request.GET.copy()
     query.pop("page", None)
     query["as_of"] = as_of.isoformat()
+    members = list(selectors.board_assignable_members(scope=scope))
     return {
+        "filter_label": _filter_label(board_filter, members, labels),
         "page": page,
         "as_of": as_of,
         "board_filter": board_filter,
         "filter_query": query.urlencode(),
         "bucket_label": labels.get(board_filter.bucket or "", ""),
-        "members": selectors.board_assignable_members(scope=scope),
+        "members": members,
     }
+
+
+def _filter_label(board_filter: selectors.BoardFilter, members: list, labels: dict) -> str:
+    """What the list shows, in words ("team Support · owner Maria Silva · 1–3 days"),
+    named from the members already loaded for the reassign control (no query)."""
+    parts = []
+    if board_filter.without_team:
+        parts.append("no team")
+    elif board_filter.team_id:
+        team = next((m.team for m in members if m.team_id == board_filter.team_id), None)
+        parts.append(f"team {team.name}" if team else f"team #{board_filter.team_id}")
+    if board_filter.owner_id:
+        owner = next((m.user for m in members if m.user_id == board_filter.owner_id), None)
+        name = (owner.get_full_name() or owner.username) if owner else f"#{board_filter.owner_id}"
+        parts.append(f"owner {name}")
+    if board_filter.bucket:
+        parts.append(labels.get(board_filter.bucket, board_filter.bucket))
+    if board_filter.escalation_level:
+        parts.append(f"escalated to level {board_filter.escalation_level}")
+    return " · ".join(parts)
 
 
 def _cells(counts: dict, total: int, levels: dict, base: dict, as_of: str) -> list[dict]:
@@ -206,6 +229,7 @@ def _summary_context(scope: selectors.BoardScope) -> dict:
 
 @login_required
 @require_GET
+@reporting_view
 def board_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     form = _parse_board_filter(request)
@@ -228,6 +252,7 @@ def board_nav_link(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reporting_view
 def board_summary_fragment(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     return render(request, "reporting/board/_summary.html", _summary_context(scope))
@@ -235,6 +260,7 @@ def board_summary_fragment(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@reporting_view
 def board_list_fragment(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     form = _parse_board_filter(request)
@@ -317,6 +343,7 @@ def escalation_acknowledge(request: HttpRequest, followup_id: int) -> HttpRespon
 
 @login_required
 @require_GET
+@reporting_view
 def escalations_inbox_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     state = request.GET.get("state", selectors.INBOX_NEEDS_ACK)
@@ -346,6 +373,7 @@ def _parse_metrics_filter(request: HttpRequest, scope: selectors.BoardScope):
 
 @login_required
 @require_GET
+@reporting_view
 def metrics_page(request: HttpRequest) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     metrics_filter, form = _parse_metrics_filter(request, scope)
@@ -357,22 +385,29 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             [(row["week"], row["kept_on_time_percent"]) for row in report.promise_weeks],
             y_label="% kept on time",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No promise came due in this range yet.",
         ),
         "fcr": line_chart(
             [(row["week"], row["first_contact_resolution_percent"]) for row in report.matter_weeks],
             y_label="% resolved on first contact",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No matters opened in this range yet.",
         ),
         "complaints": bar_chart(
             report.complaint_weeks_by_category,
             categories=report.complaint_categories,
             y_label="complaints",
+            empty="No complaints in this range.",
         ),
         "csat": line_chart(
             [(row["week"], row["csat_average"]) for row in report.csat_weeks],
             y_label="CSAT (1-5)",
             y_max=5,
             intervals=5,
+            partial=report.partial_weeks,
+            empty="No feedback answered in this range yet.",
         ),
     }
     query = request.GET.copy()
@@ -386,6 +421,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             "charts": charts,
             "filter_query": query.urlencode(),
             "median_lateness_text": _duration_text(report.promises.median_lateness),
+            # Read from a replica (DATABASE_REPLICA_URL): how far behind its figures may be.
+            "replica_lag_seconds": replica_lag_seconds(),
             "complaint_rows": [
                 {
                     "week": row["week"],
@@ -412,6 +449,7 @@ def _duration_text(value: timedelta | None) -> str:
 
 @login_required
 @require_GET
+@reporting_view
 def metrics_csv(request: HttpRequest, table: str) -> HttpResponse:
     scope = selectors.board_scope(request.user)
     if table not in metrics_selectors.CSV_TABLES:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.db_routing import reporting_view
 from reporting import board_selectors, metrics_selectors
 
 FILTER_PARAMETERS = [
@@ -142,6 +143,7 @@ class PromiseMetricsView(_Base):
             )
         ],
     )
+    @reporting_view
     def get(self, request: Request) -> Response:
         scope, metrics_filter = self.metrics_filter(request)
         report = metrics_selectors.promise_report(scope=scope, metrics_filter=metrics_filter)
@@ -155,6 +157,7 @@ class ContactMetricsView(_Base):
         parameters=FILTER_PARAMETERS,
         responses=ContactMetricsSerializer,
     )
+    @reporting_view
     def get(self, request: Request) -> Response:
         scope, metrics_filter = self.metrics_filter(request)
         return Response(
@@ -169,6 +172,7 @@ class ComplaintMetricsView(_Base):
         parameters=FILTER_PARAMETERS,
         responses=ComplaintMetricsSerializer,
     )
+    @reporting_view
     def get(self, request: Request) -> Response:
         scope, metrics_filter = self.metrics_filter(request)
         return Response(
@@ -183,6 +187,7 @@ class CsatMetricsView(_Base):
         parameters=FILTER_PARAMETERS,
         responses=CsatMetricsSerializer,
     )
+    @reporting_view
     def get(self, request: Request) -> Response:
         scope, metrics_filter = self.metrics_filter(request)
         return Response(metrics_selectors.csat_report(scope=scope, metrics_filter=metrics_filter))
@@ -196,6 +201,7 @@ class BoardCountsView(APIView):
         summary="The overdue board's counts: by team and rep, aging bucket and escalation level",
         responses=BoardCountsSerializer,
     )
+    @reporting_view
     def get(self, request: Request) -> Response:
         scope = board_selectors.board_scope(request.user)
         return Response(board_selectors.board_counts_payload(scope=scope))

@@ -151,6 +151,9 @@ MATRIX: list[Entry] = [
     public("POST", "/healthz", 200),
     public("GET", "/readyz", 200),
     public("POST", "/readyz", 200),
+    # Prometheus: allowed by address (loopback by default, as the test client is)
+    # or METRICS_TOKEN, never by role; tests/test_metrics.py covers the refusals.
+    public("GET", "/metrics", 200),
     public("GET", "/accounts/login/", 200),
     # An empty login form: the form again with errors (200) for everyone.
     public("POST", "/accounts/login/", 200),
@@ -354,6 +357,9 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/", **staff(200)),
     # The merge queue: reps see it too (to tell a supervisor); merging stays theirs.
     page("GET", "/customers/duplicates/", **staff(200)),
+    # One's own settings (time zone): any signed-in user; an empty post means "my team's".
+    page("GET", "/me/", **staff(200)),
+    page("POST", "/me/", **staff(302)),
     page("POST", "/customers/", **staff(200)),
     page("GET", "/customers/{customer_id}/", **staff(200)),
     page(
@@ -366,10 +372,11 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/{customer_id}/profile/", **staff(302)),
     page("POST", "/customers/{customer_id}/profile/", **staff(400)),
     page("GET", "/customers/{customer_id}/profile/edit/", **staff(200)),
-    # Invalid form posts without htmx go back to the page, which shows the errors.
-    page("POST", "/customers/{customer_id}/consents/", **staff(302)),
-    page("POST", "/customers/{customer_id}/contact-points/", **staff(302)),
-    page("POST", "/customers/{customer_id}/facts/", **staff(302)),
+    # Invalid form posts without htmx answer 400 with the form, its errors and values
+    # (a redirect would drop them).
+    page("POST", "/customers/{customer_id}/consents/", **staff(400)),
+    page("POST", "/customers/{customer_id}/contact-points/", **staff(400)),
+    page("POST", "/customers/{customer_id}/facts/", **staff(400)),
     page("GET", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/delete/", **staff(302)),
@@ -384,6 +391,31 @@ MATRIX: list[Entry] = [
         supervisor_other_team=302,
         admin=302,
     ),
+    # --- CSV import and export (spreadsheets): supervisors and admins only. ------
+    *[
+        page(
+            method,
+            route,
+            rep=403,
+            rep_other_team=403,
+            supervisor=code,
+            supervisor_other_team=code,
+            admin=code,
+        )
+        for method, route, code in [
+            ("GET", "/spreadsheets/imports/", 200),
+            ("POST", "/spreadsheets/imports/", 400),  # no file
+            ("GET", "/spreadsheets/imports/{customer_import_id}/", 200),
+            ("GET", "/spreadsheets/imports/{customer_import_id}/progress/", 200),
+            ("POST", "/spreadsheets/imports/{customer_import_id}/mapping/", 400),  # no name
+            ("POST", "/spreadsheets/imports/{customer_import_id}/run/", 400),  # already done
+            ("GET", "/spreadsheets/imports/{customer_import_id}/errors.csv", 200),
+            ("GET", "/spreadsheets/customers.csv", 200),
+            ("GET", "/spreadsheets/interactions.csv", 200),
+            ("GET", "/spreadsheets/interactions/import/", 200),
+            ("POST", "/spreadsheets/interactions/import/", 400),  # no file
+        ]
+    ],
     # --- Interaction pages: log form and timeline fragments for any rep. --------
     page("GET", "/interactions/customers/{customer_id}/log/", **staff(200)),
     page("POST", "/interactions/customers/{customer_id}/log/", **staff(400)),

@@ -552,7 +552,8 @@ def test_every_app_below_privacy_is_walked_for_customer_data():
     project_apps = {
         config.label
         for config in apps.get_app_configs()
-        if config.name.split(".")[0] in {"core", "crm", "interactions", "followups", "reporting"}
+        if config.name.split(".")[0]
+        in {"core", "crm", "interactions", "followups", "reporting", "spreadsheets"}
         or (config.models_module is not None and not config.name.startswith(("django", "rest_")))
     }
     third_party = {"axes", "django_celery_beat", "django_filters", "drf_spectacular", "privacy"}
