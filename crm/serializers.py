@@ -5,7 +5,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializer_fields import PrototypeFieldsMixin
 from crm import selectors
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
@@ -116,7 +115,7 @@ PROFILE_FIELDS = [
 ]
 
 
-class CustomerSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class CustomerSerializer(serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
     # Declared so the schema's enum admits "" (no preference) on a read-only field.
     preferred_channel = serializers.ChoiceField(
@@ -191,7 +190,7 @@ class TagNamesField(serializers.ListField):
         return super().to_representation(data)
 
 
-class CustomerWriteSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class CustomerWriteSerializer(serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
     tags = TagNamesField(child=serializers.CharField(max_length=40), required=False, max_length=50)

@@ -13,7 +13,7 @@ by filter): when the rollups of reporting/metrics_rollup.py cover the range
 figures are sums of a few thousand pre-aggregated rows whatever the filter;
 what depends on the clock (missed, open and overdue now) is counted live from
 the open promises' indexes. Before the rollups cover the range (a fresh
-install back-filling) or on SQLite, everything is computed on the request and
+install back-filling), everything is computed on the request and
 reused for up to one sweep interval. Median lateness on the rollup path comes
 from a histogram (reporting.metrics_models.PromiseLateness): exact when the
 middle value(s) are alone in their ~4.4 %-wide bucket, else within it.
@@ -31,7 +31,6 @@ Conventions (shown on the page):
 from __future__ import annotations
 
 import hashlib
-import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -210,7 +209,7 @@ class PromiseMetrics:
 def promise_metrics(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime
 ) -> PromiseMetrics:
-    """One aggregate query (two on SQLite, which has no percentile)."""
+    """One aggregate query."""
     base = _scoped_followups(scope=scope, metrics_filter=metrics_filter)
     in_range = Q(due_at__gte=metrics_filter.start_at, due_at__lt=metrics_filter.end_before) & ~Q(
         status=FollowUp.Status.CANCELLED
@@ -225,20 +224,11 @@ def promise_metrics(
         "renegotiations": Sum("renegotiation_count", filter=in_range),
         "open_now": Count("pk", filter=Q(status=FollowUp.Status.OPEN)),
         "overdue_now": Count("pk", filter=_missed_q(now)),
-    }
-    if connection.vendor == "postgresql":
-        aggregates["median_lateness"] = Median(
+        "median_lateness": Median(
             lateness, filter=in_range & _kept_late_q(), output_field=DurationField()
-        )
+        ),
+    }
     row = base.aggregate(**aggregates)
-    if connection.vendor != "postgresql":
-        # `make run` on SQLite: small data, so the median is taken in Python.
-        values = list(
-            base.filter(in_range & _kept_late_q())
-            .annotate(lateness=lateness)
-            .values_list("lateness", flat=True)
-        )
-        row["median_lateness"] = statistics.median(values) if values else None
     decided = row["kept_on_time"] + row["kept_late"] + row["missed"]
     return PromiseMetrics(
         due_in_range=row["due_in_range"],
@@ -464,9 +454,9 @@ def promise_figures(
 
 def uses_rollup(metrics_filter: MetricsFilter) -> bool:
     """Sum the rollups when they cover the range (METRICS_ROLLUP, default on);
-    otherwise (a fresh install still back-filling, SQLite) compute on the request.
+    otherwise (a fresh install still back-filling) compute on the request.
     The rollups are at most one sweep interval old, so they are not cached again."""
-    if not getattr(settings, "METRICS_ROLLUP", True) or connection.vendor != "postgresql":
+    if not getattr(settings, "METRICS_ROLLUP", True):
         return False
     return metrics_rollup.rollup_covers(metrics_filter.start)
 
@@ -684,9 +674,8 @@ def _without_jit() -> None:
     these aggregates over weeks of rows pass it, and the compilation (~50 ms a
     query, measured in benchmarks/board.py) costs more than it saves at these
     sizes. SET LOCAL ends with the transaction, so nothing else is affected."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
 
 
 def metrics_report(

@@ -8,10 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from config.structured_logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)  # the embedded SQLite file and broker live here
+VAR_DIR.mkdir(exist_ok=True)  # the embedded PostgreSQL (make run) and test services live here
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -44,6 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole answer, by route and status (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
+    # A request id on every log line of the request, and into its Celery tasks.
+    "config.structured_logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a body: 413 for an oversized one (config/body_limits.py).
     "config.body_limits.RequestBodyLimitMiddleware",
@@ -80,30 +87,21 @@ TEMPLATES = [
     },
 ]
 
-# Embedded default: a SQLite file under var/, so `make run` needs no server.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}")
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: WAL lets readers run beside a writer,
-    # IMMEDIATE takes the write lock up front (a deferred transaction that later
-    # writes fails at once with "database is locked"), and timeout waits for it.
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
-if DATABASE_IS_POSTGRES:
-    # Django's backend, loading out-of-range timestamps clamped instead of failing
-    # (see config/postgresql/base.py and crm/time_window.py).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
+# PostgreSQL everywhere. Default: the embedded server `make run` starts
+# (scripts/embedded_db.py), listening on a unix socket in var/postgres.
+EMBEDDED_DATABASE_URL = f"postgres://postgres@/rapport?host={VAR_DIR / 'postgres'}"
+DATABASES = {"default": env.db_url("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
+# django-environ leaves `?host=/socket/folder` in OPTIONS; HOST is where Django
+# (and tests/processes.py) look for it.
+_socket = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
+if _socket:
+    DATABASES["default"]["HOST"] = _socket
+    DATABASES["default"]["PORT"] = DATABASES["default"]["OPTIONS"].pop("port", "") or ""
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's backend, loading out-of-range timestamps clamped instead of failing
+# (see config/postgresql/base.py and crm/time_window.py).
+DATABASES["default"]["ENGINE"] = "config.postgresql"
 
 # Reporting reads (board, metrics, exports) may go to a streaming replica; writes and
 # the sweep stay on the primary (core.db_routing). Unset: one server does everything.
@@ -134,7 +132,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "login"
@@ -243,8 +241,10 @@ CUSTOMER_PAGE_PANELS = [
 ]
 
 # --- Celery -----------------------------------------------------------------
-# Embedded default: kombu's filesystem transport, which needs no server.
-# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
+# Production: Redis. Without REDIS_URL (make run): kombu's SQLAlchemy transport
+# on the same PostgreSQL, a transactional queue that needs no other server;
+# config/demo_broker.py says why it replaced the file-system transport.
+# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.sqlalchemy.html
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -253,14 +253,32 @@ if REDIS_URL:
         "visibility_timeout": 3600,
     }
 else:
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+    try:  # SQLAlchemy is in requirements-dev.txt: only the demo needs it
+        from sqlalchemy.engine import URL
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Set REDIS_URL (production), or install requirements-dev.txt for the demo broker."
+        ) from exc
+
+    _db = DATABASES["default"]
+    _on_socket = str(_db["HOST"]).startswith("/")
+    CELERY_BROKER_TRANSPORT = "config.demo_broker:Transport"
+    # SQLAlchemy's URL of the same database ("postgresql": psycopg 3 in SQLAlchemy 2.1).
+    CELERY_BROKER_URL = URL.create(
+        "postgresql",
+        username=_db["USER"] or "postgres",
+        password=_db["PASSWORD"] or None,
+        host=None if _on_socket else (_db["HOST"] or "127.0.0.1"),
+        port=None if _on_socket else (_db["PORT"] or None),
+        database=_db["NAME"],
+        query={"host": _db["HOST"], **({"port": str(_db["PORT"])} if _db["PORT"] else {})}
+        if _on_socket
+        else {},
+    ).render_as_string(hide_password=False)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Remote control needs broadcast (fanout) delivery, which this transport
+    # does not have; the demo does not use it.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"  # beat runs in UTC: no DST double/skip of the sweep.
 CELERY_ENABLE_UTC = True
@@ -273,6 +291,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
+# /readyz answers 503 when the oldest due transition waits longer than this
+# (config/health.py); 0 turns the check off. Default: five sweep intervals,
+# at least five minutes.
+FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS = env.int(
+    "FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS", default=max(5 * FOLLOWUP_SWEEP_SECONDS, 300)
+)
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
@@ -371,9 +395,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# --- Observability (issue 17) ------------------------------------------------------
+# /metrics (Prometheus): answered to `Authorization: Bearer <METRICS_TOKEN>` when
+# set, or to these client networks (REMOTE_ADDR, i.e. the scraper talks to the
+# process directly, not through the proxy). config/metrics.py
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+
+# JSON lines with request id, user / API client id (config/structured_logs.py);
+# LOG_JSON=false for readable text (the default of `make run`).
+LOGGING = logging_config(
+    json_lines=env.bool("LOG_JSON", default=True), level=env("LOG_LEVEL", default="INFO")
+)
+# The worker logs through the LOGGING above (JSON), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

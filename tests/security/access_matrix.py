@@ -151,6 +151,9 @@ MATRIX: list[Entry] = [
     public("POST", "/healthz", 200),
     public("GET", "/readyz", 200),
     public("POST", "/readyz", 200),
+    # Prometheus: allowed by address (loopback by default, as the test client is)
+    # or METRICS_TOKEN, never by role; tests/test_metrics.py covers the refusals.
+    public("GET", "/metrics", 200),
     public("GET", "/accounts/login/", 200),
     # An empty login form: the form again with errors (200) for everyone.
     public("POST", "/accounts/login/", 200),

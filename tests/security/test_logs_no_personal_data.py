@@ -1,5 +1,5 @@
-"""No personal data in logs: a day's work against a real gunicorn (with the repository's
-gunicorn.conf.py) and a Celery worker over the demo data, then the logs are searched for
+"""No personal data in logs: a day's work against a real gunicorn (config/gunicorn.py, its
+access log turned on) and a Celery worker over the demo data, then the logs are searched for
 every demo customer's name, phone number and e-mail address."""
 
 import io
@@ -33,12 +33,14 @@ def day(transactional_db, django_db_serialized_rollback, tmp_path, settings):
     env = process_env()
     with web_log.open("wb") as log:
         web = subprocess.Popen(
-            # The access log on, as in production; its format is gunicorn.conf.py's.
+            # The access log turned on; its format is config/gunicorn.py's.
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
                 "config.wsgi",
+                "--config",
+                "python:config.gunicorn",
                 "--workers",
                 "1",
                 "--bind",
