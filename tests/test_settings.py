@@ -102,8 +102,13 @@ REAL_SECRET = "k3y-" + "a1b2c3d4" * 6
 
 
 def _clean_environment(**extra: str) -> dict[str, str]:
-    """What a fresh systemd unit or container gives: no DJANGO_SETTINGS_MODULE."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT / "var")}
+    """What a fresh systemd unit or container gives: no DJANGO_SETTINGS_MODULE; its mail
+    server named (production refuses the console backend)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(ROOT / "var"),
+        "EMAIL_URL": "smtp://mail.example.com:587",
+    }
     env.update(extra)
     return env
 

@@ -27,6 +27,8 @@ def test_production_processes_remind_a_promise(celery_processes, tmp_path):
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY="prod-" + "9f8e7d6c" * 6,
         DEBUG="false",
+        # No mail server here: the console backend, allowed explicitly.
+        EMAIL_ALLOW_CONSOLE="true",
         FOLLOWUP_SWEEP_SECONDS="1",
         STATIC_ROOT=str(tmp_path / "static"),
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
