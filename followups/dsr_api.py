@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from crm.access import require_admin
 from crm.models import Customer
+from crm.serializer_fields import RejectUnknownFieldsMixin
 from followups import dsr_services
 
 EXPORT_EXAMPLE = {
@@ -31,7 +32,7 @@ EXPORT_EXAMPLE = {
 }
 
 
-class EraseRequestSerializer(serializers.Serializer):
+class EraseRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     confirm = serializers.BooleanField(
         help_text="Must be true: erasure cannot be undone.",
     )

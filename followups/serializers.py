@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from crm.models import Customer, Team
-from crm.serializer_fields import PrototypeFieldsMixin
+from crm.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 from followups.models import FollowUp, FollowUpEvent, Priority
 from interactions.models import Interaction
 
@@ -83,7 +83,9 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = [*FollowUpSerializer.Meta.fields, "events"]
 
 
-class FollowUpCreateSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class FollowUpCreateSerializer(
+    RejectUnknownFieldsMixin, PrototypeFieldsMixin, serializers.Serializer
+):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     action = serializers.CharField(max_length=500)
     due_at = serializers.DateTimeField(required=False)
@@ -127,7 +129,7 @@ class FollowUpCreateSerializer(PrototypeFieldsMixin, serializers.Serializer):
         return attrs
 
 
-class CompleteSerializer(serializers.Serializer):
+class CompleteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     interaction = serializers.PrimaryKeyRelatedField(
         queryset=Interaction.objects.all(),
@@ -137,12 +139,12 @@ class CompleteSerializer(serializers.Serializer):
     )
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RenegotiateSerializer(serializers.Serializer):
+class RenegotiateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     due_at = serializers.DateTimeField(required=False)
     due_phrase = serializers.CharField(max_length=100, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -153,7 +155,7 @@ class RenegotiateSerializer(serializers.Serializer):
         return attrs
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
     def validate_reason(self, value: str) -> str:

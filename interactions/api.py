@@ -21,6 +21,7 @@ from crm.api import IsCrmUser
 from crm.idempotency import idempotent
 from crm.pagination import ChangeFeedPagination
 from crm.permissions import HasScope
+from crm.serializer_fields import unknown_field_errors
 from interactions import selectors, services
 from interactions.models import Interaction, Matter
 from interactions.serializers import (
@@ -176,8 +177,13 @@ class InteractionViewSet(
     @action(detail=True, methods=["post"], url_path="matter")
     def matter(self, request, pk=None):
         interaction = self._editable_object(request)
+        unknown = unknown_field_errors(request.data, {"matter"})
         if not isinstance(request.data, dict) or "matter" not in request.data:
-            raise ValidationError({"matter": ["This field is required (an id or null)."]})
+            raise ValidationError(
+                {"matter": ["This field is required (an id or null)."], **unknown}
+            )
+        if unknown:
+            raise ValidationError(unknown)
         matter_id = request.data["matter"]
         if matter_id is None:
             _service_call(services.interaction_matter_unlink, interaction=interaction)

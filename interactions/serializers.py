@@ -5,7 +5,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import Team
-from crm.serializer_fields import CustomerIdField, PrototypeFieldsMixin
+from crm.serializer_fields import (
+    CustomerIdField,
+    PrototypeFieldsMixin,
+    RejectUnknownFieldsMixin,
+)
 from interactions.models import (
     SENTIMENT_MAX,
     SENTIMENT_MIN,
@@ -112,7 +116,9 @@ class InteractionSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
         return FeedbackSerializer(feedback).data
 
 
-class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class InteractionWriteSerializer(
+    RejectUnknownFieldsMixin, PrototypeFieldsMixin, serializers.Serializer
+):
     """Create (all required fields) or update (partial). Unknown fields are refused."""
 
     customer = CustomerIdField()
@@ -153,15 +159,6 @@ class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
     email_cc = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     source = serializers.CharField(required=False, max_length=64)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in sorted(unknown)}
-                )
-        return super().to_internal_value(data)
 
 
 class MatterSerializer(serializers.ModelSerializer):

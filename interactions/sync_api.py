@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from crm.api_errors import error_response
 from crm.authentication import api_client_of
 from crm.encryption import decrypt_text
+from crm.serializer_fields import unknown_field_errors
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
 from interactions.models import Interaction, TwilioAccount
 from interactions.services import interaction_sync
@@ -139,11 +140,12 @@ class InteractionSyncView(APIView):
     def post(self, request):
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
+        errors = unknown_field_errors(data, {"records"})
         if not isinstance(records, list) or not 1 <= len(records) <= MAX_RECORDS:
+            errors = {"records": [f"Send a list of 1 to {MAX_RECORDS} records."], **errors}
+        if errors:
             return error_response(
-                code="invalid",
-                detail="Invalid input in: records.",
-                errors={"records": [f"Send a list of 1 to {MAX_RECORDS} records."]},
+                code="invalid", detail="Invalid input in: " + ", ".join(errors) + ".", errors=errors
             )
         client = api_client_of(request)
         results = interaction_sync(
