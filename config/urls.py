@@ -38,3 +38,6 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("", include("crm.urls")),
 ]
+
+# URLs under /api/ that match no route answer with the API error shape (crm.api_errors).
+handler404 = "crm.api_errors.not_found"

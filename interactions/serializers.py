@@ -161,6 +161,19 @@ class InteractionWriteSerializer(
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
+class InteractionUpdateSerializer(InteractionWriteSerializer):
+    """PUT and PATCH: any of the fields, each optional; who, when it ended and where it
+    came from are fixed once logged (sending them is an unknown-field 400)."""
+
+    customer = None
+    ended_at = None
+    source = None
+    external_id = None
+    channel = serializers.ChoiceField(choices=Interaction.Channel.choices, required=False)
+    direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False)
+    occurred_at = serializers.DateTimeField(required=False)
+
+
 class MatterSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 

@@ -15,7 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api_errors import error_response
+from crm.api_errors import ErrorSerializer, error_response
 from crm.authentication import api_client_of
 from crm.encryption import decrypt_text
 from crm.serializer_fields import unknown_field_errors
@@ -69,12 +69,6 @@ class SyncResultSerializer(serializers.Serializer):
 
 class SyncResponseSerializer(serializers.Serializer):
     results = SyncResultSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = serializers.DictField()
 
 
 _SYNC_EXAMPLE = {

@@ -22,8 +22,10 @@ from tests.api_clients.helpers import bearer_client
 MAX_EXAMPLES = 4
 CHECKS = [
     generic_checks.not_a_server_error,
+    openapi_checks.status_code_conformance,
     openapi_checks.response_schema_conformance,
     openapi_checks.content_type_conformance,
+    openapi_checks.response_headers_conformance,
 ]
 
 
