@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
         "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "crm.pagination.CappedPageNumberPagination",  # no full-table COUNT
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "crm.schema.ApiAutoSchema",  # documents every error status
