@@ -193,25 +193,27 @@ class ChangeFeedPagination(BasePagination):
         return Response({"next": self._next, "has_more": self._has_more, "results": data})
 
     def get_paginated_response_schema(self, schema):
-        # Either shape: the feed (updated_since/cursor) or page numbers (the default).
-        feed = {
-            "type": "object",
-            "title": "Change feed page",
-            "required": ["next", "has_more", "results"],
-            "properties": {
-                "next": {
-                    "type": "string",
-                    "nullable": True,
-                    "format": "uri",
-                    "description": "Follow to continue the feed (also after an empty page).",
-                },
-                "has_more": {"type": "boolean"},
-                "results": schema,
-            },
-        }
+        # One object for both modes (a generated client reads one type): `next` and
+        # `results` always; `count`, `count_is_capped`, `previous` on numbered pages;
+        # `has_more` on change-feed pages (updated_since / cursor).
         pages = CappedPageNumberPagination().get_paginated_response_schema(schema)
-        pages["title"] = "Numbered page"
-        return {"oneOf": [pages, feed]}
+        properties = dict(pages["properties"])
+        for name in ("count", "count_is_capped", "previous"):
+            properties[name] = {
+                **properties[name],
+                "description": (
+                    properties[name].get("description", "") + " Numbered pages only."
+                ).strip(),
+            }
+        properties["next"] = {
+            "type": "string",
+            "nullable": True,
+            "format": "uri",
+            "description": "The next page; on the change feed, follow it to continue "
+            "(also after an empty page).",
+        }
+        properties["has_more"] = {"type": "boolean", "description": "Change-feed pages only."}
+        return {"type": "object", "required": ["next", "results"], "properties": properties}
 
     def get_schema_operation_parameters(self, view):
         return [

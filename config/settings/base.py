@@ -269,6 +269,11 @@ REST_FRAMEWORK = {
         "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # JSON bodies only (machine formats declare their own parsers: Twilio's form,
+    # Asterisk's CSV, raw e-mail). The schema then names one request content type,
+    # and a generated client never picks form or multipart encoding for a JSON body.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "crm.pagination.CappedPageNumberPagination",  # no full-table COUNT
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
