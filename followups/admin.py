@@ -130,3 +130,4 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)
+from followups import webhook_admin  # noqa: E402, F401  (webhook endpoints and deliveries)

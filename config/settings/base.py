@@ -227,7 +227,19 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
+# Webhooks (followups.webhooks): per-request timeout, retry back-off (doubling from
+# the base, capped), and how many days of nothing but failures disable an endpoint.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
 CELERY_BEAT_SCHEDULE = {
+    "followups-webhooks-send": {
+        "task": "followups.tasks.webhook_deliveries_send",
+        "schedule": float(WEBHOOK_SEND_SECONDS),
+        "options": {"expires": max(WEBHOOK_SEND_SECONDS - 1, 1)},
+    },
     "followups-sweep": {
         "task": "followups.tasks.sweep",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
