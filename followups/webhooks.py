@@ -315,3 +315,9 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=True, disabled_at=None, failing_since=None
     )
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Stop sending to it; its delivery log goes with it."""
+    endpoint.delete()

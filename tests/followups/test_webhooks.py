@@ -259,3 +259,37 @@ def test_admin_registers_an_endpoint_shows_the_secret_once_and_the_delivery_log(
     delivery.refresh_from_db()
     assert delivery.status == "pending"
     assert delivery.event.followup_id == followup.pk
+
+
+def test_api_client_registers_its_endpoint_reads_its_log_and_replays(receiver_factory):
+    from crm.models import ApiClient
+    from tests.api_clients.helpers import bearer_client
+
+    receiver = receiver_factory()
+    _, http, _ = bearer_client(*ApiClient.Scope.values, name="crm-bridge")
+    _, other, _ = bearer_client(*ApiClient.Scope.values, name="someone-else")
+
+    created = http.post(
+        "/api/v1/webhooks/endpoints/",
+        {"url": receiver.url, "event_types": ["followup.promised"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    endpoint_id, secret = created.json()["id"], created.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert "secret" not in http.get(f"/api/v1/webhooks/endpoints/{endpoint_id}/").json()
+    assert other.get("/api/v1/webhooks/endpoints/").json() == []  # its own only
+
+    _promise()
+    webhooks.webhook_deliveries_send()
+    log = http.get(f"/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/").json()
+    assert [(d["event_type"], d["status"]) for d in log] == [("followup.promised", "sent")]
+    Webhook(secret).verify(receiver.requests[0][1], receiver.requests[0][0])
+
+    replayed = http.post(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/{log[0]['id']}/replay/"
+    )
+    assert (replayed.status_code, replayed.json()["status"]) == (200, "pending")
+    bad = http.post("/api/v1/webhooks/endpoints/", {"url": "ftp://x", "events": []}, format="json")
+    assert bad.status_code == 400
+    assert {"url", "events"} <= set(bad.json()["errors"])
