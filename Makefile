@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rapport needs Python 3.11 or newer")'
@@ -37,6 +37,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	eval "$$($(PY) scripts/test_services.py)" && $(PY) -m benchmarks.run
+
+# A day under load: locust against gunicorn, a worker and beat (10 minutes; var/bench/soak.md).
+soak: $(STAMP)
+	eval "$$($(PY) scripts/test_services.py)" && $(PY) -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -370,8 +370,8 @@ def one_sweep_of_writes(*, interactions: int, promises: int) -> None:
 def build_rollups() -> tuple[float, int]:
     """The refresh task until the back-fill is complete, as a fresh install's
     beat would run it (each run within its budget)."""
-    from followups import metrics_rollup
-    from followups.metrics_models import RollupState
+    from reporting import metrics_rollup
+    from reporting.metrics_models import RollupState
 
     started = time.perf_counter()
     runs = 0
@@ -421,7 +421,7 @@ def main() -> None:  # noqa: C901, PLR0915
     from django.test import Client
 
     from crm.models import Team, TeamMembership
-    from followups import metrics_rollup
+    from reporting import metrics_rollup
 
     settings.ALLOWED_HOSTS = ["*"]
     settings.METRICS_CACHE_SECONDS = 0  # every figure computed or summed on the request
@@ -507,7 +507,7 @@ def main() -> None:  # noqa: C901, PLR0915
         + ", ".join(f"{value:.1f}" for value in load)
         + " (other agents' work was running).",
         "",
-        "Metrics figures are summed from the rollups (followups/metrics_rollup.py), at most one "
+        "Metrics figures are summed from the rollups (reporting/metrics_rollup.py), at most one "
         "sweep interval old; 'open/overdue now' and missed promises are counted live. No "
         "response cache (METRICS_CACHE_SECONDS = 0).",
         "",

@@ -25,6 +25,7 @@ BENCHMARKS = [
         ["--customers", "5000", "--interactions", "50000", "--batches", "3", "--seconds", "4"],
     ),
     ("board", ["--followups", "20000", "--interactions", "100000", "--samples", "10"]),
+    ("csv_import", ["--rows", "10000", "--export", "50000"]),
 ]
 
 

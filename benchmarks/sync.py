@@ -495,7 +495,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from crm.api_client_services import api_client_create
+    from core.services import api_client_create
     from crm.models import Customer
 
     generate_seconds = None

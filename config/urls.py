@@ -13,9 +13,9 @@ api_v1 = [
     # interactions/, interactions/email/, customers/{id}/timeline/ (H2).
     path("", include("interactions.api_urls")),
     # Data subject requests: customers/{id}/export/ and /erase/ (admins only, H6).
-    path("", include("followups.dsr_urls")),
+    path("", include("privacy.urls")),
     # Supervisors' figures for BI tools (H5).
-    path("", include("followups.metrics_urls")),
+    path("", include("reporting.metrics_urls")),
     # Promises: list, create, complete/, reassign/, renegotiate/, cancel/ (H3).
     path("", include("followups.api_urls")),
     path("", include("crm.api_urls")),
@@ -31,13 +31,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     # Supervisors: overdue board, escalations, metrics (H5).
-    path("supervisor/", include("followups.board_urls", namespace="board")),
+    path("supervisor/", include("reporting.board_urls", namespace="board")),
     # Log form, timeline fragments, matters, customer feedback pages (H2).
     path("interactions/", include("interactions.urls", namespace="interactions")),
     # My day, promise history, customer panel, notifications (H3).
     path("followups/", include("followups.urls")),
+    # CSV import and export of customers and interactions (issue 15).
+    path("spreadsheets/", include("spreadsheets.urls")),
     path("", include("crm.urls")),
 ]
 
-# URLs under /api/ that match no route answer with the API error shape (crm.api_errors).
-handler404 = "crm.api_errors.not_found"
+# URLs under /api/ that match no route answer with the API error shape (core.errors).
+handler404 = "core.errors.not_found"

@@ -14,22 +14,17 @@ The policy (docs/access.md has the full matrix):
   except to admins.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 
+from core.roles import ADMIN_GROUP, AnyUser, is_admin, require_admin
 from crm.models import TeamMembership
 
-ADMIN_GROUP = "admins"
-
-AnyUser = AbstractBaseUser | AnonymousUser
-
-
-def is_admin(user: AnyUser) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    return user.groups.filter(name=ADMIN_GROUP).exists()
+__all__ = [
+    "ADMIN_GROUP",
+    "AnyUser",
+    "is_admin",
+    "require_admin",
+]  # re-exported: the roles every app asks about
 
 
 def is_staff_member(user: AnyUser) -> bool:
@@ -58,11 +53,6 @@ def supervised_team_ids(user: AnyUser) -> set[int]:
 
 def is_supervisor(user: AnyUser) -> bool:
     return bool(supervised_team_ids(user))
-
-
-def require_admin(user: AnyUser) -> None:
-    if not is_admin(user):
-        raise PermissionDenied("Only admins may do this.")
 
 
 def require_staff_member(user: AnyUser) -> None:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from crm.models import (
     ConsentRecord,
     ContactPoint,
@@ -10,7 +11,16 @@ from crm.models import (
     Team,
     TeamMembership,
 )
-from crm.services import CUSTOMER_EDITABLE_FIELDS, customer_create, customer_update
+from crm.services import (
+    CUSTOMER_EDITABLE_FIELDS,
+    TEAM_EDITABLE_FIELDS,
+    customer_create,
+    customer_update,
+    team_create,
+    team_member_add,
+    team_member_remove,
+    team_update,
+)
 
 
 class TeamMembershipInline(admin.TabularInline):
@@ -20,10 +30,55 @@ class TeamMembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ServiceModelAdmin):
+    """Teams and their members through crm.services (validated, audited)."""
+
     list_display = ["name", "time_zone", "holiday_country"]
     search_fields = ["name"]
+    fields = list(TEAM_EDITABLE_FIELDS)
     inlines = [TeamMembershipInline]
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        if change:
+            changes = {
+                name: data[name] for name in form.changed_data if name in TEAM_EDITABLE_FIELDS
+            }
+            if changes:
+                service_call(team_update, team=obj, changes=changes, actor=request.user)
+            return
+        team = service_call(
+            team_create, **{name: data[name] for name in TEAM_EDITABLE_FIELDS}, actor=request.user
+        )
+        adopt_saved(obj, team)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not TeamMembership:
+            super().save_formset(request, form, formset, change)
+            return
+        team = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.deleted_forms:
+            if inline_form.instance.pk is not None:
+                service_call(
+                    team_member_remove, membership=inline_form.instance, actor=request.user
+                )
+                formset.deleted_objects.append(inline_form.instance)
+        for inline_form in formset.initial_forms + formset.extra_forms:
+            if inline_form in formset.deleted_forms or not inline_form.has_changed():
+                continue
+            data = inline_form.cleaned_data
+            if inline_form.instance.pk is not None and "user" in inline_form.changed_data:
+                # Another person on the same row: the old member leaves.
+                previous = TeamMembership.objects.get(pk=inline_form.instance.pk)
+                service_call(team_member_remove, membership=previous, actor=request.user)
+            membership = service_call(
+                team_member_add, team=team, user=data["user"], role=data["role"], actor=request.user
+            )
+            if inline_form in formset.extra_forms:
+                formset.new_objects.append(membership)
+            else:
+                formset.changed_objects.append((membership, inline_form.changed_data))
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -59,19 +114,21 @@ class ConsentRecordInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceModelAdmin):
+    """Through crm.services, so the admin gets the same validation, normalisation
+    (language tags) and audit entry as the page and the API. Customers are not
+    deleted here: erasure (the data-subject action) anonymises them."""
+
     list_display = ["full_name", "preferred_name", "time_zone", "preferred_channel", "owner"]
     list_filter = ["preferred_channel", "tags"]
     search_fields = ["search_name", "contact_points__value"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner", "merged_into"]
+    raw_id_fields = ["owner"]
     readonly_fields = ["merged_into", "last_activity_at", "created_at", "updated_at"]
     filter_horizontal = ["tags"]
     inlines = [ContactPointInline, ConsentRecordInline, ProfileFactInline]
 
     def save_model(self, request, obj, form, change) -> None:
-        # Through the services, so the admin gets the same validation,
-        # normalisation (language tags) and audit entry as the page and the API.
         data = form.cleaned_data
         tags = [tag.name for tag in data.get("tags", [])]
         if change:
@@ -79,16 +136,19 @@ class CustomerAdmin(admin.ModelAdmin):
             changes = {
                 name: data[name] for name in form.changed_data if name in CUSTOMER_EDITABLE_FIELDS
             }
-            customer_update(customer=obj, changes=changes, tags=tags, actor=request.user)
+            if not changes and tags is None:
+                return
+            service_call(
+                customer_update, customer=obj, changes=changes, tags=tags, actor=request.user
+            )
             return
-        created = customer_create(
+        created = service_call(
+            customer_create,
             **{name: data[name] for name in CUSTOMER_EDITABLE_FIELDS if name in data},
             tags=tags,
             actor=request.user,
         )
-        obj.pk = created.pk
-        obj._state.adding = False
-        obj._state.db = created._state.db
+        adopt_saved(obj, created)
 
 
 @admin.register(Tag)
@@ -110,7 +170,3 @@ class CustomerMergeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
-import crm.api_client_admin  # noqa: E402,F401 - registers the API client admin (H4)
-import crm.audit_admin  # noqa: E402,F401 - registers the read-only audit trail (H6)

@@ -16,10 +16,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from crm import access, audit, selectors, services
-from crm.idempotency import idempotent
+from core import audit
+from core.idempotency import idempotent
+from core.pagination import ChangeFeedPagination
+from crm import access, selectors, services
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
-from crm.pagination import ChangeFeedPagination
 from crm.search import NAME_SEARCH_LIMIT
 from crm.serializers import (
     ConsentSerializer,
@@ -133,7 +134,7 @@ class CustomerViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
-        # Reading a profile is a touch of personal data: audited (crm.audit).
+        # Reading a profile is a touch of personal data: audited (core.audit).
         audit.audit_customer_viewed(
             actor=request.user, customer_id=int(response.data["id"]), request=request
         )

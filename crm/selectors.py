@@ -22,10 +22,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from core.fixed_reads import FixedRowRead
 from crm import search
-from crm.fixed_reads import FixedRowRead
 from crm.models import (
-    ApiClient,
     ConsentRecord,
     ContactPoint,
     Customer,
@@ -53,17 +52,6 @@ def newest_activity_first() -> list:
         Coalesce(F("last_activity_at"), F("updated_at")).desc(),
         F("pk").desc(),
     ]
-
-
-# --- API clients ---------------------------------------------------------------------
-
-# Read on every API request: fixed SQL (crm.fixed_reads), the service user joined.
-_API_CLIENT_BY_PREFIX = FixedRowRead(ApiClient, key="prefix", related=["user"])
-
-
-def api_client_by_prefix(*, prefix: str) -> ApiClient | None:
-    """The client (revoked ones too) whose secret starts with `prefix`, its user read with it."""
-    return _API_CLIENT_BY_PREFIX.get(prefix)
 
 
 # --- phone and e-mail -----------------------------------------------------------------
@@ -227,7 +215,7 @@ def customer_list(
     return customers
 
 
-# Read by every API create that names a customer: fixed SQL (crm.fixed_reads).
+# Read by every API create that names a customer: fixed SQL (core.fixed_reads).
 _CUSTOMER_BY_ID = FixedRowRead(Customer, key="id")
 
 

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 from crm import selectors
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
@@ -14,7 +15,6 @@ from crm.models import (
     ProfileFact,
     ProfileFactRevision,
 )
-from crm.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 
 
 class ContactPointSerializer(serializers.ModelSerializer):

@@ -14,8 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
+from core.audit import audit_record
 from crm import access
-from crm.audit import audit_record
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,
@@ -52,20 +52,73 @@ CUSTOMER_EDITABLE_FIELDS = (
 )
 
 
+# Fields team_update may change.
+TEAM_EDITABLE_FIELDS = ("name", "time_zone", "holiday_country")
+
+
+def _team_audit(actor: User | None, action: str, team: Team, details: dict) -> None:
+    # Teams and roles decide who sees and works which promises: a security setting.
+    audit_record(actor=actor, action=action, target_type="team", target_id=team.pk, details=details)
+
+
 @transaction.atomic
-def team_create(*, name: str, time_zone: str = "UTC", holiday_country: str = "") -> Team:
-    team = Team(name=name, time_zone=time_zone, holiday_country=holiday_country)
+def team_create(
+    *, name: str, time_zone: str = "UTC", holiday_country: str = "", actor: User | None = None
+) -> Team:
+    team = Team(name=name.strip(), time_zone=time_zone, holiday_country=holiday_country.upper())
     team.full_clean()
     team.save()
+    _team_audit(actor, "team.created", team, {"name": team.name})
     return team
 
 
 @transaction.atomic
-def team_member_add(*, team: Team, user: settings.AUTH_USER_MODEL, role: str) -> TeamMembership:
-    membership, _ = TeamMembership.objects.update_or_create(
+def team_update(*, team: Team, changes: dict[str, Any], actor: User | None = None) -> Team:
+    """Rename a team or change its clock (time zone, holiday country).
+
+    The caller reschedules the team's open promises when the clock changed
+    (followups.tasks.team_schedules_recompute): crm knows no promise."""
+    unknown = set(changes) - set(TEAM_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
+    changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    if "holiday_country" in changes:
+        changes["holiday_country"] = changes["holiday_country"].upper()
+    for field, value in changes.items():
+        setattr(team, field, value)
+    team.full_clean()
+    team.save(update_fields=list(changes))
+    _team_audit(actor, "team.updated", team, {"fields": sorted(changes)})
+    return team
+
+
+@transaction.atomic
+def team_member_add(
+    *, team: Team, user: settings.AUTH_USER_MODEL, role: str, actor: User | None = None
+) -> TeamMembership:
+    """Make `user` a member of `team` in `role`, or change their role there."""
+    if role not in TeamMembership.Role.values:
+        raise ValidationError({"role": [f"Choose one of {', '.join(TeamMembership.Role.values)}."]})
+    membership, created = TeamMembership.objects.update_or_create(
         team=team, user=user, defaults={"role": role}
     )
+    _team_audit(
+        actor,
+        "team.member_added" if created else "team.member_changed",
+        team,
+        {"user": user.pk, "role": role},
+    )
     return membership
+
+
+@transaction.atomic
+def team_member_remove(*, membership: TeamMembership, actor: User | None = None) -> None:
+    team, user_id, role = membership.team, membership.user_id, membership.role
+    deleted, _ = TeamMembership.objects.filter(pk=membership.pk).delete()
+    if deleted:
+        _team_audit(actor, "team.member_removed", team, {"user": user_id, "role": role})
 
 
 def _audit(

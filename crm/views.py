@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
-from crm import access, audit, search, selectors, services
+from core import audit
+from crm import access, search, selectors, services
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,

@@ -1,8 +1,13 @@
-"""Admin: policies and calendars are edited here; promises change through services."""
+"""Admin: policies and calendars are edited here; promises change through the services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
+from core.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
+from crm import admin as crm_admin
+from crm.models import Team
+from followups import services
 from followups.models import (
     BusinessHours,
     Closure,
@@ -11,6 +16,40 @@ from followups.models import (
     FollowUpEvent,
     Notification,
 )
+
+# followup_promise's arguments an admin gives (due_at or due_phrase).
+FOLLOWUP_ADD_FIELDS = [
+    "customer",
+    "owner",
+    "team",
+    "action",
+    "channel",
+    "priority",
+    "due_at",
+    "due_phrase",
+]
+# Shown on an existing promise, never edited as fields.
+FOLLOWUP_SHOWN_FIELDS = [
+    "customer",
+    "team",
+    "action",
+    "channel",
+    "priority",
+    "status",
+    "due_phrase",
+    "original_due_at",
+    "is_overdue",
+    "escalation_level",
+    "renegotiation_count",
+    "origin_interaction",
+    "created_by",
+    "completed_at",
+    "completed_by",
+    "completion_note",
+    "kept_by_interaction",
+    "is_kept_on_time",
+    "cancel_reason",
+]
 
 
 class FollowUpEventInline(admin.TabularInline):
@@ -24,10 +63,47 @@ class FollowUpEventInline(admin.TabularInline):
         return False
 
 
+class FollowUpAddForm(forms.ModelForm):
+    class Meta:
+        model = FollowUp
+        fields = FOLLOWUP_ADD_FIELDS
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["due_at"].required = False
+        self.fields["due_at"].help_text = "Or say when, below."
+        self.fields[
+            "due_phrase"
+        ].help_text = (
+            "e.g. 'by Friday', 'tomorrow morning' (in the customer's and the team's clock)."
+        )
+
+
+class FollowUpChangeForm(forms.ModelForm):
+    """An open promise is reassigned (owner), renegotiated (due time), kept or
+    cancelled; each is a use case with its event, never a field edit."""
+
+    close = forms.ChoiceField(
+        choices=[("", "Keep open"), ("done", "Kept (done)"), ("cancelled", "Cancelled")],
+        required=False,
+        label="Close as",
+    )
+    reason = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="Why: kept in the promise's history (required to cancel).",
+    )
+
+    class Meta:
+        model = FollowUp
+        fields = ["owner", "due_at"]
+
+
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
-    """Read-only: every change to a promise is a use case with an event
-    (services.py); editing fields here would skip the history and the schedule."""
+class FollowUpAdmin(ServiceModelAdmin):
+    """Every change to a promise is a use case with an event (followups.services):
+    promised, reassigned, renegotiated, kept, cancelled. Closed promises are read-only;
+    none is deleted."""
 
     list_display = [
         "action",
@@ -42,15 +118,76 @@ class FollowUpAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "priority", "is_overdue", "escalation_level", "team"]
     list_select_related = ["customer", "owner", "team"]
-    raw_id_fields = ["customer", "owner", "origin_interaction", "kept_by_interaction"]
+    raw_id_fields = ["customer", "owner"]
     date_hierarchy = "due_at"
     inlines = [FollowUpEventInline]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return FOLLOWUP_ADD_FIELDS
+        if self.has_change_permission(request, obj):
+            return ["owner", "due_at", "close", "reason", *FOLLOWUP_SHOWN_FIELDS]
+        return ["owner", "due_at", *FOLLOWUP_SHOWN_FIELDS]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else FOLLOWUP_SHOWN_FIELDS
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = FollowUpChangeForm if obj is not None else FollowUpAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.status != FollowUp.Status.OPEN:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        if not change:
+            promised = service_call(
+                services.followup_promise,
+                **{name: data[name] for name in FOLLOWUP_ADD_FIELDS},
+                created_by=request.user,
+            )
+            adopt_saved(obj, promised)
+            return
+        reason = data.get("reason", "")
+        if "owner" in form.changed_data:
+            service_call(
+                services.followup_reassign,
+                followup_id=obj.pk,
+                new_owner=data["owner"],
+                user=request.user,
+                reason=reason,
+            )
+        if "due_at" in form.changed_data:
+            service_call(
+                services.followup_renegotiate,
+                followup_id=obj.pk,
+                due_at=data["due_at"],
+                user=request.user,
+                reason=reason,
+            )
+        if data.get("close") == FollowUp.Status.DONE:
+            service_call(
+                services.followup_complete, followup_id=obj.pk, user=request.user, note=reason
+            )
+        elif data.get("close") == FollowUp.Status.CANCELLED:
+            service_call(
+                services.followup_cancel, followup_id=obj.pk, user=request.user, reason=reason
+            )
+        adopt_saved(obj, FollowUp.objects.get(pk=obj.pk))
+
+
+def _reschedule_team(modeladmin, request, team_id: int) -> None:
+    from followups.tasks import team_schedules_recompute
+
+    transaction.on_commit(lambda: team_schedules_recompute.delay(team_id), robust=True)
+    modeladmin.message_user(
+        request,
+        "The team's open promises are being rescheduled to match.",
+        messages.INFO,
+    )
 
 
 class TeamScheduleAdmin(admin.ModelAdmin):
@@ -58,14 +195,7 @@ class TeamScheduleAdmin(admin.ModelAdmin):
     times: after a change the open ones are rescheduled (by the worker)."""
 
     def _reschedule(self, request, team_id: int) -> None:
-        from followups.tasks import team_schedules_recompute
-
-        transaction.on_commit(lambda: team_schedules_recompute.delay(team_id), robust=True)
-        self.message_user(
-            request,
-            "The team's open promises are being rescheduled to match.",
-            messages.INFO,
-        )
+        _reschedule_team(self, request, team_id)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -81,6 +211,19 @@ class TeamScheduleAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         for team_id in team_ids:
             self._reschedule(request, team_id)
+
+
+# A team's time zone and holiday country are its business calendar too: crm's
+# team admin saves through crm.services, and here the promises follow the clock.
+class TeamAdmin(crm_admin.TeamAdmin):
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # last of the team's saves
+        if change and {"time_zone", "holiday_country"} & set(form.changed_data):
+            _reschedule_team(self, request, form.instance.pk)
+
+
+admin.site.unregister(Team)
+admin.site.register(Team, TeamAdmin)
 
 
 @admin.register(EscalationPolicy)
@@ -110,7 +253,9 @@ class ClosureAdmin(TeamScheduleAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox the sweep writes and the delivery tasks drain: browse only."""
+
     list_display = [
         "created_at",
         "recipient",
@@ -123,11 +268,6 @@ class NotificationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["channel", "kind", "delivery_status"]
     raw_id_fields = ["recipient", "followup", "event"]
-    readonly_fields = ["message_key"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
-import followups.dsr_admin  # noqa: E402,F401 - DSR export/erase actions on the customer admin (H6)
 from followups import webhook_admin  # noqa: E402, F401  (webhook endpoints and deliveries)

@@ -15,10 +15,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from core.authentication import api_client_of
+from core.idempotency import idempotent
+from core.pagination import ChangeFeedPagination
 from crm import access
-from crm.authentication import api_client_of
-from crm.idempotency import idempotent
-from crm.pagination import ChangeFeedPagination
 from followups import selectors, services
 from followups.models import FollowUp
 from followups.serializers import (

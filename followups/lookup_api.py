@@ -15,12 +15,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.audit import audit_customers_viewed
+from core.authentication import api_client_of
+from core.errors import error_response
+from core.serializer_fields import PrototypeFieldsMixin
 from crm import access
-from crm.api_errors import error_response
-from crm.audit import audit_customers_viewed
-from crm.authentication import api_client_of
 from crm.models import Customer
-from crm.serializer_fields import PrototypeFieldsMixin
 from followups import selectors
 
 

@@ -167,7 +167,7 @@ class FollowUp(models.Model):
             models.Index(
                 fields=["due_at", "id"], condition=Q(status="open"), name="followups_open_due_idx"
             ),
-            # The supervisor board's grouped counts (followups/board_selectors.py):
+            # The supervisor board's grouped counts (reporting/board_selectors.py):
             # an index-only scan of the open promises, however many there are.
             models.Index(
                 fields=["team", "owner", "due_at"],

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 from crm.models import Customer, Team
-from crm.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 from followups.models import FollowUp, FollowUpEvent, Priority
 from interactions.models import Interaction
 

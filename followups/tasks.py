@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from followups import metrics_rollup, services
+from followups import services
 
 # Work budget of one sweep: well inside the soft limit, so a backlog is left
 # for the next tick between batches instead of being interrupted in one.
@@ -19,19 +19,6 @@ def sweep() -> int:
 def team_schedules_recompute(team_id: int) -> int:
     """After a team's policy or calendar changed; running it twice computes the same."""
     return services.team_schedules_recompute(team_id=team_id)
-
-
-# The metrics rollups' refresh: touched days take well under a second; the rest
-# of the budget back-fills a fresh install a chunk of days at a time.
-METRICS_REFRESH_MAX_SECONDS = 40
-
-
-@shared_task(name="followups.tasks.metrics_refresh", time_limit=120, soft_time_limit=100)
-def metrics_refresh() -> dict[str, int]:
-    """Beat fires this every FOLLOWUP_SWEEP_SECONDS, so the metrics page's figures
-    are never older than one sweep interval; safe to run twice at once."""
-    result = metrics_rollup.metrics_rollup_refresh(max_seconds=METRICS_REFRESH_MAX_SECONDS)
-    return {f"{name} days": days for name, days in result.days.items()}
 
 
 @shared_task(

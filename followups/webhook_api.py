@@ -13,9 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from core.authentication import api_client_of
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import access
-from crm.authentication import api_client_of
-from crm.serializer_fields import RejectUnknownFieldsMixin
 from followups import webhooks
 from followups.webhook_models import WEBHOOK_EVENT_TYPES, WebhookDelivery, WebhookEndpoint
 

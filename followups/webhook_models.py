@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from crm.models import ApiClient
+from core.models import ApiClient
 from followups.models import FollowUpEvent
 
 # Event types an endpoint may subscribe to: follow-up engine events, named for receivers.

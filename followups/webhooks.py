@@ -35,7 +35,7 @@ from django.core.mail import mail_admins
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.encryption import decrypt_text, encrypt_text
+from core.encryption import decrypt_text, encrypt_text
 from followups.models import FollowUp, FollowUpEvent
 from followups.webhook_models import (
     WEBHOOK_EVENT_TYPES,

@@ -1,11 +1,58 @@
 from django.contrib import admin
+from django.db import models
 
+from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from interactions import services
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
+# What an admin gives when logging a contact by hand (interaction_log's arguments).
+INTERACTION_ADD_FIELDS = [
+    "customer",
+    "channel",
+    "direction",
+    "occurred_at",
+    "duration_seconds",
+    "rep",
+    "team",
+    "category",
+    "outcome",
+    "subject",
+    "summary",
+    "sentiment",
+    "from_number",
+    "to_number",
+    "recording_url",
+    "disposition",
+    "location",
+    "source",
+    "external_id",
+]
+INTERACTION_CHANGE_FIELDS = [
+    "customer",
+    "source",
+    "external_id",
+    *[name for name in INTERACTION_ADD_FIELDS if name in services.INTERACTION_EDITABLE_FIELDS],
+    "matter",
+    "is_repeat_contact",
+    "email_message_id",
+    "email_from",
+    "email_to",
+    "email_cc",
+    "created_at",
+    "updated_at",
+]
+INTERACTION_CHANGE_READ_ONLY = [
+    name
+    for name in INTERACTION_CHANGE_FIELDS
+    if name not in services.INTERACTION_EDITABLE_FIELDS and name != "matter"
+]
+
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(ServiceModelAdmin):
+    """Logged and changed through interactions.services: the same validation, matter
+    rule and counters as the log form and the API. Not deleted here."""
+
     list_display = [
         "occurred_at",
         "customer",
@@ -22,6 +69,41 @@ class InteractionAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer", "rep", "matter"]
     date_hierarchy = "occurred_at"
     search_fields = ["subject", "external_id", "email_message_id"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_fields(self, request, obj=None):
+        return INTERACTION_CHANGE_FIELDS if obj is not None else INTERACTION_ADD_FIELDS
+
+    def get_readonly_fields(self, request, obj=None):
+        return INTERACTION_CHANGE_READ_ONLY if obj is not None else []
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        if not change:
+            logged = service_call(
+                services.interaction_log,
+                **{name: data[name] for name in INTERACTION_ADD_FIELDS if name in data},
+            )
+            adopt_saved(obj, logged)
+            return
+        # The form has already set its values on `obj`; the services compare
+        # with the row as stored (old category, old matter).
+        stored = Interaction.objects.get(pk=obj.pk)
+        changes = {
+            name: data[name]
+            for name in form.changed_data
+            if name in services.INTERACTION_EDITABLE_FIELDS
+        }
+        if changes:
+            stored = service_call(services.interaction_update, interaction=stored, changes=changes)
+        if "matter" in form.changed_data:
+            if data["matter"] is None:
+                stored = service_call(services.interaction_matter_unlink, interaction=stored)
+            else:
+                stored = service_call(
+                    services.interaction_matter_link, interaction=stored, matter=data["matter"]
+                )
+        adopt_saved(obj, stored)
 
 
 @admin.register(InteractionCategory)
@@ -35,20 +117,45 @@ class InteractionCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Matter)
-class MatterAdmin(admin.ModelAdmin):
+class MatterAdmin(ServiceModelAdmin):
+    """Matters are opened by contacts (never added here); the subject and status
+    change through interactions.services, and the counters follow the interactions."""
+
     list_display = ["pk", "customer", "category", "status", "contact_count", "opened_at"]
     list_filter = ["status", "category"]
     list_select_related = ["customer", "category"]
-    raw_id_fields = ["customer", "first_interaction"]
-    readonly_fields = ["contact_count", "opened_at", "last_contact_at", "resolved_at"]
+    fields = [
+        "customer",
+        "category",
+        "subject",
+        "status",
+        "first_interaction",
+        "contact_count",
+        "opened_at",
+        "last_contact_at",
+        "resolved_at",
+    ]
+    readonly_fields = [name for name in fields if name not in services.MATTER_EDITABLE_FIELDS]
     actions = ["resolve", "reopen"]
 
-    @admin.action(description="Mark resolved")
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.MATTER_EDITABLE_FIELDS
+        }
+        if changes:
+            adopt_saved(obj, service_call(services.matter_update, matter=obj, changes=changes))
+
+    @admin.action(description="Mark resolved", permissions=["change"])
     def resolve(self, request, queryset):
         for matter in queryset.order_by("pk"):
             services.matter_resolve(matter=matter)
 
-    @admin.action(description="Reopen")
+    @admin.action(description="Reopen", permissions=["change"])
     def reopen(self, request, queryset):
         for matter in queryset.order_by("pk"):
             services.matter_reopen(matter=matter)
@@ -56,9 +163,20 @@ class MatterAdmin(admin.ModelAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
+    """The customers' own answers: read here, never rewritten."""
+
     list_display = ["interaction", "score", "created_at"]
-    raw_id_fields = ["interaction", "matter"]
     list_filter = ["score"]
+    readonly_fields = ["interaction", "matter", "score", "comment", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 import interactions.integrations_admin  # noqa: E402,F401 - Twilio/Asterisk admin (H4)

@@ -16,12 +16,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from core.idempotency import idempotent
+from core.pagination import ChangeFeedPagination
+from core.permissions import HasScope
+from core.serializer_fields import unknown_field_errors
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
-from crm.idempotency import idempotent
-from crm.pagination import ChangeFeedPagination
-from crm.permissions import HasScope
-from crm.serializer_fields import unknown_field_errors
 from interactions import selectors, services
 from interactions.models import Interaction, Matter
 from interactions.serializers import (

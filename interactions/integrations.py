@@ -124,7 +124,7 @@ def twilio_account_add(
 ) -> TwilioAccount:
     """Register (or update the token of) a Twilio account; the token is stored encrypted.
     `creates_unmatched_customers` None keeps the account's setting (off for a new one)."""
-    from crm.encryption import encrypt_text
+    from core.encryption import encrypt_text
 
     account = TwilioAccount.objects.select_for_update().filter(account_sid=account_sid).first()
     if account is None:

@@ -247,7 +247,7 @@ class TwilioAccount(models.Model):
     """A Twilio account whose voice status callbacks Rapport accepts.
 
     The callback's AccountSid selects the row; its auth token (Fernet-encrypted
-    at rest, crm.encryption) verifies X-Twilio-Signature.
+    at rest, core.encryption) verifies X-Twilio-Signature.
     """
 
     account_sid = models.CharField(max_length=34, unique=True)

@@ -185,23 +185,3 @@ def matter_repeat_contact_rate(
     )
     totals["rate"] = _rate(totals["repeat_contacts"], totals["contacts"])
     return totals
-
-
-def feedback_summary(*, start: datetime, end: datetime, team_ids: list[int] | None = None) -> dict:
-    """CSAT over feedback given in [start, end): {"responses", "average", "satisfied_rate"}
-    where satisfied means a score of 4 or 5."""
-    from django.db.models import Avg
-
-    from interactions.models import Feedback
-
-    rows = Feedback.objects.filter(created_at__gte=start, created_at__lt=end)
-    if team_ids is not None:
-        rows = rows.filter(interaction__team_id__in=team_ids)
-    totals = rows.aggregate(
-        responses=Count("pk"), average=Avg("score"), satisfied=Count("pk", filter=Q(score__gte=4))
-    )
-    return {
-        "responses": totals["responses"],
-        "average": round(totals["average"], 2) if totals["average"] is not None else None,
-        "satisfied_rate": _rate(totals["satisfied"], totals["responses"]),
-    }

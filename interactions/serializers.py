@@ -4,12 +4,9 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
+from crm.fields import CustomerIdField
 from crm.models import Team
-from crm.serializer_fields import (
-    CustomerIdField,
-    PrototypeFieldsMixin,
-    RejectUnknownFieldsMixin,
-)
 from interactions.models import (
     SENTIMENT_MAX,
     SENTIMENT_MIN,
@@ -172,25 +169,6 @@ class InteractionUpdateSerializer(InteractionWriteSerializer):
     channel = serializers.ChoiceField(choices=Interaction.Channel.choices, required=False)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False)
     occurred_at = serializers.DateTimeField(required=False)
-
-
-class MatterSerializer(serializers.ModelSerializer):
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-
-    class Meta:
-        model = Matter
-        fields = [
-            "id",
-            "customer",
-            "category",
-            "subject",
-            "status",
-            "opened_at",
-            "last_contact_at",
-            "contact_count",
-            "resolved_at",
-        ]
-        read_only_fields = fields
 
 
 class EmailIngestResponseSerializer(serializers.Serializer):

@@ -842,6 +842,31 @@ def matter_reopen(*, matter: Matter) -> Matter:
     return matter
 
 
+# Fields matter_update may change; its contacts, counters and times follow its interactions.
+MATTER_EDITABLE_FIELDS = ("subject", "status")
+
+
+@transaction.atomic
+def matter_update(*, matter: Matter, changes: dict[str, Any], at: datetime | None = None) -> Matter:
+    """Retitle a matter, resolve it (at `at`, default now) or reopen it."""
+    unknown = set(changes) - set(MATTER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
+    status = changes.get("status")
+    if status is not None and status not in Matter.Status.values:
+        raise ValidationError({"status": [f"Choose one of {', '.join(Matter.Status.values)}."]})
+    matter = Matter.objects.select_for_update().get(pk=matter.pk)
+    if "subject" in changes:
+        matter.subject = " ".join(str(changes["subject"] or "").split())
+        matter.full_clean(exclude=["customer", "category", "first_interaction"])
+        matter.save(update_fields=["subject", "updated_at"])
+    if status == Matter.Status.RESOLVED:
+        matter = matter_resolve(matter=matter, at=at)
+    elif status == Matter.Status.OPEN:
+        matter = matter_reopen(matter=matter)
+    return matter
+
+
 # --- feedback (CSAT) ---------------------------------------------------------------------
 
 

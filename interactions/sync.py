@@ -38,9 +38,9 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.serializer_fields import unknown_field_errors
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
-from crm.serializer_fields import unknown_field_errors
 from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 

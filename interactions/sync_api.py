@@ -15,10 +15,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api_errors import ErrorSerializer, error_response
-from crm.authentication import api_client_of
-from crm.encryption import decrypt_text
-from crm.serializer_fields import unknown_field_errors
+from core.authentication import api_client_of
+from core.encryption import decrypt_text
+from core.errors import ErrorSerializer, error_response
+from core.serializer_fields import unknown_field_errors
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
 from interactions.models import AsteriskSource, Interaction, TwilioAccount
 from interactions.services import interaction_sync

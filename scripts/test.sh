@@ -19,6 +19,7 @@ fi
 
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
+echo "== lint-imports (the floors of DESIGN.md)"; .venv/bin/lint-imports
 echo "== makemigrations --check"
 DJANGO_SETTINGS_MODULE=config.settings.test $PY manage.py makemigrations --check --dry-run
 echo "== pytest"

@@ -4,9 +4,9 @@ from django.db import DataError
 from rest_framework.exceptions import NotFound
 from rest_framework.test import APIClient
 
-from crm.api_errors import exception_handler
+from core.errors import exception_handler
+from core.renderers import ApiJSONRenderer
 from crm.models import TeamMembership
-from crm.renderers import ApiJSONRenderer
 from tests.factories import TeamMembershipFactory
 
 

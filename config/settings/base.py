@@ -21,7 +21,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.admin_site.RapportAdminConfig",  # django.contrib.admin, titled Rapport
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -33,9 +33,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "axes",  # login throttling and lockout (H6)
+    "core",
     "crm",
     "interactions",
     "followups",
+    "reporting",
+    "privacy",
+    "spreadsheets",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "crm.context_processors.navigation",
             ],
         },
     },
@@ -90,6 +95,17 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+
+# Reporting reads (board, metrics, exports) may go to a streaming replica; writes and
+# the sweep stay on the primary (core.db_routing). Unset: one server does everything.
+DATABASE_ROUTERS = ["core.db_routing.PrimaryReplicaRouter"]
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db_url("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"MIRROR": "default"},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -132,7 +148,7 @@ AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 
 # Request size limits: a form or JSON body above 5 MB is refused (400; the API
-# answers 413 JSON, crm/api_errors.py), and so
+# answers 413 JSON, core/errors.py), and so
 # are absurd numbers of fields. The batch sync endpoint's largest sane batch
 # fits well below. https://docs.djangoproject.com/en/5.2/ref/settings/#data-upload-max-memory-size
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=5 * 1024 * 1024)
@@ -247,14 +263,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
     # The metrics page's rollups: at most one sweep interval behind (issue 7).
-    "followups-metrics-refresh": {
-        "task": "followups.tasks.metrics_refresh",
+    "reporting-metrics-refresh": {
+        "task": "reporting.tasks.metrics_refresh",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
     },
-    # Idempotency-Key records only matter for 24 h (crm.idempotency).
+    # Idempotency-Key records only matter for 24 h (core.idempotency).
     "crm-idempotency-purge": {
-        "task": "crm.tasks.idempotency_records_purge_expired",
+        "task": "core.tasks.idempotency_records_purge_expired",
         "schedule": 3600.0,
         "options": {"expires": 3500},
     },
@@ -270,15 +286,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <rapport@localho
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # API clients: `Authorization: Bearer <secret>` (first, so a 401 names Bearer).
-        "crm.authentication.ApiClientAuthentication",
+        "core.authentication.ApiClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Session users pass when logged in (roles are checked by crm.access); API
     # clients only where the view's `required_scopes` names one of their scopes.
-    "DEFAULT_PERMISSION_CLASSES": ["crm.permissions.HasScope"],
-    "DEFAULT_THROTTLE_CLASSES": ["crm.throttling.ApiClientRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiClientRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
-        "crm.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
+        "core.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # JSON bodies only (machine formats declare their own parsers: Twilio's form,
@@ -286,11 +302,11 @@ REST_FRAMEWORK = {
     # and a generated client never picks form or multipart encoding for a JSON body.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_PAGINATION_CLASS": "crm.pagination.CappedPageNumberPagination",  # no full-table COUNT
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CappedPageNumberPagination",  # no full-table COUNT
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "crm.schema.ApiAutoSchema",  # documents every error status
-    "EXCEPTION_HANDLER": "crm.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiAutoSchema",  # documents every error status
+    "EXCEPTION_HANDLER": "core.errors.exception_handler",
 }
 # Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
 API_CLIENT_DEFAULT_RATE = env("API_CLIENT_DEFAULT_RATE", default="6000/m")
@@ -310,7 +326,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            # An unreachable Redis fails fast (crm.throttling then counts per
+            # An unreachable Redis fails fast (core.throttling then counts per
             # process) instead of holding a request for the OS connect timeout.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

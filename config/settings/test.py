@@ -9,6 +9,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Reliability tests point worker processes at a real SMTP server on loopback.
 EMAIL_BACKEND = env("TEST_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 # Supervisors' metrics are reused for one sweep interval in production
-# (followups.metrics_selectors); tests compute them every time so one test's
+# (reporting.metrics_selectors); tests compute them every time so one test's
 # figures never leak into another's. tests/board tests the cache itself.
 METRICS_CACHE_SECONDS = 0

@@ -2,7 +2,7 @@
 
 from rest_framework.test import APIClient
 
-from crm.api_client_services import api_client_create
+from core.services import api_client_create
 
 
 def bearer_client(

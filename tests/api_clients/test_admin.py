@@ -1,11 +1,11 @@
 """API clients in the admin: create shows the secret once; revoke and rotate actions."""
 
-from crm.api_client_services import secret_digest
-from crm.models import ApiClient
+from core.models import ApiClient
+from core.services import secret_digest
 from tests import factories
 from tests.api_clients.helpers import bearer_client
 
-CHANGELIST = "/admin/crm/apiclient/"
+CHANGELIST = "/admin/core/apiclient/"
 
 
 def _admin(client):
@@ -41,3 +41,34 @@ def test_admin_revoke_and_rotate_actions(db, client):
     rotated.refresh_from_db()
     assert revoked.is_active is False
     assert rotated.secret_digest != secret_digest(old_secret)
+
+
+def test_admin_change_goes_through_the_service_and_is_audited(db, client):
+    from core.models import AuditEntry
+
+    api_client, _, _ = bearer_client("customers:read", name="gateway")
+    _admin(client)
+
+    response = client.post(
+        f"{CHANGELIST}{api_client.pk}/change/",
+        {
+            "name": "gateway",
+            "scopes": ["customers:read", "interactions:write"],
+            "creates_unmatched_customers": "on",
+            "rate_limit": "",
+        },
+    )
+    deleted = client.post(f"{CHANGELIST}{api_client.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    api_client.refresh_from_db()
+    assert api_client.scopes == ["customers:read", "interactions:write"]
+    assert api_client.creates_unmatched_customers is True
+    entry = AuditEntry.objects.get(action="api_client.changed")
+    assert entry.details == {
+        "name": "gateway",
+        "fields": ["creates_unmatched_customers", "scopes"],
+        "scopes": ["customers:read", "interactions:write"],
+    }
+    assert deleted.status_code == 403  # revoke instead: the audit trail keeps naming it
+    assert ApiClient.objects.filter(pk=api_client.pk).exists()

@@ -8,8 +8,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from crm.api_client_services import api_client_revoke, api_client_rotate, secret_digest
-from crm.models import ApiClient
+from core.models import ApiClient
+from core.services import api_client_revoke, api_client_rotate, secret_digest
 from tests.api_clients.helpers import bearer_client
 
 URL = "/api/v1/lookup/?phone=%2B14155552671"
@@ -168,7 +168,7 @@ def test_session_users_are_not_rate_limited_or_scoped(api_client):
 
 
 def test_rate_limit_window_expires_and_works_on_the_demo_local_cache(db, settings):
-    from crm.throttling import _window_count
+    from core.throttling import _window_count
 
     cache.clear()
     assert [_window_count("throttle:test", timeout=61) for _ in range(3)] == [1, 2, 3]

@@ -1,4 +1,4 @@
-"""Change-feed pagination (crm.pagination.ChangeFeedPagination)."""
+"""Change-feed pagination (core.pagination.ChangeFeedPagination)."""
 
 from datetime import timedelta
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework import generics, serializers
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from crm.pagination import ChangeFeedPagination
+from core.pagination import ChangeFeedPagination
 from interactions.models import Interaction
 from tests import factories
 

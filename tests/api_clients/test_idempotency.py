@@ -1,4 +1,4 @@
-"""Idempotency-Key on single creates (crm.idempotency), exercised on a create view."""
+"""Idempotency-Key on single creates (core.idempotency), exercised on a create view."""
 
 import threading
 import time
@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from crm.idempotency import idempotent
-from crm.models import Customer, IdempotencyRecord
+from core.idempotency import idempotent
+from core.models import IdempotencyRecord
+from crm.models import Customer
 from crm.services import customer_create
 from tests.api_clients.helpers import bearer_client
 
@@ -163,7 +164,7 @@ def test_two_concurrent_requests_with_one_key_run_the_work_once():
 
 
 def test_purge_task_deletes_only_expired_records(secret):
-    from crm.tasks import idempotency_records_purge_expired
+    from core.tasks import idempotency_records_purge_expired
 
     start = timezone.now()
     with time_machine.travel(start, tick=False):

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crm import pagination
+from core import pagination
 from tests import factories
 from tests.api_clients.helpers import bearer_client
 

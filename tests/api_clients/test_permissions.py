@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from crm.models import ApiClient
+from core.models import ApiClient
 from interactions.models import AsteriskSource
 from tests.api_clients.helpers import bearer_client
 from tests.contract.asterisk_fixtures import cdr_line

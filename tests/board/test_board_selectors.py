@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from followups import board_selectors as selectors
 from followups.models import FollowUp
+from reporting import board_selectors as selectors
 from tests.board.conftest import promise
 from tests.factories import UserFactory
 
@@ -185,7 +185,7 @@ def test_board_groups_by_team_and_rep_most_behind_first(org):
 
 
 def test_unacknowledged_counts_only_the_current_escalation_without_acknowledgement(org):
-    from followups.board_models import EscalationAcknowledgement
+    from reporting.board_models import EscalationAcknowledgement
 
     now = datetime(2026, 5, 5, 15, 0, tzinfo=UTC)
     acked = promise(org.james, org.east, now - timedelta(days=6), escalation_level=2)

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from followups import board_services as services
-from followups.board_models import EscalationAcknowledgement
 from followups.models import FollowUp, FollowUpEvent
+from reporting import board_services as services
+from reporting.board_models import EscalationAcknowledgement
 from tests.board.conftest import promise
 
 

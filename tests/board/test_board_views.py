@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm.models import TeamMembership
-from followups.board_models import EscalationAcknowledgement
 from followups.models import FollowUp
+from reporting.board_models import EscalationAcknowledgement
 from tests.board.conftest import member, promise
 
 NOW = datetime(2026, 5, 6, 15, 0, tzinfo=UTC)  # a Wednesday, 11:00 in New York
@@ -191,7 +191,7 @@ def test_escalations_inbox_query_count_is_constant(client, org, frozen):
 def test_escalations_inbox_shows_the_newest_escalation_first_and_caps_its_count(
     client, org, frozen, monkeypatch
 ):
-    from followups import board_views
+    from reporting import board_views
 
     monkeypatch.setattr(board_views, "INBOX_PAGE_SIZE", 2)
     monkeypatch.setattr(board_views, "INBOX_COUNT_CAP", 3)

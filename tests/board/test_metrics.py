@@ -6,8 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from followups import board_selectors, metrics_rollup, metrics_selectors
-from followups.metrics_models import (
+from followups.models import FollowUp
+from interactions import selectors as interaction_selectors
+from interactions.models import Feedback, Interaction, InteractionCategory, Matter
+from reporting import board_selectors, metrics_rollup, metrics_selectors
+from reporting.metrics_models import (
     ContactDay,
     MatterDay,
     MatterFact,
@@ -15,10 +18,7 @@ from followups.metrics_models import (
     PromiseFact,
     PromiseLateness,
 )
-from followups.metrics_selectors import MetricsFilter
-from followups.models import FollowUp
-from interactions import selectors as interaction_selectors
-from interactions.models import Feedback, Interaction, InteractionCategory, Matter
+from reporting.metrics_selectors import MetricsFilter
 from tests import factories
 from tests.board.conftest import member, promise
 
@@ -165,7 +165,7 @@ def contact_scope(org, user=None, **filters):
 def test_contact_metrics_match_the_hand_computed_values(org, contacts):
     _, _, scope = contact_scope(org)
 
-    from interactions import metrics_selectors as contact_metrics
+    from reporting import contact_selectors as contact_metrics
 
     metrics = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
 
@@ -186,7 +186,7 @@ def test_contact_metrics_match_the_hand_computed_values(org, contacts):
 
 def test_first_contact_resolution_agrees_with_the_interaction_logs_own_selector(org, contacts):
     _, _, scope = contact_scope(org)
-    from interactions import metrics_selectors as contact_metrics
+    from reporting import contact_selectors as contact_metrics
 
     ours = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
     theirs = interaction_selectors.matter_fcr_rate(
@@ -226,7 +226,7 @@ def test_weekly_complaints_by_category_and_csat(org, contacts):
 
 def test_admins_see_every_team(org, contacts):
     _, _, scope = contact_scope(org, user=org.admin)
-    from interactions import metrics_selectors as contact_metrics
+    from reporting import contact_selectors as contact_metrics
 
     metrics = contact_metrics.contact_metrics(contact_scope=scope, now=NOW)
     assert (metrics.matters, metrics.complaints, metrics.csat_responses) == (7, 4, 4)
@@ -235,7 +235,7 @@ def test_admins_see_every_team(org, contacts):
 def test_channel_and_rep_filters(org, contacts):
     _, _, by_email = contact_scope(org, channel="email")
     _, _, by_james = contact_scope(org, rep_id=org.james.pk)
-    from interactions import metrics_selectors as contact_metrics
+    from reporting import contact_selectors as contact_metrics
 
     assert contact_metrics.contact_metrics(contact_scope=by_email, now=NOW).interactions == 0
     assert contact_metrics.contact_metrics(contact_scope=by_james, now=NOW).matters == 0
@@ -283,7 +283,7 @@ def test_contact_figures_are_reused_within_one_sweep_interval(org, contacts, set
 
 def test_totals_from_the_weekly_rows_equal_the_direct_totals(org, contacts):
     scope, metrics_filter, contact_scope_ = contact_scope(org)
-    from interactions import metrics_selectors as contact_metrics
+    from reporting import contact_selectors as contact_metrics
 
     report = metrics_selectors.metrics_report(scope=scope, metrics_filter=metrics_filter, now=NOW)
 
@@ -291,7 +291,7 @@ def test_totals_from_the_weekly_rows_equal_the_direct_totals(org, contacts):
     assert report.contacts == direct
 
 
-# --- the same figures through the rollups (followups/metrics_rollup.py) ---------------
+# --- the same figures through the rollups (reporting/metrics_rollup.py) ---------------
 
 
 def refresh() -> metrics_rollup.RefreshResult:
@@ -429,7 +429,7 @@ def test_a_range_not_yet_back_filled_is_computed_on_the_request(org, promises, s
 
 
 def test_histogram_median_is_percentile_cont_for_lone_values():
-    from followups.metrics_selectors import histogram_median
+    from reporting.metrics_selectors import histogram_median
 
     def hist(*seconds):
         buckets: dict[int, list[int]] = {}

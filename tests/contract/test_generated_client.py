@@ -22,7 +22,7 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from config.wsgi import application
-from crm.models import ApiClient
+from core.models import ApiClient
 from tests import factories
 from tests.api_clients.helpers import bearer_client
 

@@ -22,7 +22,7 @@ from schemathesis import checks as generic_checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from config.wsgi import application
-from crm.models import ApiClient
+from core.models import ApiClient
 from tests.api_clients.helpers import bearer_client
 
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 4}

@@ -1,12 +1,14 @@
-"""crm.fixed_reads: hot-path reads by fixed SQL give what the ORM gives."""
+"""core.fixed_reads: hot-path reads by fixed SQL give what the ORM gives."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from crm.fixed_reads import FixedRowRead
-from crm.models import ApiClient, ContactPoint, Customer
-from crm.selectors import api_client_by_prefix, customer_by_id
+from core.fixed_reads import FixedRowRead
+from core.models import ApiClient
+from core.selectors import api_client_by_prefix
+from crm.models import ContactPoint, Customer
+from crm.selectors import customer_by_id
 from crm.services import customer_merge
 from tests.api_clients.helpers import bearer_client
 from tests.factories import CustomerFactory

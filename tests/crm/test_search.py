@@ -11,7 +11,7 @@ from crm import search
 from crm.models import Customer, CustomerNameToken, CustomerNameWord
 from crm.selectors import customer_list
 from crm.services import customer_create, customer_merge, customer_update
-from followups import dsr_services
+from privacy import services as dsr_services
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from crm.serializer_fields import PrototypeFieldsMixin
+from core.serializer_fields import PrototypeFieldsMixin
 
 
 class Row:

@@ -262,7 +262,7 @@ def test_admin_registers_an_endpoint_shows_the_secret_once_and_the_delivery_log(
 
 
 def test_api_client_registers_its_endpoint_reads_its_log_and_replays(receiver_factory):
-    from crm.models import ApiClient
+    from core.models import ApiClient
     from tests.api_clients.helpers import bearer_client
 
     receiver = receiver_factory()

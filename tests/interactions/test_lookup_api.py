@@ -153,7 +153,7 @@ def test_query_count_is_constant_in_customers_and_rows(full_client, django_asser
 
 
 def test_every_customer_a_screen_pop_shows_is_audited_as_viewed(full_client):
-    from crm.models import AuditEntry
+    from core.models import AuditEntry
 
     first, _, _ = caller(email="a@example.com", n_interactions=1)
     second, _, _ = caller(email="b@example.com", n_interactions=1)

@@ -2,7 +2,7 @@
 
 A throw-away redis-server (never the shared one) is stopped while a phone
 system creates promises and syncs call records; the throttle counts per process
-meanwhile (crm.throttling), still refuses a client over its limit, and goes
+meanwhile (core.throttling), still refuses a client over its limit, and goes
 back to Redis once it answers again.
 """
 
@@ -14,8 +14,8 @@ import time_machine
 from django.core.cache import cache
 from django.test import override_settings
 
-from crm import throttling
-from crm.models import ApiClient
+from core import throttling
+from core.models import ApiClient
 from followups.models import FollowUp
 from interactions.models import Interaction
 from tests.api_clients.helpers import bearer_client
@@ -83,7 +83,7 @@ def test_api_client_creates_promises_and_syncs_while_redis_is_down(
         assert fresh_local_windows.local_windows.degraded_requests == 0
 
         throwaway_redis.stop()
-        with caplog.at_level(logging.WARNING, logger="crm.throttling"):
+        with caplog.at_level(logging.WARNING, logger="core.throttling"):
             during = [_promise(http, customer, n).status_code for n in (1, 2, 3)]
             during += [_sync(http, n).status_code for n in (1, 2, 3)]
 
@@ -92,7 +92,7 @@ def test_api_client_creates_promises_and_syncs_while_redis_is_down(
         assert FollowUp.objects.filter(customer=customer).count() == 4
         assert Interaction.objects.filter(source="pbx").count() == 4
         assert fresh_local_windows.local_windows.degraded_requests == 6
-        warnings = [r for r in caplog.records if r.name == "crm.throttling"]
+        warnings = [r for r in caplog.records if r.name == "core.throttling"]
         assert len(warnings) == 1  # once per fallback period, not once per request
         assert "unreachable" in warnings[0].getMessage()
 

@@ -418,6 +418,31 @@ MATRIX: list[Entry] = [
         supervisor_other_team=302,
         admin=302,
     ),
+    # --- CSV import and export (spreadsheets): supervisors and admins only. ------
+    *[
+        page(
+            method,
+            route,
+            rep=403,
+            rep_other_team=403,
+            supervisor=code,
+            supervisor_other_team=code,
+            admin=code,
+        )
+        for method, route, code in [
+            ("GET", "/spreadsheets/imports/", 200),
+            ("POST", "/spreadsheets/imports/", 400),  # no file
+            ("GET", "/spreadsheets/imports/{customer_import_id}/", 200),
+            ("GET", "/spreadsheets/imports/{customer_import_id}/progress/", 200),
+            ("POST", "/spreadsheets/imports/{customer_import_id}/mapping/", 400),  # no name
+            ("POST", "/spreadsheets/imports/{customer_import_id}/run/", 400),  # already done
+            ("GET", "/spreadsheets/imports/{customer_import_id}/errors.csv", 200),
+            ("GET", "/spreadsheets/customers.csv", 200),
+            ("GET", "/spreadsheets/interactions.csv", 200),
+            ("GET", "/spreadsheets/interactions/import/", 200),
+            ("POST", "/spreadsheets/interactions/import/", 400),  # no file
+        ]
+    ],
     # --- Interaction pages: log form and timeline fragments for any rep. --------
     page("GET", "/interactions/customers/{customer_id}/log/", **staff(200)),
     page("POST", "/interactions/customers/{customer_id}/log/", **staff(400)),

@@ -4,13 +4,13 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from crm.audit import (
+from core.audit import (
     ERASED_MARK,
     audit_entries_about_customer,
     audit_record,
     audit_redact_customer,
 )
-from crm.models import AuditEntry
+from core.models import AuditEntry
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -150,11 +150,11 @@ def test_admin_lists_and_filters_the_trail_read_only(client_for, admin_user, rep
     entry = AuditEntry.objects.get(action="customer.exported")
     client = client_for(admin_user)
 
-    listing = client.get("/admin/crm/auditentry/", {"action": "customer.exported"})
-    change_page = client.get(f"/admin/crm/auditentry/{entry.pk}/change/")
-    post_change = client.post(f"/admin/crm/auditentry/{entry.pk}/change/", {"action": "x.y"})
-    delete = client.post(f"/admin/crm/auditentry/{entry.pk}/delete/", {"post": "yes"})
-    add = client.get("/admin/crm/auditentry/add/")
+    listing = client.get("/admin/core/auditentry/", {"action": "customer.exported"})
+    change_page = client.get(f"/admin/core/auditentry/{entry.pk}/change/")
+    post_change = client.post(f"/admin/core/auditentry/{entry.pk}/change/", {"action": "x.y"})
+    delete = client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"})
+    add = client.get("/admin/core/auditentry/add/")
 
     assert listing.status_code == 200
     assert "rep_b" in listing.content.decode()
@@ -172,8 +172,8 @@ def test_admin_trail_search_by_customer_id(client_for, admin_user, rep_a):
     _entry(rep_a, customer_id=4242, target_id=4242)
     client = client_for(admin_user)
 
-    by_id = client.get("/admin/crm/auditentry/", {"q": "4242"})
-    by_text = client.get("/admin/crm/auditentry/", {"q": "not-a-number"})
+    by_id = client.get("/admin/core/auditentry/", {"q": "4242"})
+    by_text = client.get("/admin/core/auditentry/", {"q": "not-a-number"})
 
     assert by_id.status_code == 200
     assert "4242" in by_id.content.decode()
@@ -185,7 +185,7 @@ def test_only_admins_may_open_the_trail_in_the_admin(client_for, rep_a):
     staff_rep.is_staff = True
     staff_rep.save(update_fields=["is_staff"])
 
-    response = client_for(staff_rep).get("/admin/crm/auditentry/")
+    response = client_for(staff_rep).get("/admin/core/auditentry/")
 
     assert response.status_code == 403
 

@@ -2,14 +2,14 @@
 
 Each audited action is performed through its real endpoint or service and
 must leave exactly the expected entry. Where the owning area has not wired
-`crm.audit.audit_record` into its service yet, the test is a strict xfail
+`core.audit.audit_record` into its service yet, the test is a strict xfail
 (raising AssertionError) naming who must do it: wiring it turns the xfail
 into a failure that asks for the marker to go.
 """
 
 import pytest
 
-from crm.models import ApiClient, AuditEntry
+from core.models import ApiClient, AuditEntry
 from tests import factories
 
 from .endpoints import discover_endpoints
@@ -21,7 +21,7 @@ def _h4(what: str):
     return pytest.mark.xfail(
         strict=True,
         raises=AssertionError,
-        reason=f"H4: crm.api_client_services must call audit_record for {what}",
+        reason=f"H4: core.services must call audit_record for {what}",
     )
 
 
@@ -147,7 +147,7 @@ def test_merges_are_audited(client_for, supervisor_a, customer):
 
 
 def test_api_client_changes_are_audited():
-    from crm.api_client_services import api_client_create, api_client_revoke, api_client_rotate
+    from core.services import api_client_create, api_client_revoke, api_client_rotate
 
     issued = api_client_create(name="pbx", scopes=["interactions:write"])
     api_client_rotate(client=issued.client)
@@ -190,17 +190,17 @@ def test_no_endpoint_writes_audit_entries():
 
 
 def test_audit_entries_cannot_be_changed_through_the_admin_by_anyone(client_for, admin_user, rep_a):
-    from crm.audit import audit_record
+    from core.audit import audit_record
 
     entry = audit_record(actor=rep_a, action="customer.viewed", target_type="customer", target_id=1)
     client = client_for(admin_user)
 
     answers = [
-        client.post(f"/admin/crm/auditentry/{entry.pk}/change/", {"action": "x.y"}).status_code,
-        client.post(f"/admin/crm/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code,
-        client.post("/admin/crm/auditentry/add/", {"action": "x.y"}).status_code,
+        client.post(f"/admin/core/auditentry/{entry.pk}/change/", {"action": "x.y"}).status_code,
+        client.post(f"/admin/core/auditentry/{entry.pk}/delete/", {"post": "yes"}).status_code,
+        client.post("/admin/core/auditentry/add/", {"action": "x.y"}).status_code,
         client.post(
-            "/admin/crm/auditentry/", {"action": "delete_selected", "_selected_action": [entry.pk]}
+            "/admin/core/auditentry/", {"action": "delete_selected", "_selected_action": [entry.pk]}
         ).status_code,
     ]
 

@@ -10,10 +10,11 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from crm.models import AuditEntry, ConsentRecord, ContactPoint, Customer, ProfileFact, Tag
-from followups import dsr_services
+from core.models import AuditEntry
+from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact, Tag
 from followups.models import FollowUp, FollowUpEvent
 from interactions.models import Feedback, Interaction, Matter
+from privacy import services as dsr_services
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -233,7 +234,7 @@ def test_distinctive_values_are_in_the_database_before_erasure(rich_customer):
 
 
 def test_erasure_leaves_no_personal_value_in_any_table(rich_customer, bystander, admin_user, rep_a):
-    from crm.audit import audit_record
+    from core.audit import audit_record
 
     # An entry whose details wrongly carry a personal value: erasure must scrub it too.
     audit_record(
@@ -271,8 +272,8 @@ def test_erasure_leaves_no_personal_value_in_any_table(rich_customer, bystander,
 
 def _reports(now) -> dict:
     """The supervisors' metrics (H5's selectors), over all teams, for the current period."""
-    from followups.board_selectors import BoardScope
-    from followups.metrics_selectors import (
+    from reporting.board_selectors import BoardScope
+    from reporting.metrics_selectors import (
         complaint_report,
         contact_report,
         csat_report,
@@ -371,7 +372,7 @@ def test_only_admins_may_erase_or_export(rich_customer, rep_a, supervisor_a):
 def test_export_holds_everything_about_the_customer_and_nothing_of_others(
     rich_customer, bystander, admin_user, rep_a
 ):
-    from crm.audit import audit_record
+    from core.audit import audit_record
 
     audit_record(
         actor=rep_a,
@@ -540,3 +541,20 @@ def test_dsr_query_count_does_not_grow_with_the_customers_history(use_case, admi
     else:
         # At most one UPDATE per extra row: 5 more interactions and 5 more promises.
         assert large - small <= 10
+
+
+def test_every_app_below_privacy_is_walked_for_customer_data():
+    """A new app with tables must be named in CUSTOMER_DATA_APPS, or its rows escape export and erasure."""
+    from django.apps import apps
+
+    from privacy.services import CUSTOMER_DATA_APPS
+
+    project_apps = {
+        config.label
+        for config in apps.get_app_configs()
+        if config.name.split(".")[0]
+        in {"core", "crm", "interactions", "followups", "reporting", "spreadsheets"}
+        or (config.models_module is not None and not config.name.startswith(("django", "rest_")))
+    }
+    third_party = {"axes", "django_celery_beat", "django_filters", "drf_spectacular", "privacy"}
+    assert project_apps - third_party == set(CUSTOMER_DATA_APPS)

@@ -175,7 +175,7 @@ def _columns_containing(value: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_api_client_secrets_are_not_stored_in_plain_text():
-    from crm.api_client_services import api_client_create, api_client_rotate
+    from core.services import api_client_create, api_client_rotate
 
     issued = api_client_create(name="pbx", scopes=["interactions:write"])
     rotated = api_client_rotate(client=issued.client)

@@ -7,7 +7,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from crm.models import AuditEntry
+from core.models import AuditEntry
 
 from .conftest import PASSWORD
 

@@ -10,7 +10,9 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from crm.models import ApiClient, ConsentRecord, ProfileFact, TeamMembership
+from core.models import ApiClient
+from crm.models import ConsentRecord, ProfileFact, TeamMembership
+from spreadsheets.models import CustomerImport
 from tests import factories
 
 from .access_matrix import Entry
@@ -26,6 +28,7 @@ DEFAULT_PARAMS = {
     "contact_point_id": "contact_point",
     "interaction_id": "interaction",
     "followup_id": "followup",
+    "customer_import_id": "customer_import",
 }
 
 
@@ -75,7 +78,21 @@ def world(db):
     )
     from interactions.feedback_links import feedback_token_make
 
+    # A finished import: its pages answer the same to every allowed role (a run
+    # started by one role's request would change what the next one sees).
+    customer_import = CustomerImport.objects.create(
+        file_name="matrix.csv",
+        content=b"",
+        encoding="utf-8",
+        delimiter=",",
+        header=["Name"],
+        mapping=["full_name"],
+        region="US",
+        status=CustomerImport.Status.DONE,
+        phase=CustomerImport.Phase.RUN,
+    )
     return {
+        "customer_import": customer_import,
         "feedback_token": feedback_token_make(interaction_id=interaction.pk),
         "users": {
             "rep": rep,
@@ -133,7 +150,7 @@ def _body(entry: Entry, world: dict) -> tuple[bytes | str, str]:
 
 
 def _client_for(role: str, entry: Entry, world: dict) -> Client:
-    from crm.api_client_services import api_client_create
+    from core.services import api_client_create
 
     client = Client()
     if role in world["users"]:

@@ -324,7 +324,8 @@ class Command(BaseCommand):
             reps.append(user)
         supervisors = []
         for index, (username, first, last) in enumerate(SUPERVISORS):
-            user = self._user(username, first, last, is_staff=True)
+            # Not staff: the Django admin is for admins (supervisors work on the board).
+            user = self._user(username, first, last)
             supervised = teams[:2] if index == 0 else teams[2:]
             for team in supervised:
                 TeamMembership.objects.get_or_create(

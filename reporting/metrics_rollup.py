@@ -1,0 +1,499 @@
+"""Keeping the metrics rollups (reporting/metrics_models.py) up to date.
+
+`metrics_rollup_refresh` runs from the `reporting.tasks.metrics_refresh` beat
+task every FOLLOWUP_SWEEP_SECONDS. Each run, per rollup:
+
+1. Incremental: source rows changed since the rollup's watermark (minus
+   WATERMARK_OVERLAP, for transactions that committed after a later one) are
+   found by indexed updated_at (feedback by id); the days they touch are
+   recomputed from the source (interactions) or from per-row facts (matters,
+   promises: the fact keeps the old day, so a row that moved leaves its old day
+   too). Recomputing a day replaces its rows, so a run is idempotent, and only
+   touched days are read, so it is incremental.
+2. Back-fill: on a fresh install, days before `covered_from` are computed a
+   chunk at a time, newest first, within a time budget; the metrics page
+   computes on the request any range that reaches before `covered_from`.
+3. Re-check (interactions only): one old day per run is recomputed, so an
+   interaction moved to another day (its old day is not recorded anywhere)
+   is corrected within a bounded number of runs.
+
+All SQL is PostgreSQL (GROUPING SETS); on SQLite (`make run`) the rollups stay
+empty and the page computes on the request.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from time import perf_counter
+
+from django.db import connection, transaction
+
+from reporting.metrics_models import RollupState
+
+CONTACTS = "contacts"
+MATTERS = "matters"
+PROMISES = "promises"
+ROLLUPS = (CONTACTS, MATTERS, PROMISES)
+
+# Rows committed this long after their updated_at are still seen.
+WATERMARK_OVERLAP = timedelta(minutes=5)
+FEEDBACK_ID_OVERLAP = 1000
+BACKFILL_CHUNK_DAYS = 14
+REPEAT_WINDOW_DAYS = 30  # the longest repeat window (reporting.contact_selectors)
+LOCK_KEY = 7_000_007  # pg_advisory_xact_lock: one refresh at a time
+
+# Lateness buckets: 0 under a minute, then 16 a doubling (each ~4.4 % wide).
+LATENESS_BUCKETS_PER_DOUBLING = 16
+
+
+def lateness_bucket(seconds: float) -> int:
+    if seconds < 60:
+        return 0
+    return 1 + math.floor(LATENESS_BUCKETS_PER_DOUBLING * math.log2(seconds / 60))
+
+
+_BUCKET_SQL = (
+    "CASE WHEN lateness_seconds < 60 THEN 0 ELSE 1 + floor("
+    f"{LATENESS_BUCKETS_PER_DOUBLING} * ln(lateness_seconds / 60.0) / ln(2))::int END"
+)
+
+# Level from GROUPING(team_id, rep_id): 3 = neither (all teams), 1 = team, 0 = team and rep.
+_LEVEL_SQL = "CASE GROUPING(team_id, rep_id) WHEN 3 THEN 0 WHEN 1 THEN 1 ELSE 2 END"
+
+
+def _grouping_sets(dims: str) -> str:
+    return f"GROUPING SETS ((day, {dims}), (day, team_id, {dims}), (day, team_id, rep_id, {dims}))"
+
+
+# --- recomputing days -------------------------------------------------------------------
+
+
+def _contact_days(cursor, start: date, end: date) -> None:  # noqa: ANN001
+    """Replace ContactDay rows of days [start, end) from the interactions."""
+    cursor.execute("DELETE FROM followups_contactday WHERE day >= %s AND day < %s", [start, end])
+    dims = "channel, outcome, complaint_category"
+    cursor.execute(
+        f"""
+        INSERT INTO followups_contactday (level, day, team_id, rep_id, {dims},
+            interactions, with_customer, responses, score_sum, duration_sum)
+        SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), {dims},
+            count(*), count(*) FILTER (WHERE with_customer),
+            count(feedback_id) FILTER (WHERE with_customer),
+            COALESCE(sum(score) FILTER (WHERE with_customer), 0),
+            COALESCE(sum(duration_seconds), 0)
+        FROM (
+            SELECT (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
+                COALESCE(i.team_id, 0) AS team_id, COALESCE(i.rep_id, 0) AS rep_id,
+                i.channel, i.outcome,
+                CASE WHEN i.category_id LIKE %s THEN i.category_id ELSE '' END
+                    AS complaint_category,
+                i.customer_id IS NOT NULL AS with_customer, i.duration_seconds,
+                f.id AS feedback_id, f.score
+            FROM interactions_interaction i
+            LEFT JOIN interactions_feedback f ON f.interaction_id = i.id
+            WHERE i.occurred_at >= %s AND i.occurred_at < %s
+        ) s
+        GROUP BY {_grouping_sets(dims)}
+        """,  # noqa: S608 - our own SQL
+        ["%complaint%", _midnight(start), _midnight(end)],
+    )
+
+
+_MATTER_FACT_SELECT = f"""
+    SELECT m.id, (m.opened_at AT TIME ZONE 'UTC')::date, m.opened_at,
+        COALESCE(fi.team_id, 0), COALESCE(fi.rep_id, 0), COALESCE(fi.channel, ''),
+        m.customer_id, m.category_id,
+        m.status = 'resolved' AND m.contact_count = 1,
+        COALESCE(r.occurred_at <= m.opened_at + interval '7 days', false),
+        r.id IS NOT NULL, r.id
+    FROM interactions_matter m
+    LEFT JOIN interactions_interaction fi ON fi.id = m.first_interaction_id
+    LEFT JOIN LATERAL (
+        SELECT i.id, i.occurred_at FROM interactions_interaction i
+        WHERE i.customer_id = m.customer_id AND i.category_id = m.category_id
+            AND i.direction = 'inbound' AND i.occurred_at > m.opened_at
+            AND i.occurred_at <= m.opened_at + interval '{REPEAT_WINDOW_DAYS} days'
+            AND i.id IS DISTINCT FROM m.first_interaction_id
+        ORDER BY i.occurred_at LIMIT 1
+    ) r ON true
+"""  # noqa: S608 - our own SQL
+_MATTER_FACT_COLUMNS = (
+    "matter_id, day, opened_at, team_id, rep_id, channel, customer_id, category_id, "
+    "resolved_first_contact, repeat_7d, repeat_30d, repeat_interaction_id"
+)
+
+_PROMISE_FACT_SELECT = """
+    SELECT id, day, team_id, rep_id, channel, kept_on_time, kept_late, renegotiation_count,
+        CASE WHEN kept_late THEN floor(extract(epoch FROM completed_at - due_at))::bigint END
+    FROM (
+        SELECT f.id, (f.due_at AT TIME ZONE 'UTC')::date AS day, COALESCE(f.team_id, 0) AS team_id,
+            COALESCE(f.owner_id, 0) AS rep_id, f.channel, f.renegotiation_count,
+            f.completed_at, f.due_at,
+            COALESCE(f.status = 'done' AND (f.is_kept_on_time
+                OR (f.is_kept_on_time IS NULL AND f.completed_at <= f.due_at)), false)
+                AS kept_on_time,
+            COALESCE(f.status = 'done' AND (NOT f.is_kept_on_time
+                OR (f.is_kept_on_time IS NULL AND f.completed_at > f.due_at)), false) AS kept_late
+        FROM followups_followup f
+        WHERE f.status <> 'cancelled' AND {where}
+    ) s
+"""
+_PROMISE_FACT_COLUMNS = (
+    "followup_id, day, team_id, rep_id, channel, kept_on_time, kept_late, "
+    "renegotiation_count, lateness_seconds"
+)
+
+
+def _matter_days(cursor, days: Iterable[date]) -> None:  # noqa: ANN001
+    days = sorted(set(days))
+    if not days:
+        return
+    cursor.execute("DELETE FROM followups_matterday WHERE day = ANY(%s)", [days])
+    cursor.execute(
+        f"""
+        INSERT INTO followups_matterday (level, day, team_id, rep_id, channel,
+            matters, resolved_first_contact, repeat_7d, repeat_30d)
+        SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), channel,
+            count(*), count(*) FILTER (WHERE resolved_first_contact),
+            count(*) FILTER (WHERE repeat_7d), count(*) FILTER (WHERE repeat_30d)
+        FROM followups_matterfact WHERE day = ANY(%s)
+        GROUP BY {_grouping_sets("channel")}
+        """,  # noqa: S608
+        [days],
+    )
+
+
+def _promise_days(cursor, days: Iterable[date]) -> None:  # noqa: ANN001
+    days = sorted(set(days))
+    if not days:
+        return
+    cursor.execute("DELETE FROM followups_promiseday WHERE day = ANY(%s)", [days])
+    cursor.execute("DELETE FROM followups_promiselateness WHERE day = ANY(%s)", [days])
+    cursor.execute(
+        f"""
+        INSERT INTO followups_promiseday (level, day, team_id, rep_id, channel,
+            due, kept_on_time, kept_late, renegotiated, renegotiations)
+        SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), channel,
+            count(*), count(*) FILTER (WHERE kept_on_time), count(*) FILTER (WHERE kept_late),
+            count(*) FILTER (WHERE renegotiation_count > 0), sum(renegotiation_count)
+        FROM followups_promisefact WHERE day = ANY(%s)
+        GROUP BY {_grouping_sets("channel")}
+        """,  # noqa: S608
+        [days],
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO followups_promiselateness (level, day, team_id, rep_id, channel,
+            bucket, count, seconds_sum)
+        SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), channel,
+            bucket, count(*), sum(lateness_seconds)
+        FROM (SELECT *, {_BUCKET_SQL} AS bucket FROM followups_promisefact
+              WHERE day = ANY(%s) AND kept_late) s
+        GROUP BY {_grouping_sets("channel, bucket")}
+        """,  # noqa: S608
+        [days],
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=n) for n in range((end - start).days)]
+
+
+# --- facts: recompute some rows, return the days that changed ---------------------------
+
+
+def _replace_facts(
+    cursor,  # noqa: ANN001
+    *,
+    table: str,
+    key: str,
+    columns: str,
+    ids: list[int],
+    select_sql: str,
+    covered_from: date,
+) -> set[date]:
+    """Recompute the facts of `ids` (ids whose source row is gone lose their fact);
+    write only those that changed; return the days (old and new) they touch."""
+    if not ids:
+        return set()
+    cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [ids])  # noqa: S608
+    old = {row[0]: row for row in cursor.fetchall()}
+    cursor.execute(select_sql, [ids])
+    new = {row[0]: row for row in cursor.fetchall() if row[1] >= covered_from}
+    changed = [pk for pk in set(old) | set(new) if old.get(pk) != new.get(pk)]
+    if not changed:
+        return set()
+    cursor.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", [changed])  # noqa: S608
+    rows = [new[pk] for pk in changed if pk in new]
+    if rows:
+        placeholders = ", ".join(["%s"] * len(rows[0]))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+            rows,
+        )
+    return {old[pk][1] for pk in changed if pk in old} | {new[pk][1] for pk in changed if pk in new}
+
+
+# --- one refresh -------------------------------------------------------------------------
+
+
+@dataclass
+class RefreshResult:
+    days: dict[str, int] = field(default_factory=dict)  # days recomputed per rollup
+    backfilled: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    skipped: bool = False
+
+
+def metrics_rollup_refresh(
+    *, max_seconds: float = 40.0, today: date | None = None
+) -> RefreshResult:
+    """Fold changes since the last run into every rollup, then back-fill within
+    the time budget. Safe to run twice at once (the second returns at once)."""
+    result = RefreshResult()
+    if connection.vendor != "postgresql":
+        result.skipped = True
+        return result
+    started = perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+            if not cursor.fetchone()[0]:
+                result.skipped = True
+                return result
+            _session_settings(cursor)
+            cursor.execute("SELECT now()")
+            now = cursor.fetchone()[0]
+            today = today or now.date()
+            states = _states()
+            for name in ROLLUPS:
+                result.days[name] = _incremental(cursor, states[name], now=now, today=today)
+            result.days[CONTACTS] += _recheck_contacts(cursor, states[CONTACTS], today=today)
+            for state in states.values():
+                state.refreshed_at = now
+                state.save()
+    # Back-fill: its own transactions, a chunk at a time, newest days first.
+    for name in ROLLUPS:
+        result.backfilled[name] = 0
+    while perf_counter() - started < max_seconds:
+        progressed = False
+        # The one that reaches least far back first, so none waits on the others.
+        order = dict(RollupState.objects.values_list("name", "covered_from"))
+        for name in sorted(ROLLUPS, key=lambda n: order.get(n) or date.max, reverse=True):
+            if perf_counter() - started >= max_seconds:
+                break
+            if _backfill_chunk(name):
+                result.backfilled[name] += 1
+                progressed = True
+        if not progressed:
+            break
+    result.seconds = perf_counter() - started
+    return result
+
+
+def _session_settings(cursor) -> None:  # noqa: ANN001
+    """For this transaction only: no JIT (compiling costs more than it saves
+    here) and room to group a back-fill chunk in memory."""
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
+def _states() -> dict[str, RollupState]:
+    states = {state.name: state for state in RollupState.objects.select_for_update()}
+    for name in ROLLUPS:
+        if name not in states:
+            states[name] = RollupState(name=name)
+    return states
+
+
+def _incremental(cursor, state: RollupState, *, now: datetime, today: date) -> int:  # noqa: ANN001, C901
+    if state.watermark is None:
+        # First run: everything from tomorrow on is "covered" (nothing there yet
+        # or computed below), older days are back-filled.
+        state.watermark = now
+        state.covered_from = today + timedelta(days=1)
+        if state.name == CONTACTS:
+            cursor.execute("SELECT COALESCE(max(id), 0) FROM interactions_feedback")
+            state.feedback_id = cursor.fetchone()[0]
+        _start_backfill(cursor, state)
+        return 0
+    since = state.watermark - WATERMARK_OVERLAP
+    covered_from = state.covered_from
+    days: set[date] = set()
+    if state.name == CONTACTS:
+        cursor.execute(
+            "SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM interactions_interaction "
+            "WHERE updated_at > %s",
+            [since],
+        )
+        days |= {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT DISTINCT (i.occurred_at AT TIME ZONE 'UTC')::date, max(f.id) OVER () "
+            "FROM interactions_feedback f JOIN interactions_interaction i ON i.id = f.interaction_id "
+            "WHERE f.id > %s AND f.created_at > %s",
+            [max(state.feedback_id - FEEDBACK_ID_OVERLAP, 0), since],
+        )
+        rows = cursor.fetchall()
+        days |= {row[0] for row in rows}
+        if rows:
+            state.feedback_id = max(state.feedback_id, rows[0][1])
+        days = {day for day in days if day >= covered_from}
+        for day in sorted(days):
+            _contact_days(cursor, day, day + timedelta(days=1))
+    elif state.name == MATTERS:
+        cursor.execute(
+            """
+            WITH touched AS (
+                SELECT id, customer_id, category_id, occurred_at, matter_id
+                FROM interactions_interaction WHERE updated_at > %(since)s
+            )
+            SELECT id FROM interactions_matter WHERE updated_at > %(since)s
+            UNION SELECT matter_id FROM touched WHERE matter_id IS NOT NULL
+            UNION SELECT mf.matter_id FROM touched t JOIN followups_matterfact mf
+                ON mf.customer_id = t.customer_id AND mf.category_id = t.category_id
+                AND mf.opened_at < t.occurred_at
+                AND mf.opened_at >= t.occurred_at - %(window)s
+            UNION SELECT mf.matter_id FROM followups_matterfact mf
+                WHERE mf.repeat_interaction_id IN (SELECT id FROM touched)
+            UNION SELECT mf.matter_id FROM followups_matterfact mf
+                WHERE mf.customer_id IN (SELECT customer_id FROM touched)
+                AND NOT EXISTS (SELECT 1 FROM interactions_matter m WHERE m.id = mf.matter_id)
+            """,
+            {"since": since, "window": timedelta(days=REPEAT_WINDOW_DAYS)},
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        days = _replace_facts(
+            cursor,
+            table="followups_matterfact",
+            key="matter_id",
+            columns=_MATTER_FACT_COLUMNS,
+            ids=ids,
+            select_sql=_MATTER_FACT_SELECT + " WHERE m.id = ANY(%s)",
+            covered_from=covered_from,
+        )
+        days = {day for day in days if day >= covered_from}
+        _matter_days(cursor, days)
+    else:
+        cursor.execute("SELECT id FROM followups_followup WHERE updated_at > %s", [since])
+        ids = [row[0] for row in cursor.fetchall()]
+        days = _replace_facts(
+            cursor,
+            table="followups_promisefact",
+            key="followup_id",
+            columns=_PROMISE_FACT_COLUMNS,
+            ids=ids,
+            select_sql=_PROMISE_FACT_SELECT.format(where="f.id = ANY(%s)"),
+            covered_from=covered_from,
+        )
+        days = {day for day in days if day >= covered_from}
+        _promise_days(cursor, days)
+    state.watermark = now
+    return len(days)
+
+
+def _recheck_contacts(cursor, state: RollupState, *, today: date) -> int:  # noqa: ANN001
+    """Recompute one old day of interactions per run, walking back from today."""
+    if state.covered_from is None or state.covered_from > today:
+        return 0
+    day = state.recheck_day
+    if day is None or day < state.covered_from:
+        day = today
+    _contact_days(cursor, day, day + timedelta(days=1))
+    state.recheck_day = day - timedelta(days=1)
+    return 1
+
+
+# --- back-fill ---------------------------------------------------------------------------
+
+
+def _start_backfill(cursor, state: RollupState) -> None:  # noqa: ANN001
+    """The first run also covers the future (promises due later, clocks ahead)."""
+    newest = {
+        CONTACTS: "SELECT max(occurred_at) FROM interactions_interaction",
+        MATTERS: "SELECT max(opened_at) FROM interactions_matter",
+        PROMISES: "SELECT max(due_at) FROM followups_followup",
+    }[state.name]
+    cursor.execute(newest)
+    latest = cursor.fetchone()[0]
+    start = state.covered_from
+    if latest is not None and latest.date() >= start:
+        _backfill_range(cursor, state.name, start, latest.date() + timedelta(days=1))
+
+
+def _oldest_day(cursor, name: str) -> date | None:  # noqa: ANN001
+    cursor.execute(
+        {
+            CONTACTS: "SELECT min(occurred_at) FROM interactions_interaction",
+            MATTERS: "SELECT min(opened_at) FROM interactions_matter",
+            PROMISES: "SELECT min(due_at) FROM followups_followup",
+        }[name]
+    )
+    oldest = cursor.fetchone()[0]
+    return oldest.date() if oldest is not None else None
+
+
+def _backfill_range(cursor, name: str, start: date, end: date) -> None:  # noqa: ANN001
+    if name == CONTACTS:
+        _contact_days(cursor, start, end)
+    elif name == MATTERS:
+        cursor.execute(
+            "DELETE FROM followups_matterfact WHERE day >= %s AND day < %s", [start, end]
+        )
+        cursor.execute(
+            f"INSERT INTO followups_matterfact ({_MATTER_FACT_COLUMNS}) {_MATTER_FACT_SELECT} "
+            "WHERE m.opened_at >= %s AND m.opened_at < %s",  # noqa: S608
+            [_midnight(start), _midnight(end)],
+        )
+        _matter_days(cursor, _days(start, end))
+    else:
+        cursor.execute(
+            "DELETE FROM followups_promisefact WHERE day >= %s AND day < %s", [start, end]
+        )
+        cursor.execute(
+            f"INSERT INTO followups_promisefact ({_PROMISE_FACT_COLUMNS}) "  # noqa: S608
+            + _PROMISE_FACT_SELECT.format(where="f.due_at >= %s AND f.due_at < %s"),
+            [_midnight(start), _midnight(end)],
+        )
+        _promise_days(cursor, _days(start, end))
+
+
+def _backfill_chunk(name: str) -> bool:
+    """Compute the next older chunk of days; False when there is nothing left."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            return False
+        _session_settings(cursor)
+        state = RollupState.objects.select_for_update().filter(name=name).first()
+        if state is None or state.complete or state.covered_from is None:
+            return False
+        oldest = _oldest_day(cursor, name)
+        if oldest is None or oldest >= state.covered_from:
+            state.complete = True
+            state.save(update_fields=["complete"])
+            return False
+        start = max(oldest, state.covered_from - timedelta(days=BACKFILL_CHUNK_DAYS))
+        _backfill_range(cursor, name, start, state.covered_from)
+        state.covered_from = start
+        state.complete = start <= oldest
+        state.save(update_fields=["covered_from", "complete"])
+        return True
+
+
+def rollup_covers(start: date) -> bool:
+    """Whether every rollup is exact for days from `start` on."""
+    states = list(RollupState.objects.filter(name__in=ROLLUPS))
+    if len(states) != len(ROLLUPS):
+        return False
+    return all(
+        state.watermark is not None
+        and (state.complete or (state.covered_from is not None and start >= state.covered_from))
+        for state in states
+    )
