@@ -33,6 +33,7 @@ import httpx
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.encryption import decrypt_text, encrypt_text
@@ -252,6 +253,7 @@ def webhook_deliveries_send(
     )
     timeout = _setting("WEBHOOK_TIMEOUT_SECONDS", 5)
     secrets_by_endpoint: dict[int, str] = {}
+    acknowledged: dict[int, list[int]] = {}
     # One connection pool per batch; a receiver that never answers costs `timeout`.
     with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False) as http:
         for delivery in deliveries:
@@ -260,8 +262,35 @@ def webhook_deliveries_send(
                 secret = decrypt_text(delivery.endpoint.secret_encrypted)
                 secrets_by_endpoint[delivery.endpoint_id] = secret
             status_code, error = _post(http, delivery, secret)
-            _record(delivery.pk, status_code, error, now)
+            if error:
+                _record(delivery.pk, status_code, error, now)
+            else:
+                acknowledged.setdefault(status_code, []).append(delivery.pk)
+    _record_acknowledged(acknowledged, now)
     return len(ids)
+
+
+def _record_acknowledged(by_status: dict[int, list[int]], now: datetime) -> None:
+    """The batch's 2xx answers in one UPDATE per status code (one transaction)."""
+    if not by_status:
+        return
+    with transaction.atomic():
+        endpoint_ids = set()
+        for status_code, ids in by_status.items():
+            # Still pending: a replay or a disable meanwhile keeps its own state.
+            rows = WebhookDelivery.objects.filter(pk__in=ids, status=WebhookDelivery.Status.PENDING)
+            endpoint_ids |= set(rows.values_list("endpoint_id", flat=True))
+            rows.update(
+                status=WebhookDelivery.Status.SENT,
+                attempts=F("attempts") + 1,
+                last_status_code=status_code,
+                last_error="",
+                delivered_at=now,
+                next_attempt_at=None,
+            )
+        WebhookEndpoint.objects.filter(pk__in=endpoint_ids, failing_since__isnull=False).update(
+            failing_since=None
+        )
 
 
 def _record(delivery_id: int, status_code: int | None, error: str, now: datetime) -> None:

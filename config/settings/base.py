@@ -354,4 +354,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # httpx logs every request at INFO: webhook sends would flood the log (and cost time).
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
