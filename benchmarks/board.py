@@ -92,6 +92,17 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
         # A rep's team: the team they were put in (i % teams), so promises and contacts line up.
         rep_team = f"(ARRAY[{','.join(str(team_ids[i % teams]) for i in range(reps))}])"
         rep_pick = f"(1 + (n::bigint * 7919) % {reps})::int"
+        # The board's aging boundaries of each rep's team, now (business time).
+        from followups.services import team_calendar
+        from reporting.board_selectors import aging_boundaries
+
+        bounds = [aging_boundaries(team_calendar(team=team), now) for team in team_rows]
+
+        def per_rep(attribute: str) -> str:
+            values = (getattr(bounds[i % teams], attribute).isoformat() for i in range(reps))
+            return "(ARRAY[" + ",".join(f"'{value}'::timestamptz" for value in values) + "])"
+
+        b4, b1d, b3d = per_rep("four_hours"), per_rep("one_day"), per_rep("three_days")
 
         interaction = Interaction.objects.create(
             customer=template_customer,
@@ -162,7 +173,23 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
                 "SELECT id, matter_id, 1 + id % 5, '', occurred_at FROM interactions_interaction "
                 "WHERE source = 'bench' AND id % 10 = 0"
             )
-            # Promises: due over the last 180 days and the next 10; 10 % still open.
+            # Promises: 10 % still open, the rest done (due over the last 180
+            # days and the next 10). Of the open ones, one in ten is overdue, as
+            # in a centre that keeps most promises: spread over the four aging
+            # buckets (by the team's business calendar, from the board's own
+            # boundaries) and, within them, over the escalation levels the
+            # default policy would have reached (level 1 after 4 business hours,
+            # level 2 after 16). The rest of the open ones fall due in the next
+            # 10 days.
+            frac = "(((n::bigint * 7919) % 997) + 1) / 999.0"
+            bucket = "((n / 100) % 4)"
+            overdue_due = (
+                f"CASE {bucket} "
+                f"WHEN 0 THEN {b4}[{rep_pick}] + (now() - interval '1 minute' - {b4}[{rep_pick}]) * {frac} "
+                f"WHEN 1 THEN {b1d}[{rep_pick}] + ({b4}[{rep_pick}] - {b1d}[{rep_pick}]) * {frac} "
+                f"WHEN 2 THEN {b3d}[{rep_pick}] + ({b1d}[{rep_pick}] - {b3d}[{rep_pick}]) * {frac} "
+                f"ELSE {b3d}[{rep_pick}] - interval '30 days' * {frac} END"
+            )
             _copy_rows(
                 cursor,
                 "followups_followup",
@@ -172,16 +199,57 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
                     "customer_id": f"{first_customer} + (n::bigint * 7877) % {customers}",
                     "owner_id": f"{rep_array}[{rep_pick}]",
                     "team_id": f"{rep_team}[{rep_pick}]",
-                    "due_at": "now() - ((n::bigint * 37) % 273600 - 14400) * interval '1 minute'",
+                    "due_at": (
+                        "CASE WHEN n % 10 <> 0 THEN now() - ((n::bigint * 37) % 273600 - 14400) * interval '1 minute' "
+                        "WHEN n % 100 <> 0 THEN now() + (30 + (n::bigint * 37) % 14400) * interval '1 minute' "
+                        f"ELSE {overdue_due} END"
+                    ),
                     "status": "CASE WHEN n % 10 = 0 THEN 'open' ELSE 'done' END",
                     "next_action_at": "NULL",
+                    "remind_at": "NULL",
                     "completed_at": "CASE WHEN n % 10 = 0 THEN NULL ELSE now() - ((n::bigint * 37) % 273600 - 14400 - (n % 7 - 2) * 240) * interval '1 minute' END",
                     "is_kept_on_time": "CASE WHEN n % 10 = 0 THEN NULL ELSE n % 7 < 3 END",
-                    "escalation_level": "CASE WHEN n % 10 = 0 THEN n % 3 ELSE 0 END",
+                    "is_overdue": "n % 100 = 0",
+                    "is_reminded": "n % 100 = 0",
+                    "escalation_level": (
+                        f"CASE WHEN n % 100 <> 0 THEN 0 WHEN {bucket} = 0 THEN 0 "
+                        f"WHEN {bucket} = 1 THEN (n / 400) % 2 ELSE 1 + (n / 400) % 2 END"
+                    ),
                     "renegotiation_count": "(n % 17 = 0)::int",
                     "created_at": "now() - interval '1 day'",
                     "updated_at": "now() - interval '1 day'",
                 },
+            )
+            # The open promises' schedule, as the sweep would have left it: the
+            # levels reached are in the past, the next transition ahead.
+            cursor.execute(
+                "UPDATE followups_followup SET "
+                "escalate_1_at = CASE WHEN escalation_level >= 1 "
+                "  THEN LEAST(due_at + interval '4 hours', now() - interval '2 minutes') "
+                "  WHEN due_at < now() THEN now() + interval '30 minutes' "
+                "  ELSE due_at + interval '4 hours' END, "
+                "escalate_2_at = CASE WHEN escalation_level >= 2 "
+                "  THEN LEAST(due_at + interval '16 hours', now() - interval '1 minute') "
+                "  WHEN due_at < now() THEN now() + interval '8 hours' "
+                "  ELSE due_at + interval '16 hours' END "
+                "WHERE status = 'open'"
+            )
+            cursor.execute(
+                "UPDATE followups_followup SET next_action_at = CASE "
+                "  WHEN due_at > now() THEN due_at "
+                "  WHEN escalation_level = 0 THEN escalate_1_at "
+                "  WHEN escalation_level = 1 THEN escalate_2_at END "
+                "WHERE status = 'open'"
+            )
+            # The escalations the sweep recorded (the inbox lists them).
+            cursor.execute(
+                "INSERT INTO followups_followupevent (followup_id, kind, level, cycle, "
+                "occurred_at, scheduled_at, details) "
+                "SELECT f.id, 'escalate', l, f.cycle, "
+                "  CASE l WHEN 1 THEN f.escalate_1_at ELSE f.escalate_2_at END + interval '30 seconds', "
+                "  CASE l WHEN 1 THEN f.escalate_1_at ELSE f.escalate_2_at END, '{}'::jsonb "
+                "FROM followups_followup f CROSS JOIN generate_series(1, 2) l "
+                "WHERE f.status = 'open' AND f.escalation_level >= l"
             )
         Interaction.objects.filter(pk=interaction.pk).delete()
         Matter.objects.filter(pk=matter.pk).delete()
@@ -200,13 +268,27 @@ def counts() -> dict[str, int]:
 
     return {
         "followups": FollowUp.objects.count(),
-        "open overdue": FollowUp.objects.filter(
-            status="open", due_at__lt=datetime.now(UTC)
-        ).count(),
         "interactions": Interaction.objects.count(),
         "matters": Matter.objects.count(),
         "users": get_user_model().objects.count(),
     }
+
+
+def data_shape() -> dict[str, int]:
+    """What the board shows, counted by the board's own selector (admin scope):
+    open promises, the overdue ones per aging bucket and escalation level."""
+    from followups.models import FollowUp
+    from reporting.board_selectors import AGING_BUCKETS, BoardScope, board_summary
+
+    board = board_summary(scope=BoardScope(is_admin=True))
+    shape = {
+        "open": FollowUp.objects.filter(status="open").count(),
+        "open overdue": board.total,
+    }
+    shape.update({f"overdue {label}": board.counts[key] for key, label in AGING_BUCKETS})
+    shape["escalated"] = sum(board.levels.values())
+    shape.update({f"escalated level {level}": n for level, n in board.levels.items()})
+    return shape
 
 
 def measure(client, url: str, samples: int) -> tuple[float, float, int]:
@@ -304,12 +386,13 @@ def one_sweep_of_writes(*, interactions: int, promises: int) -> None:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT max(id) FROM interactions_interaction")
-        (last,) = cursor.fetchone()
+        cursor.execute("SELECT min(id), max(id) FROM interactions_interaction")
+        first, last = cursor.fetchone()
         _copy_spread(
             cursor,
             "interactions_interaction",
-            f"{int(last)} - n * 997",
+            # Wrapped into the table's id range: every copy finds its source row.
+            f"{int(last)} - (n * 997) %% {int(last - first + 1)}",
             interactions,
             {
                 "occurred_at": "now() - (n %% 60) * interval '1 minute'",
@@ -345,12 +428,15 @@ def one_sweep_of_writes(*, interactions: int, promises: int) -> None:
         _copy_spread(
             cursor,
             "followups_followup",
-            f"{int(first_promise)} + n * 97",
+            # Wrapped into the table's id range: every copy finds its source row.
+            f"{int(first_promise)} + (n * 97) %% {int(last_promise - first_promise + 1)}",
             promises,
             {
                 "due_at": "now() + (n %% 600) * interval '1 minute'",
                 "next_action_at": "now() + (n %% 600) * interval '1 minute'",
                 "status": "'open'",
+                "is_overdue": "false",
+                "is_reminded": "false",
                 "completed_at": "NULL",
                 "is_kept_on_time": "NULL",
                 "escalation_level": "0",
@@ -361,8 +447,9 @@ def one_sweep_of_writes(*, interactions: int, promises: int) -> None:
         cursor.execute(
             "UPDATE followups_followup SET status = 'done', completed_at = now(), "
             "next_action_at = NULL, is_kept_on_time = (id %% 2 = 0), updated_at = now() "
+            # Promises not yet due are the ones kept: the overdue share stays put.
             "WHERE id IN (SELECT id FROM followups_followup WHERE status = 'open' "
-            "AND id <= %s ORDER BY id DESC LIMIT %s)",
+            "AND due_at > now() AND id <= %s ORDER BY id DESC LIMIT %s)",
             [last_promise, promises],
         )
 
@@ -435,6 +522,7 @@ def main() -> None:  # noqa: C901, PLR0915
         )
     if args.generate_only:
         print(f"generated in {load_seconds:.0f} s: {counts()}")
+        print(f"data shape: {data_shape()}")
         return
     with connection.cursor() as cursor:
         # What autovacuum does after a bulk load: index-only scans need the visibility map.
@@ -450,6 +538,10 @@ def main() -> None:  # noqa: C901, PLR0915
         refreshes.append((time.perf_counter() - started, result.days))
         print(f"refresh after one sweep of writes: {refreshes[-1][0] * 1000:.0f} ms {result.days}")
     sizes = counts()
+    shape = data_shape()
+    print("data shape: " + ", ".join(f"{v:,} {k}" for k, v in shape.items()))
+    if shape["open overdue"] == 0 or 0 in shape.values():
+        raise SystemExit(f"the data does not look like a centre's: {shape}")
     users = get_user_model().objects
     team_ids = list(Team.objects.order_by("pk").values_list("pk", flat=True))
     results = []
@@ -500,6 +592,8 @@ def main() -> None:  # noqa: C901, PLR0915
         "Data: "
         + ", ".join(f"{v:,} {k}" for k, v in sizes.items())
         + f"; {args.teams} teams, {args.reps} reps"
+        + ". Shape measured (board's own counts): "
+        + ", ".join(f"{v:,} {k}" for k, v in shape.items())
         + (f"; generated in {load_seconds:.0f} s" if load_seconds else " (reused)")
         + ".",
         f"Goal: p95 < {GOAL_MS} ms at 1,000,000 follow-ups / 10,000,000 interactions / 200 reps.",

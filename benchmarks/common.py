@@ -38,6 +38,8 @@ def recreate_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    # One JSON line per request would drown the figures (config/structured_logs.py).
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
     django.setup()

@@ -1,3 +1,9 @@
+"""WSGI entry point (`gunicorn config.wsgi`): production settings by default.
+
+Importing this module imports the `config` package first, whose Celery app
+sets the same default (config/celery.py), so both entry points agree.
+"""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

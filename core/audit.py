@@ -157,13 +157,11 @@ def audit_redact_customer(*, customer_id: int, personal_values: Iterable[str]) -
             changed.append(entry)
     if not changed:
         return 0
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('rapport.audit_redaction', 'on', true)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('rapport.audit_redaction', 'on', true)")
     AuditEntry.objects.bulk_update(changed, ["details"], batch_size=500)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('rapport.audit_redaction', 'off', true)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('rapport.audit_redaction', 'off', true)")
     return len(changed)
 
 

@@ -77,7 +77,7 @@ class FixedRowRead:
             prepared = self._prepared[using] = self._prepare(using)
         sql, layout, key_range = prepared
         if key_range is not None and not _in_range(value, key_range):
-            return None  # no row can hold it, as the ORM answers (and SQLite would overflow)
+            return None  # no row can hold it, as the ORM answers
         connection = connections[using]
         with connection.cursor() as cursor:
             cursor.execute(sql, [value])

@@ -10,6 +10,17 @@ give each instance shallow copies, which `bind()` then fills in as usual.
 Only for serializers whose fields do not depend on the instance, the data or
 the context. Nested serializers and fields holding a child field are still
 deep-copied, since binding changes state of theirs.
+
+It leans on DRF internals (how `fields` are built and bound) that DRF's
+maintainers declined to make a supported hook (encode/django-rest-framework
+#4587, #7093), so it is used only where a benchmark needs it: the interaction
+serializers of the single create (`benchmarks/sync.py`, goal >= 40% of a bare
+DRF view) and of the timeline (`benchmarks/timeline.py`). Building their fields
+costs 1.7 ms (write, 23 fields) and 4.4 ms (read, 35 fields) more per request
+without it on this loaded 2-core machine (0.45 ms with it). Other serializers,
+whose endpoints no benchmark goal depends on (customers, follow-ups, the
+screen-pop's 0.1-0.3 ms), are plain DRF. tests/crm/test_serializer_fields.py
+serializes and validates from several threads at once.
 """
 
 import copy

@@ -1,8 +1,8 @@
 import unicodedata
 
 from django.conf import settings
-from django.db import connection, models
-from django.db.models import Case, Q, When
+from django.db import models
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
@@ -18,8 +18,7 @@ def search_text(*parts: str) -> str:
     """Lower-case, accent-free text for search: 'Jürgen Müller' -> 'jurgen muller'.
 
     Done in Python rather than with PostgreSQL's unaccent() because unaccent()
-    is not IMMUTABLE and so cannot back an index; the same function runs on
-    SQLite, so `make run` searches accent-insensitively too.
+    is not IMMUTABLE and so cannot back an index.
     """
     text = " ".join(part for part in parts if part)
     # Letters NFKD does not decompose but people type without the stroke.
@@ -101,12 +100,9 @@ class CustomerQuerySet(models.QuerySet):
     def _in_order(self, ids: list[int]) -> "CustomerQuerySet":
         if not ids:
             return self.none()
-        if connection.vendor == "postgresql":
-            table = self.model._meta.db_table
-            # The table name is the model's; the ids travel as a parameter.
-            position = RawSQL(f'array_position(%s::bigint[], "{table}"."id")', (ids,))  # noqa: S611
-        else:
-            position = Case(*(When(pk=pk, then=index) for index, pk in enumerate(ids)))
+        table = self.model._meta.db_table
+        # The table name is the model's; the ids travel as a parameter.
+        position = RawSQL(f'array_position(%s::bigint[], "{table}"."id")', (ids,))  # noqa: S611
         return self.filter(pk__in=ids).order_by(position)
 
     def count(self) -> int:
@@ -167,9 +163,8 @@ class Customer(models.Model):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_from"
     )
-    # Derived from the names by save(): see search_text(). On PostgreSQL (only
-    # there: SQLite cannot parse it) a GIN trigram index (crm_customer_name_trgm,
-    # migration 0002) serves duplicate detection and the admin's search; name
+    # Derived from the names by save(): see search_text(). A GIN trigram index
+    # (crm_customer_name_trgm, migration 0002) serves duplicate detection and the admin's search; name
     # search (crm.search) reads CustomerNameToken and CustomerNameWord, which
     # database triggers keep in step with every write of this column, of
     # full_name and of merged_into, however made.
@@ -309,16 +304,13 @@ class ContactPoint(models.Model):
 
     @property
     def display_value(self) -> str:
-        """How people read it: "+1 415-555-0100" rather than "+14155550100"."""
+        """How people read it: national for the team's own region ("(415) 555-0100"),
+        international for others ("+81 3-1234-5678"), rather than "+14155550100"."""
         if self.kind != self.Kind.PHONE:
             return self.value
-        import phonenumbers
+        from crm.phone import display_phone
 
-        try:
-            number = phonenumbers.parse(self.value)
-        except phonenumbers.NumberParseException:
-            return self.value
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        return display_phone(self.value)
 
 
 class ConsentRecord(models.Model):
@@ -505,3 +497,18 @@ class CustomerMerge(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.source_id} merged into {self.target_id}"
+
+
+class StaffProfile(models.Model):
+    """A staff member's own settings. `time_zone` blank: the clock of their (first)
+    team, else the site's TIME_ZONE (crm.selectors.user_time_zone)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    time_zone = models.CharField(
+        max_length=64, blank=True, default="", validators=[validate_time_zone]
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone or 'team time zone'})"

@@ -56,3 +56,22 @@ def normalise_email(raw: str) -> str:
     text = (raw or "").strip()
     validate_email(text)
     return text.lower()
+
+
+def display_phone(value: str, *, region: str | None = None) -> str:
+    """A stored (E.164) number as people write it: national format when it belongs to
+    `region` (default PHONE_DEFAULT_REGION, where the team dials from: "020 7946 0958"),
+    international otherwise ("+81 3-1234-5678"). Anything unparsable is shown as stored."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None if value.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return value
+    region = region if region is not None else settings.PHONE_DEFAULT_REGION
+    if phonenumbers.region_code_for_number(number) == region:
+        style = phonenumbers.PhoneNumberFormat.NATIONAL
+    else:
+        style = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    text = phonenumbers.format_number(number, style)
+    return text

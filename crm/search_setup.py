@@ -8,8 +8,6 @@ WORD_SIMILARITY_THRESHOLD = 0.5
 
 
 def on_connection_created(sender, connection, **kwargs) -> None:
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)",

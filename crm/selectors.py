@@ -6,18 +6,14 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     F,
-    FloatField,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -41,10 +37,6 @@ DUPLICATE_NAME_SIMILARITY = 0.6
 PHONE_QUERY_MIN_DIGITS = 6
 _PHONE_CHARS = re.compile(r"^[\s\d+().\-/#*xXextEXT.:]+$")
 _VANITY = re.compile(r"^[\s\d+().\-A-Za-z]+$")
-
-
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def newest_activity_first() -> list:
@@ -121,19 +113,7 @@ def _name_search(customers: CustomerQuerySet, query: str, *, is_filtered: bool) 
     needle = search_text(query)
     if not needle:
         return customers.none()
-    if _is_postgres():
-        return _name_search_postgres(customers, needle, is_filtered=is_filtered)
-    rank = Case(
-        When(search_name__startswith=needle, then=Value(2.0)),
-        When(search_name__contains=needle, then=Value(1.0)),
-        default=Value(0.0),
-        output_field=FloatField(),
-    )
-    # Every word as a substring: "jurg mull" finds "Jürgen Müller".
-    substring = Q()
-    for word in needle.split():
-        substring &= Q(search_name__contains=word)
-    return customers.filter(substring).annotate(rank=rank).order_by("-rank", "full_name", "pk")
+    return _name_search_postgres(customers, needle, is_filtered=is_filtered)
 
 
 def _name_search_postgres(
@@ -333,7 +313,7 @@ class DuplicateCandidate:
 
 def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[DuplicateCandidate]:
     """Active customers that may be the same person: a shared phone or e-mail,
-    or a very similar name (trigram similarity on PostgreSQL, equal on SQLite)."""
+    or a very similar name (trigram similarity)."""
     reasons: dict[int, list[str]] = {}
     scores: dict[int, float] = {}
     shared = (
@@ -351,22 +331,13 @@ def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[Duplicat
         reasons.setdefault(customer_id, []).append(f"same {kind} {value}")
         scores[customer_id] = scores.get(customer_id, 0.0) + 1.0
     similar = _active().exclude(pk=customer.pk)
-    if _is_postgres():
-        from django.contrib.postgres.search import TrigramSimilarity
-
-        similar = (
-            similar.filter(search_name__trigram_similar=customer.search_name)
-            .annotate(similarity=TrigramSimilarity("search_name", customer.search_name))
-            .filter(similarity__gte=DUPLICATE_NAME_SIMILARITY)
-            .order_by("-similarity")
-            .values_list("pk", "similarity")[:limit]
-        )
-    else:
-        similar = (
-            similar.filter(search_name=customer.search_name)
-            .annotate(similarity=Value(1.0, output_field=FloatField()))
-            .values_list("pk", "similarity")[:limit]
-        )
+    similar = (
+        similar.filter(search_name__trigram_similar=customer.search_name)
+        .annotate(similarity=TrigramSimilarity("search_name", customer.search_name))
+        .filter(similarity__gte=DUPLICATE_NAME_SIMILARITY)
+        .order_by("-similarity")
+        .values_list("pk", "similarity")[:limit]
+    )
     for customer_id, similarity in similar:
         reasons.setdefault(customer_id, []).append(f"similar name ({similarity:.0%})")
         scores[customer_id] = scores.get(customer_id, 0.0) + float(similarity)
@@ -435,3 +406,34 @@ def duplicate_groups(*, limit: int = 50) -> list[DuplicatePair]:
         )
         for group in groups
     ]
+
+
+def user_time_zone(user) -> str:
+    """The viewer's clock: their own choice (StaffProfile), else their first team's
+    zone, else settings.TIME_ZONE. One query."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db.models import OuterRef, Subquery
+
+    from crm.models import StaffProfile, TeamMembership
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return settings.TIME_ZONE
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            own_zone=Subquery(
+                StaffProfile.objects.filter(user_id=OuterRef("pk")).values("time_zone")[:1]
+            ),
+            team_zone=Subquery(
+                TeamMembership.objects.filter(user_id=OuterRef("pk"))
+                .order_by("pk")
+                .values("team__time_zone")[:1]
+            ),
+        )
+        .values_list("own_zone", "team_zone")
+        .first()
+    )
+    own_zone, team_zone = row or (None, None)
+    return own_zone or team_zone or settings.TIME_ZONE

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import selectors
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
@@ -116,7 +116,7 @@ PROFILE_FIELDS = [
 ]
 
 
-class CustomerSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class CustomerSerializer(serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
     # Declared so the schema's enum admits "" (no preference) on a read-only field.
     preferred_channel = serializers.ChoiceField(
@@ -181,9 +181,7 @@ class CustomerDetailSerializer(CustomerSerializer):
         return FactSerializer(customer.live_facts, many=True).data
 
 
-class CustomerWriteSerializer(
-    RejectUnknownFieldsMixin, PrototypeFieldsMixin, serializers.ModelSerializer
-):
+class CustomerWriteSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
     tags = serializers.ListField(

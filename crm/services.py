@@ -773,3 +773,18 @@ def customer_merge(*, source: Customer, target: Customer, actor: User) -> Custom
         {"source": source.pk, "target": target.pk, "moved": counts},
     )
     return record
+
+
+@transaction.atomic
+def staff_time_zone_set(*, user, time_zone: str) -> None:
+    """A staff member's own clock; "" falls back to their team's zone."""
+    from crm.models import StaffProfile
+    from crm.validators import validate_time_zone
+
+    time_zone = (time_zone or "").strip()
+    if time_zone:
+        try:
+            validate_time_zone(time_zone)
+        except ValidationError as exc:
+            raise ValidationError({"time_zone": exc.messages}) from exc
+    StaffProfile.objects.update_or_create(user_id=user.pk, defaults={"time_zone": time_zone})

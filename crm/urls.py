@@ -7,6 +7,7 @@ app_name = "crm"
 urlpatterns = [
     path("", views.home, name="home"),
     path("customers/", views.customer_list_page, name="customer-list"),
+    path("me/", views.my_settings_page, name="my-settings"),
     path("customers/duplicates/", views.customer_duplicates_page, name="customer-duplicates"),
     path("customers/<int:customer_id>/", views.customer_detail_page, name="customer-detail"),
     path(

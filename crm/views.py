@@ -49,6 +49,11 @@ def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 @login_required
 def home(request):
+    """Where a day starts: supervisors (and admins) on the board, reps on My day."""
+    if access.is_supervisor(request.user) or access.is_admin(request.user):
+        return redirect("board:board")
+    if access.is_staff_member(request.user):
+        return redirect("followups:my-day")
     return redirect("crm:customer-list")
 
 
@@ -59,6 +64,9 @@ def customer_list_page(request):
     page = Paginator(selectors.customer_list(query=query), CUSTOMERS_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    if query and page.paginator.count == 1 and not request.GET.get("list"):
+        # One match (by name, phone in any format or e-mail): open the customer at once.
+        return redirect("crm:customer-detail", page.object_list[0].pk)
     return render(
         request,
         "crm/customer_list.html",
@@ -99,7 +107,20 @@ class ProfileForm(forms.Form):
         return cls(initial=initial)
 
 
-class FactForm(forms.Form):
+class IdPrefixed(forms.Form):
+    """A form whose element ids start with `id_prefix` (posted names unchanged), so
+    several forms on the customer page never share an id and each label finds its control."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FactForm(IdPrefixed):
+    id_prefix = "fact"
+
     category = forms.ChoiceField(choices=ProfileFact.Category.choices)
     text = forms.CharField(
         max_length=FACT_TEXT_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
@@ -107,14 +128,18 @@ class FactForm(forms.Form):
     is_pinned = forms.BooleanField(required=False, label="Pin")
 
 
-class ContactPointForm(forms.Form):
+class ContactPointForm(IdPrefixed):
+    id_prefix = "contact"
+
     kind = forms.ChoiceField(choices=ContactPoint.Kind.choices)
     value = forms.CharField(max_length=320)
     label = forms.ChoiceField(choices=ContactPoint.Label.choices)
     is_primary = forms.BooleanField(required=False, label="Primary")
 
 
-class ConsentForm(forms.Form):
+class ConsentForm(IdPrefixed):
+    id_prefix = "consent"
+
     channel = forms.ChoiceField(choices=ConsentRecord.Channel.choices)
     status = forms.ChoiceField(choices=ConsentRecord.Status.choices)
     method = forms.ChoiceField(choices=ConsentRecord.Method.choices)
@@ -143,14 +168,17 @@ def _profile_context(request: HttpRequest, customer: Customer) -> dict:
     local_time = selectors.customer_local_time(customer, now=now)
     return {
         "customer": customer,
-        "local_time": local_time.strftime("%a %H:%M"),
+        "local_time": local_time.strftime("%a %H:%M %Z"),
         "local_clock": local_time.strftime("%H:%M"),
         "is_quiet_now": selectors.customer_is_in_quiet_hours(customer, now=now),
         "consents": selectors.customer_consents(customer),
         "facts": facts,
         "pinned_facts": [fact for fact in facts if fact.is_pinned],
+        # Own id prefixes (IdPrefixed): the log form on this page has "channel" and "category" too.
         "fact_form": FactForm(initial={"category": ProfileFact.Category.OTHER}),
-        "contact_form": ContactPointForm(initial={"kind": "phone", "label": "mobile"}),
+        "contact_form": ContactPointForm(
+            initial={"kind": "phone", "label": "mobile"},
+        ),
         "consent_form": ConsentForm(),
         "can_merge": access.can_merge_customers(request.user),
         "fact_max_length": FACT_TEXT_MAX_LENGTH,
@@ -175,14 +203,37 @@ def customer_detail_page(request, customer_id: int):
     return render(request, "crm/customer_detail.html", context)
 
 
-def _fragment_or_page(request, customer: Customer, template: str, extra: dict | None = None):
-    if not _is_htmx(request):
+def _fragment_or_page(
+    request, customer: Customer, template: str, extra: dict | None = None, *, invalid=False
+):
+    """htmx: the fragment (400 when it shows a form's errors, which rapport.js swaps in).
+    Without htmx: back to the page on success; the form with its errors (values kept)
+    as a whole page on failure, never a redirect that would drop them."""
+    if not _is_htmx(request) and not invalid:
         return redirect("crm:customer-detail", customer.pk)
     customer = selectors.customer_profile(customer_id=customer.pk)
     context = _profile_context(request, customer)
     context["is_fragment"] = True
     context.update(extra or {})
-    return render(request, template, context)
+    status = 400 if invalid else 200
+    if not _is_htmx(request):
+        return render_page_with_fragment(
+            request, template, context, back_url=reverse("crm:customer-detail", args=[customer.pk])
+        )
+    return render(request, template, context, status=status)
+
+
+def render_page_with_fragment(
+    request, template: str, context: dict, *, back_url: str = "", wrap_table=False, status=400
+) -> HttpResponse:
+    """A form fragment with its errors, as a whole page (a POST made without htmx)."""
+    context = {
+        **context,
+        "fragment_template": template,
+        "back_url": back_url,
+        "wrap_table": wrap_table,
+    }
+    return render(request, "fragment_page.html", context, status=status)
 
 
 @login_required
@@ -200,12 +251,15 @@ def customer_profile_card(request, customer_id: int):
         except ValidationError as exc:
             _apply_errors(form, exc)
     if form.errors:
-        return render(
-            request,
-            "crm/_profile_form.html",
-            {"customer": customer, "form": form},
-            status=200 if _is_htmx(request) else 400,
-        )
+        context = {"customer": customer, "form": form}
+        if not _is_htmx(request):
+            return render_page_with_fragment(
+                request,
+                "crm/_profile_form.html",
+                context,
+                back_url=reverse("crm:customer-detail", args=[customer.pk]),
+            )
+        return render(request, "crm/_profile_form.html", context, status=400)
     return _fragment_or_page(request, customer, "crm/_profile_card.html")
 
 
@@ -226,7 +280,14 @@ def customer_consent_record(request, customer_id: int):
     customer = _load(request, customer_id)
     form = ConsentForm(request.POST)
     if form.is_valid():
-        services.consent_record(customer=customer, actor=request.user, **form.cleaned_data)
+        try:
+            services.consent_record(customer=customer, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+    if form.errors:
+        return _fragment_or_page(
+            request, customer, "crm/_profile_card.html", {"consent_form": form}, invalid=True
+        )
     return _fragment_or_page(request, customer, "crm/_profile_card.html")
 
 
@@ -241,7 +302,9 @@ def customer_fact_add(request, customer_id: int):
         except ValidationError as exc:
             _apply_errors(form, exc)
     if form.errors:
-        return _fragment_or_page(request, customer, "crm/_facts.html", {"fact_form": form})
+        return _fragment_or_page(
+            request, customer, "crm/_facts.html", {"fact_form": form}, invalid=True
+        )
     return _fragment_or_page(request, customer, "crm/_facts.html")
 
 
@@ -255,7 +318,7 @@ def customer_fact_edit(request, customer_id: int, fact_id: int):
     customer = _load(request, customer_id)
     fact = _fact(customer, fact_id)
     if request.method == "POST":
-        form = FactForm(request.POST)
+        form = FactForm(request.POST, auto_id=f"id_fact{fact.pk}_%s")
         if form.is_valid():
             try:
                 services.fact_update(fact=fact, actor=request.user, **form.cleaned_data)
@@ -265,7 +328,8 @@ def customer_fact_edit(request, customer_id: int, fact_id: int):
             return _fragment_or_page(request, customer, "crm/_facts.html")
     else:
         form = FactForm(
-            initial={"category": fact.category, "text": fact.text, "is_pinned": fact.is_pinned}
+            initial={"category": fact.category, "text": fact.text, "is_pinned": fact.is_pinned},
+            auto_id=f"id_fact{fact.pk}_%s",
         )
     return render(
         request, "crm/_fact_form.html", {"customer": customer, "fact": fact, "form": form}
@@ -299,9 +363,11 @@ def customer_contact_point_add(request, customer_id: int):
             services.contact_point_add(customer=customer, actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _apply_errors(form, exc)
-    return _fragment_or_page(
-        request, customer, "crm/_contact_points.html", {"contact_form": form} if form.errors else {}
-    )
+    if form.errors:
+        return _fragment_or_page(
+            request, customer, "crm/_contact_points.html", {"contact_form": form}, invalid=True
+        )
+    return _fragment_or_page(request, customer, "crm/_contact_points.html")
 
 
 @login_required
@@ -364,4 +430,62 @@ def customer_duplicates_page(request):
             "groups": selectors.duplicate_groups(limit=100),
             "can_merge": access.can_merge_customers(request.user),
         },
+    )
+
+
+# --- the staff member's own settings --------------------------------------------------
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z and "Etc/" not in z)
+    return [("", "My team's time zone"), ("UTC", "UTC"), *[(z, z.replace("_", " ")) for z in zones]]
+
+
+class MySettingsForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        label="My time zone",
+        required=False,
+        help_text="Every time on every page is shown in this zone.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = _time_zone_choices()
+
+
+@login_required
+def my_settings_page(request):
+    """The signed-in user's own settings: their time zone (blank: their team's)."""
+    from crm.models import StaffProfile
+
+    current = (
+        StaffProfile.objects.filter(user_id=request.user.pk)
+        .values_list("time_zone", flat=True)
+        .first()
+        or ""
+    )
+    saved = False
+    if request.method == "POST":
+        form = MySettingsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.staff_time_zone_set(
+                    user=request.user, time_zone=form.cleaned_data["time_zone"]
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                return redirect(reverse("crm:my-settings") + "?saved=1")
+        status = 400
+    else:
+        form = MySettingsForm(initial={"time_zone": current})
+        saved = request.GET.get("saved") == "1"
+        status = 200
+    return render(
+        request,
+        "crm/my_settings.html",
+        {"form": form, "saved": saved, "effective_zone": selectors.user_time_zone(request.user)},
+        status=status,
     )

@@ -20,7 +20,7 @@ class KeptPromiseField(forms.ModelMultipleChoiceField):
 
     def label_from_instance(self, obj: FollowUp) -> str:
         due = obj.due_at.astimezone(ZoneInfo(self.time_zone))
-        return f"{obj.action} (due {due:%a %d %b %H:%M})"
+        return f"{obj.action} (due {due:%a %d %b %H:%M %Z})"
 
 
 class PromiseFields(forms.Form):
@@ -35,7 +35,12 @@ class PromiseFields(forms.Form):
         help_text='e.g. "in 2 hours", "end of today", "tomorrow morning", "by Friday", '
         '"within 4 business hours"',
     )
-    due_at = forms.DateTimeField(required=False, label="Or exact time (UTC)")
+    due_at = forms.DateTimeField(
+        required=False,
+        label="Or exact time (your time)",
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
     channel = forms.ChoiceField(
         choices=[("", "Customer's preferred")] + list(FollowUp.Channel.choices), required=False
     )
@@ -85,6 +90,9 @@ class PromiseFollowUpExtension:
 
     def build_form(self, *, data, customer, user) -> PromiseFields:
         form = PromiseFields(data=data, prefix=self.prefix)
+        # Parsed in the active zone (the rep's, set by the viewer time-zone middleware).
+        zone_now = timezone.localtime(timezone.now())
+        form.fields["due_at"].label = f"Or exact time (your time, {zone_now:%Z})"
         form.customer = customer
         form.user = user
         from followups.services import user_time_zone

@@ -18,19 +18,18 @@ from rest_framework.views import APIView
 from core.audit import audit_customers_viewed
 from core.authentication import api_client_of
 from core.errors import error_response
-from core.serializer_fields import PrototypeFieldsMixin
 from crm import access
 from crm.models import Customer
 from followups import selectors
 
 
-class PinnedFactSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class PinnedFactSerializer(serializers.Serializer):
     category = serializers.CharField()
     text = serializers.CharField()
     recorded_at = serializers.DateTimeField()
 
 
-class RecentInteractionSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class RecentInteractionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     channel = serializers.CharField()
     direction = serializers.CharField()
@@ -41,7 +40,7 @@ class RecentInteractionSerializer(PrototypeFieldsMixin, serializers.Serializer):
     rep = serializers.CharField(source="rep.username", allow_null=True, default=None)
 
 
-class OpenPromiseSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class OpenPromiseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     action = serializers.CharField()
     due_at = serializers.DateTimeField()
@@ -49,7 +48,7 @@ class OpenPromiseSerializer(PrototypeFieldsMixin, serializers.Serializer):
     owner = serializers.CharField(source="owner.username")
 
 
-class LookupCustomerSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class LookupCustomerSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     full_name = serializers.CharField()
     preferred_name = serializers.CharField()

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm.models import Customer, Team
 from followups.models import FollowUp, FollowUpEvent, Priority
 from interactions.models import Interaction
@@ -21,7 +21,7 @@ class FollowUpEventSerializer(serializers.ModelSerializer):
         fields = ["kind", "level", "cycle", "occurred_at", "scheduled_at", "actor", "details"]
 
 
-class FollowUpSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
+class FollowUpSerializer(serializers.ModelSerializer):
     owner = serializers.IntegerField(source="owner_id")
     owner_username = serializers.CharField(source="owner.username")
     team = serializers.IntegerField(source="team_id", allow_null=True)
@@ -83,9 +83,7 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = [*FollowUpSerializer.Meta.fields, "events"]
 
 
-class FollowUpCreateSerializer(
-    RejectUnknownFieldsMixin, PrototypeFieldsMixin, serializers.Serializer
-):
+class FollowUpCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     action = serializers.CharField(max_length=500)
     due_at = serializers.DateTimeField(required=False)

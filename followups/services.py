@@ -9,7 +9,7 @@ per batch, not a save per row).
 import logging
 import smtplib
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -133,11 +133,10 @@ def user_team(user: AbstractBaseUser) -> Team | None:
 
 
 def user_time_zone(user: AbstractBaseUser) -> str:
-    """A rep's clock: the time zone of their (first) team, UTC without one."""
-    membership = (
-        TeamMembership.objects.filter(user_id=user.pk).select_related("team").order_by("pk").first()
-    )
-    return membership.team.time_zone if membership else "UTC"
+    """A rep's clock: their own time zone, else their (first) team's, else UTC."""
+    from crm.selectors import user_time_zone as viewer_time_zone
+
+    return viewer_time_zone(user)
 
 
 def followup_due_at_from_phrase(
@@ -552,7 +551,13 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
             notification.save(
                 update_fields=["attempts", "last_error", "delivery_status", "next_attempt_at"]
             )
-            logger.warning("E-mail notification %s not sent: %s", notification_id, exc)
+            # Class and SMTP code only: the error's text can quote the address.
+            logger.warning(
+                "E-mail notification %s not sent: %s %s",
+                notification_id,
+                type(exc).__name__,
+                getattr(exc, "smtp_code", ""),
+            )
             return outcome, delay
         notification.delivery_status = Notification.DeliveryStatus.SENT
         notification.sent_at = now
@@ -693,8 +698,6 @@ def _enqueue_deliveries(notification_ids: list[int]) -> None:
 
 def followup_sweep_batch(*, now: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> tuple[int, int]:
     """One batch in one transaction. Returns (rows claimed, transitions made)."""
-    if connection.vendor != "postgresql":
-        return _sweep_batch_portable(now=now, batch_size=batch_size)
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -704,126 +707,6 @@ def followup_sweep_batch(*, now: datetime, batch_size: int = SWEEP_BATCH_SIZE) -
         if email_ids:
             transaction.on_commit(lambda ids=list(email_ids): _enqueue_deliveries(ids))
     return claimed, transitions
-
-
-def _sweep_batch_portable(*, now: datetime, batch_size: int) -> tuple[int, int]:
-    """SQLite (`make run` without a server): the same rules row by row.
-
-    SQLite has one writer at a time, so the lock and SKIP LOCKED are moot; the
-    unique constraint still makes each transition exactly-once.
-    """
-    from django.db import IntegrityError
-
-    claimed = transitions = 0
-    email_ids: list[int] = []
-    with transaction.atomic():
-        rows = list(
-            FollowUp.objects.filter(status=FollowUp.Status.OPEN, next_action_at__lte=now)
-            .select_related("team")
-            .order_by("pk")[:batch_size]
-        )
-        admins = list(
-            User.objects.filter(is_active=True)
-            .filter(Q(is_superuser=True) | Q(groups__name=access.ADMIN_GROUP))
-            .distinct()
-        )
-        for followup in rows:
-            claimed += 1
-            due = []
-            if followup.remind_at and followup.remind_at <= now and not followup.is_reminded:
-                due.append(("remind", 0, followup.remind_at))
-            if followup.due_at <= now and not followup.is_overdue:
-                due.append(("overdue", 0, followup.due_at))
-            for level, at in ((1, followup.escalate_1_at), (2, followup.escalate_2_at)):
-                if at and at <= now and followup.escalation_level < level:
-                    due.append(("escalate", level, at))
-            for kind, level, at in due:
-                try:
-                    with transaction.atomic():
-                        event = FollowUpEvent.objects.create(
-                            followup=followup,
-                            kind=kind,
-                            level=level,
-                            cycle=followup.cycle,
-                            occurred_at=now,
-                            scheduled_at=at,
-                        )
-                except IntegrityError:
-                    continue
-                transitions += 1
-                recipients = _recipients_portable(followup, kind, level, now, admins)
-                for recipient in recipients:
-                    Notification.objects.create(
-                        recipient=recipient,
-                        followup=followup,
-                        event=event,
-                        channel=Notification.Channel.IN_APP,
-                        kind=kind,
-                        level=level,
-                        created_at=now,
-                        delivery_status=Notification.DeliveryStatus.SENT,
-                        sent_at=now,
-                    )
-                    if recipient.email:
-                        email = Notification.objects.create(
-                            recipient=recipient,
-                            followup=followup,
-                            event=event,
-                            channel=Notification.Channel.EMAIL,
-                            kind=kind,
-                            level=level,
-                            created_at=now,
-                            next_attempt_at=now,
-                        )
-                        email_ids.append(email.pk)
-            followup.is_reminded = followup.is_reminded or bool(
-                followup.remind_at and followup.remind_at <= now
-            )
-            followup.is_overdue = followup.is_overdue or followup.due_at <= now
-            for level, at in ((2, followup.escalate_2_at), (1, followup.escalate_1_at)):
-                if at and at <= now:
-                    followup.escalation_level = max(followup.escalation_level, level)
-                    break
-            upcoming = [
-                at
-                for at in (
-                    followup.remind_at,
-                    followup.due_at,
-                    followup.escalate_1_at,
-                    followup.escalate_2_at,
-                )
-                if at and at > now
-            ]
-            followup.next_action_at = min(upcoming) if upcoming else None
-            followup.save(
-                update_fields=[
-                    "is_reminded",
-                    "is_overdue",
-                    "escalation_level",
-                    "next_action_at",
-                    "updated_at",
-                ]
-            )
-        if email_ids:
-            transaction.on_commit(lambda ids=list(email_ids): _enqueue_deliveries(ids))
-    return claimed, transitions
-
-
-def _recipients_portable(followup: FollowUp, kind: str, level: int, now: datetime, admins: list):
-    if kind == "remind":
-        return [followup.owner] if followup.due_at > now else []
-    if kind == "overdue":
-        return [followup.owner]
-    supervisors = list(
-        User.objects.filter(
-            is_active=True,
-            team_memberships__team_id=followup.team_id,
-            team_memberships__role=TeamMembership.Role.SUPERVISOR,
-        )
-    )
-    if level == 1 and supervisors:
-        return supervisors
-    return admins
 
 
 def followup_outbox_relay(*, now: datetime) -> int:
@@ -879,13 +762,45 @@ def followup_sweep(
     return transitions
 
 
+_BEFORE_ANY_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def followup_reschedule(
+    *,
+    followup: FollowUp,
+    now: datetime,
+    calendar: calendar_module.BusinessCalendar,
+    policy: EscalationPolicy,
+) -> None:
+    """The current cycle's times computed again under a (new) policy or calendar
+    (does not save). What already happened (reminded, overdue, escalation level)
+    stays; a transition still pending keeps its new time even when that is past,
+    so the next sweep makes it: a change never loses a transition."""
+    happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
+    # followup_schedule drops a reminder time already past (right for a new
+    # promise, wrong for a reminder that is due and not yet made).
+    reminder_pending = followup.remind_at is not None and not followup.is_reminded
+    followup_schedule(
+        followup=followup,
+        now=_BEFORE_ANY_TIME if reminder_pending else now,
+        calendar=calendar,
+        policy=policy,
+    )
+    followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
+    pending = [
+        None if followup.is_reminded else followup.remind_at,
+        None if followup.is_overdue else followup.due_at,
+        None if followup.escalation_level >= 1 else followup.escalate_1_at,
+        None if followup.escalation_level >= 2 else followup.escalate_2_at,
+    ]
+    followup.next_action_at = min((at for at in pending if at is not None), default=None)
+
+
 @transaction.atomic
 def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> int:
     """Reschedule a team's open promises after its escalation policy, business
-    hours or closures changed: the current cycle's reminder and escalation times
-    are computed again from due_at; what already happened (reminded, overdue,
-    escalation level) stays, and a transition the new times put in the past is
-    left for the next sweep to record. Returns how many were rescheduled."""
+    hours or closures changed (`followup_reschedule` each). Returns how many
+    were rescheduled."""
     now = now or timezone.now()
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
@@ -897,16 +812,7 @@ def team_schedules_recompute(*, team_id: int, now: datetime | None = None) -> in
         .order_by("pk")
     )
     for followup in rows:
-        happened = (followup.is_reminded, followup.is_overdue, followup.escalation_level)
-        followup_schedule(followup=followup, now=now, calendar=calendar, policy=policy)
-        followup.is_reminded, followup.is_overdue, followup.escalation_level = happened
-        pending = [
-            None if followup.is_reminded else followup.remind_at,
-            None if followup.is_overdue else followup.due_at,
-            None if followup.escalation_level >= 1 else followup.escalate_1_at,
-            None if followup.escalation_level >= 2 else followup.escalate_2_at,
-        ]
-        followup.next_action_at = min((at for at in pending if at is not None), default=None)
+        followup_reschedule(followup=followup, now=now, calendar=calendar, policy=policy)
         followup.updated_at = now
     FollowUp.objects.bulk_update(
         rows,

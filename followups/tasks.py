@@ -1,8 +1,9 @@
 """Celery entry points: take ids, call one service, decide retry."""
 
 from celery import shared_task
+from django.utils import timezone
 
-from followups import services
+from followups import operations, services
 
 # Work budget of one sweep: well inside the soft limit, so a backlog is left
 # for the next tick between batches instead of being interrupted in one.
@@ -12,7 +13,9 @@ SWEEP_MAX_SECONDS = 80
 @shared_task(name="followups.tasks.sweep", time_limit=120, soft_time_limit=100)
 def sweep() -> int:
     """Beat fires this every FOLLOWUP_SWEEP_SECONDS; safe to run twice at once."""
-    return services.followup_sweep(max_seconds=SWEEP_MAX_SECONDS)
+    transitions = services.followup_sweep(max_seconds=SWEEP_MAX_SECONDS)
+    operations.sweep_finished(at=timezone.now())
+    return transitions
 
 
 @shared_task(name="followups.tasks.team_schedules_recompute", time_limit=300, soft_time_limit=280)

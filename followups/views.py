@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import access
@@ -42,10 +44,17 @@ def followup_complete_inline(request: HttpRequest, followup_id: int) -> HttpResp
             error = str(exc)
     else:
         error = "; ".join(e for errors in form.errors.values() for e in errors)
-    tz_name = services.user_time_zone(request.user)
+    tz_name = timezone.get_current_timezone_name()
     context = {"followup": followup, "tz_name": tz_name, "error": error, "form": form}
     if not request.headers.get("HX-Request"):
-        return redirect("followups:my-day")
+        if not error:
+            return redirect("followups:my-day")
+        context.update(
+            fragment_template="followups/_row.html",
+            wrap_table=True,
+            back_url=reverse("followups:my-day"),
+        )
+        return render(request, "fragment_page.html", context, status=400)
     return render(request, "followups/_row.html", context, status=400 if error else 200)
 
 
@@ -57,7 +66,7 @@ def followup_detail(request: HttpRequest, followup_id: int) -> HttpResponse:
     return render(
         request,
         "followups/detail.html",
-        {"followup": followup, "tz_name": services.user_time_zone(request.user)},
+        {"followup": followup, "tz_name": timezone.get_current_timezone_name()},
     )
 
 
@@ -73,7 +82,7 @@ def customer_promises(request: HttpRequest, customer_id: int) -> HttpResponse:
         {
             "promises": promises,
             "customer_id": customer_id,
-            "tz_name": services.user_time_zone(request.user),
+            "tz_name": timezone.get_current_timezone_name(),
             "form": CompleteForm(),
         },
     )
@@ -92,7 +101,7 @@ def _inbox(request: HttpRequest, template: str) -> HttpResponse:
     return render(
         request,
         template,
-        {"notifications": notifications, "tz_name": services.user_time_zone(request.user)},
+        {"notifications": notifications, "tz_name": timezone.get_current_timezone_name()},
     )
 
 

@@ -63,10 +63,14 @@ class InteractionLogForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = categories_active()
+        # The viewer's clock (crm.middleware.ViewerTimeZoneMiddleware): shown, defaulted
+        # and parsed in it, and the label says which it is.
+        now = timezone.localtime(timezone.now()).replace(second=0, microsecond=0)
+        self.fields["occurred_at"].label = f"When (your time, {now:%Z})"
         if not self.is_bound:
-            now = timezone.localtime(timezone.now()).replace(second=0, microsecond=0)
             self.initial.setdefault("occurred_at", now)
-        self.fields["channel"].widget.attrs["autofocus"] = True
+        # No autofocus: the customer page opens at the top, on who the person is
+        # (the "l" shortcut jumps here).
 
     def log_arguments(self) -> dict:
         """Cleaned data as keyword arguments of services.interaction_log."""

@@ -11,10 +11,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from core.sql import (
+    RecordsetJSONEncoder,
+    cast_type,
+    insert_rows,
+    insert_rows_from_values,
+    recordset_select,
+    returning_fields,
+)
 from crm.models import Customer, Team, TeamMembership
 from crm.phone import try_normalise_phone
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
@@ -27,15 +34,13 @@ def _lock_id(key: str) -> int:
 
 
 def _transaction_lock(key: str) -> None:
-    """Serialise writers of one key until commit (no-op outside PostgreSQL)."""
+    """Serialise writers of one key until commit."""
     _transaction_locks([key])
 
 
 def _transaction_locks(keys: Iterable[str]) -> None:
     """Take several keys' locks in one round trip, in ascending lock-id order so
     two callers holding overlapping sets can never deadlock."""
-    if connection.vendor != "postgresql":
-        return
     lock_ids = sorted({_lock_id(key) for key in keys})
     if not lock_ids:
         return
@@ -350,11 +355,9 @@ def _matter_open(interaction: Interaction, *, customer_id: int) -> None:
     interaction.is_repeat_contact = False
     # Built from a validated interaction; the database enforces the matter's
     # constraints (full_clean would add a query and a savepoint for each).
-    if interaction._state.adding and connection.vendor == "postgresql":
+    if interaction._state.adding:
         _interaction_insert_opening_matter(interaction, matter)
         return
-    if interaction._state.adding:
-        interaction.save()
     matter.first_interaction = interaction
     matter.save()
     interaction.matter = matter
@@ -362,57 +365,71 @@ def _matter_open(interaction: Interaction, *, customer_id: int) -> None:
 
 
 @functools.cache
-def _opening_matter_statement() -> tuple[str, tuple[models.Field, ...]]:
-    """SQL text (built from _meta once per process) and the interaction fields it binds."""
+def _opening_matter_statement(
+    matter_fields: tuple[models.Field, ...],
+    interaction_fields: tuple[models.Field, ...],
+    matter_returning_fields: tuple[models.Field, ...],
+    interaction_returning_fields: tuple[models.Field, ...],
+) -> str:
+    """SQL text (built from _meta once per process and column set) that inserts a
+    matter and its first contact; returns the columns Django reads back after an
+    insert, the contact's first, then the matter's."""
     quote = connection.ops.quote_name
-    fields = tuple(
-        f for f in Interaction._meta.concrete_fields if not f.primary_key and f.name != "matter"
-    )
+    interaction_table = Interaction._meta.db_table
+    matter_returning = ", ".join(quote(f.column) for f in matter_returning_fields)
+    interaction_returning = ", ".join(quote(f.column) for f in interaction_returning_fields)
     # Only names and types from _meta are interpolated; values are parameters.
-    sql = (
-        f"WITH m AS (INSERT INTO {quote(Matter._meta.db_table)} (customer_id, category_id, "  # noqa: S608
-        "subject, status, first_interaction_id, opened_at, last_contact_at, contact_count, "
-        "resolved_at, created_at, updated_at) VALUES (%s, %s, %s, %s, "
-        f"nextval(pg_get_serial_sequence('{Interaction._meta.db_table}', 'id')), "
-        "%s, %s, %s, %s, %s, %s) RETURNING id, first_interaction_id) "
-        f"INSERT INTO {quote(Interaction._meta.db_table)} (id, matter_id, "
-        f"{', '.join(quote(f.column) for f in fields)}) "
-        "SELECT m.first_interaction_id, m.id, "
-        f"{', '.join(f'%s::{f.db_type(connection)}' for f in fields)} FROM m "
-        "RETURNING id, matter_id"
+    return (
+        f"WITH m AS (INSERT INTO {quote(Matter._meta.db_table)} "  # noqa: S608
+        f"({quote('first_interaction_id')}{''.join(', ' + quote(f.column) for f in matter_fields)}) "
+        f"VALUES (nextval(pg_get_serial_sequence('{interaction_table}', 'id'))"
+        f"{''.join(', %s' for _ in matter_fields)}) "
+        f"RETURNING {matter_returning}, {quote('first_interaction_id')}), "
+        f"i AS (INSERT INTO {quote(interaction_table)} ({quote('id')}, {quote('matter_id')}"
+        f"{''.join(', ' + quote(f.column) for f in interaction_fields)}) "
+        f"SELECT m.{quote('first_interaction_id')}, m.{quote('id')}"
+        f"{''.join(f', %s::{cast_type(f, connection)}' for f in interaction_fields)} FROM m "
+        f"RETURNING {interaction_returning}) "
+        f"SELECT i.*, m.* FROM i CROSS JOIN m"  # m's last column is first_interaction_id
     )
-    return sql, fields
 
 
 def _interaction_insert_opening_matter(interaction: Interaction, matter: Matter) -> None:
-    """Insert a new interaction and the matter it opens in one statement (PostgreSQL).
+    """Insert a new interaction and the matter it opens in one statement.
 
     The matter reserves the interaction's id from its sequence, so the row is
     written once, already in its matter. Every new contact that opens a matter
     comes here (all those without a category): one round trip instead of two, and an INSERT
     whose text is built once instead of compiled by the ORM each time (the
-    largest cost left in the single-create benchmark). Values are prepared as
-    the ORM's insert prepares them (`pre_save`, `get_db_prep_save`).
+    largest cost left in the single-create benchmark). Columns and values are
+    those of Django's own insert (core.sql): no generated columns, db_default
+    left to the database, `pre_save` and `get_db_prep_save`; what Django reads
+    back after an insert is set on both instances.
     """
-    sql, fields = _opening_matter_statement()
-    now = timezone.now()
-    matter.created_at = matter.updated_at = now
-    matter_values = [
-        matter.customer_id,
-        matter.category_id,
-        matter.subject,
-        matter.status,
-        matter.opened_at,
-        matter.last_contact_at,
-        matter.contact_count,
-        matter.resolved_at,
-        now,
-        now,
-    ]
-    values = [f.get_db_prep_save(f.pre_save(interaction, add=True), connection) for f in fields]
+    matter_rows = insert_rows(
+        Matter, [matter], connection=connection, exclude=["first_interaction"]
+    )
+    interaction_rows = insert_rows(
+        Interaction, [interaction], connection=connection, exclude=["matter"]
+    )
+    matter_returning, interaction_returning = (
+        returning_fields(Matter),
+        returning_fields(Interaction),
+    )
+    sql = _opening_matter_statement(
+        matter_rows.fields, interaction_rows.fields, matter_returning, interaction_returning
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*matter_values, *values])
-        interaction.pk, matter.pk = cursor.fetchone()
+        cursor.execute(sql, [*matter_rows.rows[0], *interaction_rows.rows[0]])
+        row = cursor.fetchone()
+    returned = zip(
+        (*interaction_returning, *matter_returning),
+        (interaction,) * len(interaction_returning) + (matter,) * len(matter_returning),
+        row,
+        strict=False,  # the row ends with first_interaction_id, set below
+    )
+    for field, instance, value in returned:
+        setattr(instance, field.attname, value)
     matter.first_interaction_id = interaction.pk
     for instance in (matter, interaction):
         instance._state.adding, instance._state.db = False, connection.alias
@@ -530,16 +547,6 @@ def _matters_assign_plan(
     return created, [m for m in open_matters if m.changed]
 
 
-class RowsJSONEncoder(DjangoJSONEncoder):
-    """Rows for jsonb_to_recordset(): datetimes with full microseconds (DjangoJSONEncoder
-    keeps milliseconds). Batch sync's upsert sends its rows with it too."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return super().default(o)
-
-
 def _rows_json(rows: list, names: str) -> str:
     """The attributes named (space-separated) of each row, as one JSON array of objects
     for jsonb_to_recordset(): one parameter however many rows. (As unnest() arrays,
@@ -547,7 +554,7 @@ def _rows_json(rows: list, names: str) -> str:
     statement they fed took in the database.)"""
     keys = names.split()
     return json.dumps(
-        [{key: getattr(row, key) for key in keys} for row in rows], cls=RowsJSONEncoder
+        [{key: getattr(row, key) for key in keys} for row in rows], cls=RecordsetJSONEncoder
     )
 
 
@@ -557,35 +564,30 @@ def contact_opens_own_matter(*, customer_id: int | None, category_id: str | None
     return customer_id is not None and category_id is None
 
 
-def _matters_insert_postgresql(cursor: Any, matters: list[_MatterState], now: datetime) -> None:
-    """One INSERT for new matters; a matter whose pk is set keeps it (reserved with
-    matter_ids_reserve), the others get the sequence's next. Sets each pk."""
+def _matters_insert(cursor: Any, matters: list[_MatterState]) -> None:
+    """One INSERT for new matters, all with their pk reserved (matter_ids_reserve)
+    or all without (the sequence gives them one), as Django's insert writes them
+    (core.sql). Sets each pk."""
     if not matters:
         return
-    table = Matter._meta.db_table
-    # Only the table name from _meta is interpolated; values travel as one JSON parameter.
+    fields = [
+        "pk", "customer_id", "category_id", "subject", "status", "first_interaction_id",
+        "opened_at", "last_contact_at", "contact_count", "resolved_at",
+    ]  # fmt: skip
+    insert = insert_rows_from_values(
+        Matter,
+        [{name: getattr(m, name) for name in fields} for m in matters],
+        connection=connection,
+    )
+    select = recordset_select(insert, connection=connection)
+    quote = connection.ops.quote_name
+    # Only names and types from _meta are interpolated; values are parameters.
     cursor.execute(
-        f"INSERT INTO {table} (id, customer_id, category_id, subject, status, "  # noqa: S608
-        "first_interaction_id, opened_at, last_contact_at, contact_count, resolved_at, "
-        "created_at, updated_at) "
-        "SELECT coalesce(u.pk, nextval(pg_get_serial_sequence(%s, 'id'))), u.customer_id, "
-        "u.category_id, u.subject, u.status, u.first_interaction_id, u.opened_at, "
-        "u.last_contact_at, u.contact_count, u.resolved_at, %s, %s "
-        "FROM jsonb_to_recordset(%s::jsonb) AS u(pk bigint, customer_id bigint, "
-        "category_id varchar, subject varchar, status varchar, first_interaction_id bigint, "
-        "opened_at timestamptz, last_contact_at timestamptz, contact_count int, "
-        "resolved_at timestamptz) "
-        "RETURNING id, first_interaction_id",
-        [
-            table,
-            now,
-            now,
-            _rows_json(
-                matters,
-                "pk customer_id category_id subject status first_interaction_id "
-                "opened_at last_contact_at contact_count resolved_at",
-            ),
-        ],
+        f"INSERT INTO {quote(Matter._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(column) for column in insert.columns)}) "
+        f"SELECT {', '.join(select.expressions)} FROM {select.source} "
+        f"RETURNING {quote('id')}, {quote('first_interaction_id')}",
+        select.params,
     )
     new_ids = {first_id: pk for pk, first_id in cursor.fetchall()}
     for matter in matters:
@@ -633,10 +635,10 @@ def matters_open_reserved(*, matters: list[ReservedMatter]) -> None:
         for m in matters
     ]
     with connection.cursor() as cursor:
-        _matters_insert_postgresql(cursor, states, timezone.now())
+        _matters_insert(cursor, states)
 
 
-def _matters_assign_write_postgresql(
+def _matters_assign_write(
     pending: list[_PendingContact],
     created: list[_MatterState],
     changed: list[_MatterState],
@@ -648,7 +650,7 @@ def _matters_assign_write_postgresql(
     matter_table = Matter._meta.db_table
     interaction_table = Interaction._meta.db_table
     with connection.cursor() as cursor:
-        _matters_insert_postgresql(cursor, created, now)
+        _matters_insert(cursor, created)
         cursor.execute(
             f"UPDATE {interaction_table} AS i SET matter_id = u.matter_id, "  # noqa: S608
             "is_repeat_contact = u.is_repeat FROM unnest(%s::bigint[], %s::bigint[], %s::bool[]) "
@@ -669,44 +671,6 @@ def _matters_assign_write_postgresql(
                 "WHERE m.id = u.pk",
                 [now, _rows_json(changed, "pk contact_count last_contact_at status resolved_at")],
             )
-
-
-def _matters_assign_write_portable(
-    pending: list[_PendingContact],
-    created: list[_MatterState],
-    changed: list[_MatterState],
-    now: datetime,
-) -> None:
-    """The same writes through the ORM, for the embedded SQLite demo database."""
-    fields = ["customer_id", "category_id", "subject", "status", "first_interaction_id"]
-    fields += ["opened_at", "last_contact_at", "contact_count", "resolved_at"]
-    rows = [Matter(**{name: getattr(m, name) for name in fields}) for m in created]
-    Matter.objects.bulk_create(rows, batch_size=500)
-    for matter, row in zip(created, rows, strict=True):
-        matter.pk = row.pk
-    Matter.objects.bulk_update(
-        [
-            Matter(
-                pk=m.pk,
-                contact_count=m.contact_count,
-                last_contact_at=m.last_contact_at,
-                status=m.status,
-                resolved_at=m.resolved_at,
-                updated_at=now,
-            )
-            for m in changed
-        ],
-        ["contact_count", "last_contact_at", "status", "resolved_at", "updated_at"],
-        batch_size=500,
-    )
-    Interaction.objects.bulk_update(
-        [
-            Interaction(pk=c.pk, matter_id=c.matter_key.pk, is_repeat_contact=c.is_repeat_contact)
-            for c in pending
-        ],
-        ["matter", "is_repeat_contact"],
-        batch_size=500,
-    )
 
 
 def _matter_reassign(interaction: Interaction) -> None:
@@ -771,12 +735,7 @@ def interaction_matters_assign(*, interaction_ids: Iterable[int]) -> int:
         else []
     )
     created, changed = _matters_assign_plan(pending, open_matters)
-    write = (
-        _matters_assign_write_postgresql
-        if connection.vendor == "postgresql"
-        else _matters_assign_write_portable
-    )
-    write(pending, created, changed, timezone.now())
+    _matters_assign_write(pending, created, changed, timezone.now())
     return len(pending)
 
 

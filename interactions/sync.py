@@ -23,12 +23,10 @@ Guarantees:
 """
 
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -39,6 +37,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.serializer_fields import unknown_field_errors
+from core.sql import insert_rows_from_values, recordset_select
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
 from interactions.models import Interaction, InteractionCategory
@@ -303,7 +302,7 @@ def _reps(names: set[str]) -> dict[str, int]:
 
 
 def _advisory_lock(keys: list[str]) -> None:
-    if connection.vendor != "postgresql" or not keys:
+    if not keys:
         return
     ids = [
         int.from_bytes(hashlib.sha256(k.encode()).digest()[:8], "big", signed=True) for k in keys
@@ -379,62 +378,22 @@ def _model_attnames() -> set[str]:
     return {f.attname for f in Interaction._meta.concrete_fields}
 
 
-def _default(model_field: Any) -> Any:
-    if not model_field.has_default() and model_field.null:
-        return None
-    return model_field.get_db_prep_save(model_field.get_default(), connection)
-
-
-def _upsert_statement(rows: list[_Row], now: datetime) -> tuple[str, list[Any]]:
+def _upsert_statement(rows: list[_Row]) -> tuple[str, list[Any]]:
     """`INSERT ... SELECT FROM jsonb_to_recordset(rows)`, a short statement whatever the batch size.
 
-    Columns that are not synced get their model default, so fields added to
-    Interaction later need no change here.
+    Columns and values are those of Django's own insert of the new rows
+    (core.sql: no generated columns, db_default left to the database, `pre_save`
+    and `get_db_prep_save`), so fields added to Interaction later need no change here.
     """
     quote = connection.ops.quote_name
     table = quote(Interaction._meta.db_table)
-    fields = [f for f in Interaction._meta.concrete_fields if not f.primary_key]
-    synced = [f for f in fields if f.attname in rows[0].values and f.attname in _SYNCED_ATTNAMES]
-    per_row, constants = [], []
-    for model_field in fields:
-        if model_field.attname in rows[0].values or model_field.name in (
-            "created_at",
-            "updated_at",
-        ):
-            per_row.append(model_field)
-        elif model_field.has_default() and callable(model_field.default):
-            per_row.append(model_field)  # e.g. a fresh token per row
-        else:
-            constants.append(model_field)
-    # The rows travel as one JSON array (a VALUES list of 1,000 rows would have
-    # tens of thousands of placeholders for the driver to scan and bind).
-    records: list[dict[str, Any]] = [{} for _ in rows]
-    definitions = []
-    for index, model_field in enumerate(per_row):
-        name = f"c{index}"
-        definitions.append(f"{name} {model_field.db_type(connection)}")
-        if model_field.name in ("created_at", "updated_at"):
-            for record in records:
-                record[name] = now
-        elif model_field.attname in rows[0].values:
-            for row, record in zip(rows, records, strict=True):
-                record[name] = row.values[model_field.attname]
-        elif model_field.default in (list, dict):
-            empty = model_field.get_default()  # serialised per row, so one object serves all
-            for record in records:
-                record[name] = empty
-        else:
-            for record in records:
-                record[name] = model_field.get_default()
-    params: list[Any] = []
-    select = [f"u.c{index}" for index in range(len(per_row))]
-    for model_field in constants:
-        select.append(f"%s::{model_field.db_type(connection)}")
-        params.append(_default(model_field))
-    from interactions.services import RowsJSONEncoder
-
-    params.append(json.dumps(records, cls=RowsJSONEncoder))
-    columns = ", ".join(quote(f.column) for f in per_row + constants)
+    insert = insert_rows_from_values(
+        Interaction, [row.values for row in rows], connection=connection
+    )
+    select = recordset_select(insert, connection=connection)
+    synced = [
+        f for f in insert.fields if f.attname in rows[0].values and f.attname in _SYNCED_ATTNAMES
+    ]
     customer_column = Interaction._meta.get_field("customer").column
 
     def new_value(column: str) -> str:
@@ -449,14 +408,14 @@ def _upsert_statement(rows: list[_Row], now: datetime) -> tuple[str, list[Any]]:
     new = ", ".join(new_value(c) for c in synced_columns)
     # Only quoted column names and types are interpolated; values are parameters.
     sql = (
-        f"INSERT INTO {table} ({columns}) "  # noqa: S608
-        f"SELECT {', '.join(select)} FROM jsonb_to_recordset(%s::jsonb) AS u({', '.join(definitions)}) "
+        f"INSERT INTO {table} ({', '.join(quote(c) for c in insert.columns)}) "  # noqa: S608
+        f"SELECT {', '.join(select.expressions)} FROM {select.source} "
         f"ON CONFLICT ({quote('source')}, {quote('external_id')}) WHERE {quote('external_id')} <> '' "
         f"DO UPDATE SET {assignments}, {quote('updated_at')} = EXCLUDED.{quote('updated_at')} "
         f"WHERE ({old}) IS DISTINCT FROM ({new}) "
         f"RETURNING id, (xmax = 0) AS inserted, {quote('source')}, {quote('external_id')}"
     )
-    return sql, params
+    return sql, select.params
 
 
 def _ids_by_key(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -476,48 +435,14 @@ def _ids_by_key(keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
         return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
 
 
-def _write_rows_portable(rows: list[_Row], results: dict[int, SyncResult]) -> None:
-    """Row by row for the embedded SQLite demo database, which serialises writers
-    (the PostgreSQL path above is the one with the concurrency guarantees)."""
-    for row in rows:
-        synced = {k: v for k, v in row.values.items() if k in _SYNCED_ATTNAMES}
-        try:
-            with transaction.atomic():
-                existing = Interaction.objects.filter(
-                    source=row.values["source"], external_id=row.values["external_id"]
-                ).first()
-                if existing is None:
-                    created = Interaction.objects.create(**row.values)
-                    results[row.index] = SyncResult(row.index, "created", created.pk)
-                    continue
-                if synced.get("customer_id") is None:
-                    synced["customer_id"] = existing.customer_id
-                if all(getattr(existing, k) == v for k, v in synced.items()):
-                    results[row.index] = SyncResult(row.index, "unchanged", existing.pk)
-                    continue
-                for name, value in synced.items():
-                    setattr(existing, name, value)
-                existing.save(update_fields=[*synced, "updated_at"])
-                results[row.index] = SyncResult(row.index, "updated", existing.pk)
-        except DatabaseError:
-            results[row.index] = SyncResult(
-                row.index,
-                "error",
-                errors={"non_field_errors": ["The database rejected this record."]},
-            )
-
-
 def _write_rows(rows: list[_Row], results: dict[int, SyncResult]) -> None:
     """One round of rows with distinct keys: one statement, or row by row on a DB error."""
     if not rows:
         return
     rows = sorted(rows, key=lambda r: (r.values["source"], r.values["external_id"]))
-    if connection.vendor != "postgresql":
-        _write_rows_portable(rows, results)
-        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(*_upsert_statement(rows, timezone.now()))
+            cursor.execute(*_upsert_statement(rows))
             returned = cursor.fetchall()
     except OperationalError:
         raise  # deadlocks and lost connections: the caller retries the batch
@@ -684,8 +609,6 @@ def _matters_reserve(rows: list[_Row]) -> dict[int, _Row]:
 
     for row in rows:
         row.values["matter_id"] = None
-    if connection.vendor != "postgresql":
-        return {}
     candidates = [
         row
         for row in rows

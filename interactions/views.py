@@ -73,16 +73,27 @@ def customer_log_form(request: HttpRequest, customer_id: int) -> HttpResponse:
                 (ext, ext.build_form(data=None, customer=customer, user=request.user))
                 for ext in extensions
             ]
+    context = {
+        "customer": customer,
+        "form": form,
+        "extension_forms": extension_forms,
+        "logged": logged,
+    }
+    invalid = data is not None and logged is None
+    if invalid and request.headers.get("HX-Request") != "true":
+        # Posted without htmx: the form with its errors and values on a whole page.
+        return render(
+            request,
+            "fragment_page.html",
+            {
+                **context,
+                "fragment_template": "interactions/_log_form.html",
+                "back_url": reverse("crm:customer-detail", args=[customer.pk]),
+            },
+            status=400,
+        )
     response = render(
-        request,
-        "interactions/_log_form.html",
-        {
-            "customer": customer,
-            "form": form,
-            "extension_forms": extension_forms,
-            "logged": logged,
-        },
-        status=400 if data is not None and logged is None else 200,
+        request, "interactions/_log_form.html", context, status=400 if invalid else 200
     )
     if logged is not None:
         response["HX-Trigger"] = LOGGED_EVENT
@@ -155,11 +166,11 @@ def interaction_matter_change(request: HttpRequest, interaction_id: int) -> Http
             try:
                 matter = Matter.objects.get(pk=int(choice))
             except (ValueError, Matter.DoesNotExist):
-                return HttpResponse("Choose a matter.", status=400)
+                return HttpResponse("Choose a matter.", status=400, content_type="text/plain")
             try:
                 services.interaction_matter_link(interaction=interaction, matter=matter)
             except ValidationError as exc:
-                return HttpResponse(" ".join(exc.messages), status=400)
+                return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     response = render(
         request,
         "interactions/_timeline.html",

@@ -11,7 +11,7 @@ import math
 from datetime import date
 
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 WIDTH = 560
 HEIGHT = 230
@@ -108,22 +108,35 @@ def line_chart(
     y_label: str,
     y_max: float | None = None,
     intervals: int = 4,
+    partial: frozenset[date] | set[date] = frozenset(),
+    empty: str = "No data in this range yet.",
 ) -> SafeString:
-    """One weekly series; weeks without a value (nothing to measure) break the line."""
-    if not points:
-        return mark_safe('<p class="muted">No data in this range.</p>')  # noqa: S308 - constant
+    """One weekly series; weeks without a value (nothing to measure) break the line.
+    A partial week's point is drawn hollow and not joined to the line."""
     values = [value for _, value in points if value is not None]
+    if not values:
+        return format_html('<p class="muted chart-empty">{}</p>', empty)
     top = y_max or _nice_max(max(values, default=1))
     step = _plot_width() / len(points)
     segments: list[list[tuple[float, float]]] = [[]]
     dots = []
-    for i, (_, value) in enumerate(points):
-        if value is None:
+    for i, (week, value) in enumerate(points):
+        is_partial = week in partial
+        if value is None or is_partial:
             segments.append([])
-            continue
+            if value is None:
+                continue
         xy = (LEFT + step * (i + 0.5), _y(value, top))
-        segments[-1].append(xy)
-        dots.append((f"{xy[0]:.1f}", f"{xy[1]:.1f}", f"{value:g}"))
+        if not is_partial:
+            segments[-1].append(xy)
+        dots.append(
+            (
+                f"{xy[0]:.1f}",
+                f"{xy[1]:.1f}",
+                "dot partial" if is_partial else "dot",
+                f"{value:g}" + (" (partial week)" if is_partial else ""),
+            )
+        )
     lines = format_html_join(
         "",
         '<polyline points="{}" class="series"/>',
@@ -134,7 +147,7 @@ def line_chart(
         ),
     )
     circles = format_html_join(
-        "", '<circle cx="{}" cy="{}" r="3.5" class="dot"><title>{}</title></circle>', dots
+        "", '<circle cx="{}" cy="{}" r="3.5" class="{}"><title>{}</title></circle>', dots
     )
     body = format_html(
         "{}{}{}", _axes([w for w, _ in points], top, y_label, intervals), lines, circles
@@ -142,10 +155,17 @@ def line_chart(
     return _svg(body, y_label)
 
 
-def bar_chart(weeks: list[dict], *, categories: list[str], y_label: str) -> SafeString:
-    """Stacked weekly bars, one colour per category, with a legend."""
-    if not weeks or not categories:
-        return mark_safe('<p class="muted">No data in this range.</p>')  # noqa: S308 - constant
+def bar_chart(
+    weeks: list[dict],
+    *,
+    categories: list[str],
+    y_label: str,
+    empty: str = "No data in this range yet.",
+) -> SafeString:
+    """Stacked weekly bars, one colour per category, with a legend; a partial week's
+    bar (row["partial"]) is drawn faded."""
+    if not weeks or not categories or not any(row.get("total", 0) for row in weeks):
+        return format_html('<p class="muted chart-empty">{}</p>', empty)
     top = _nice_max(max((row.get("total", 0) for row in weeks), default=1))
     step = _plot_width() / len(weeks)
     bar_width = max(step * 0.7, 2)
@@ -164,13 +184,15 @@ def bar_chart(weeks: list[dict], *, categories: list[str], y_label: str) -> Safe
                     f"{bar_width:.1f}",
                     f"{y_bottom - y_top:.1f}",
                     PALETTE[c % len(PALETTE)],
-                    f"{category}: {count}",
+                    "0.35" if row.get("partial") else "1",
+                    f"{category}: {count}" + (" (partial week)" if row.get("partial") else ""),
                 )
             )
             base += count
     bars = format_html_join(
         "",
-        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="{}">'
+        "<title>{}</title></rect>",
         rects,
     )
     legend = format_html_join(

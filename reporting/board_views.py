@@ -128,14 +128,36 @@ def _list_context(request: HttpRequest, scope: selectors.BoardScope, form: Board
     query = request.GET.copy()
     query.pop("page", None)
     query["as_of"] = as_of.isoformat()
+    members = list(selectors.board_assignable_members(scope=scope))
     return {
+        "filter_label": _filter_label(board_filter, members, labels),
         "page": page,
         "as_of": as_of,
         "board_filter": board_filter,
         "filter_query": query.urlencode(),
         "bucket_label": labels.get(board_filter.bucket or "", ""),
-        "members": selectors.board_assignable_members(scope=scope),
+        "members": members,
     }
+
+
+def _filter_label(board_filter: selectors.BoardFilter, members: list, labels: dict) -> str:
+    """What the list shows, in words ("team Support · owner Maria Silva · 1–3 days"),
+    named from the members already loaded for the reassign control (no query)."""
+    parts = []
+    if board_filter.without_team:
+        parts.append("no team")
+    elif board_filter.team_id:
+        team = next((m.team for m in members if m.team_id == board_filter.team_id), None)
+        parts.append(f"team {team.name}" if team else f"team #{board_filter.team_id}")
+    if board_filter.owner_id:
+        owner = next((m.user for m in members if m.user_id == board_filter.owner_id), None)
+        name = (owner.get_full_name() or owner.username) if owner else f"#{board_filter.owner_id}"
+        parts.append(f"owner {name}")
+    if board_filter.bucket:
+        parts.append(labels.get(board_filter.bucket, board_filter.bucket))
+    if board_filter.escalation_level:
+        parts.append(f"escalated to level {board_filter.escalation_level}")
+    return " · ".join(parts)
 
 
 def _cells(counts: dict, total: int, levels: dict, base: dict, as_of: str) -> list[dict]:
@@ -363,22 +385,29 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
             [(row["week"], row["kept_on_time_percent"]) for row in report.promise_weeks],
             y_label="% kept on time",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No promise came due in this range yet.",
         ),
         "fcr": line_chart(
             [(row["week"], row["first_contact_resolution_percent"]) for row in report.matter_weeks],
             y_label="% resolved on first contact",
             y_max=100,
+            partial=report.partial_weeks,
+            empty="No matters opened in this range yet.",
         ),
         "complaints": bar_chart(
             report.complaint_weeks_by_category,
             categories=report.complaint_categories,
             y_label="complaints",
+            empty="No complaints in this range.",
         ),
         "csat": line_chart(
             [(row["week"], row["csat_average"]) for row in report.csat_weeks],
             y_label="CSAT (1-5)",
             y_max=5,
             intervals=5,
+            partial=report.partial_weeks,
+            empty="No feedback answered in this range yet.",
         ),
     }
     query = request.GET.copy()

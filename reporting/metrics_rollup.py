@@ -17,8 +17,7 @@ task every FOLLOWUP_SWEEP_SECONDS. Each run, per rollup:
    interaction moved to another day (its old day is not recorded anywhere)
    is corrected within a bounded number of runs.
 
-All SQL is PostgreSQL (GROUPING SETS); on SQLite (`make run`) the rollups stay
-empty and the page computes on the request.
+All SQL is PostgreSQL (GROUPING SETS).
 """
 
 from __future__ import annotations
@@ -258,9 +257,6 @@ def metrics_rollup_refresh(
     """Fold changes since the last run into every rollup, then back-fill within
     the time budget. Safe to run twice at once (the second returns at once)."""
     result = RefreshResult()
-    if connection.vendor != "postgresql":
-        result.skipped = True
-        return result
     started = perf_counter()
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -13,7 +13,7 @@ by filter): when the rollups of reporting/metrics_rollup.py cover the range
 figures are sums of a few thousand pre-aggregated rows whatever the filter;
 what depends on the clock (missed, open and overdue now) is counted live from
 the open promises' indexes. Before the rollups cover the range (a fresh
-install back-filling) or on SQLite, everything is computed on the request and
+install back-filling), everything is computed on the request and
 reused for up to one sweep interval. Median lateness on the rollup path comes
 from a histogram (reporting.metrics_models.PromiseLateness): exact when the
 middle value(s) are alone in their ~4.4 %-wide bucket, else within it.
@@ -31,7 +31,6 @@ Conventions (shown on the page):
 from __future__ import annotations
 
 import hashlib
-import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -210,7 +209,7 @@ class PromiseMetrics:
 def promise_metrics(
     *, scope: BoardScope, metrics_filter: MetricsFilter, now: datetime
 ) -> PromiseMetrics:
-    """One aggregate query (two on SQLite, which has no percentile)."""
+    """One aggregate query."""
     base = _scoped_followups(scope=scope, metrics_filter=metrics_filter)
     in_range = Q(due_at__gte=metrics_filter.start_at, due_at__lt=metrics_filter.end_before) & ~Q(
         status=FollowUp.Status.CANCELLED
@@ -225,20 +224,11 @@ def promise_metrics(
         "renegotiations": Sum("renegotiation_count", filter=in_range),
         "open_now": Count("pk", filter=Q(status=FollowUp.Status.OPEN)),
         "overdue_now": Count("pk", filter=_missed_q(now)),
-    }
-    if connection.vendor == "postgresql":
-        aggregates["median_lateness"] = Median(
+        "median_lateness": Median(
             lateness, filter=in_range & _kept_late_q(), output_field=DurationField()
-        )
+        ),
+    }
     row = base.aggregate(**aggregates)
-    if connection.vendor != "postgresql":
-        # `make run` on SQLite: small data, so the median is taken in Python.
-        values = list(
-            base.filter(in_range & _kept_late_q())
-            .annotate(lateness=lateness)
-            .values_list("lateness", flat=True)
-        )
-        row["median_lateness"] = statistics.median(values) if values else None
     decided = row["kept_on_time"] + row["kept_late"] + row["missed"]
     return PromiseMetrics(
         due_in_range=row["due_in_range"],
@@ -325,6 +315,26 @@ class MetricsReport:
     complaint_trend: dict | None = None
     csat_weeks: list[dict] = field(default_factory=list)
     handle_time_by_outcome: list[dict] = field(default_factory=list)
+    # Weeks not wholly inside the range or not over yet: shown, marked, and left
+    # out of every trend (a just-started week is not a fall).
+    partial_weeks: frozenset[date] = frozenset()
+
+
+def partial_weeks_of(metrics_filter: MetricsFilter, *, now: datetime) -> frozenset[date]:
+    """Mondays of the weeks in the range that are partial: starting before the range,
+    ending after it, or not over at `now` (weeks are Monday 00:00 UTC to Monday)."""
+    partial = set()
+    for monday in weeks_between(metrics_filter.start, metrics_filter.end):
+        week_end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=UTC)
+        if monday < metrics_filter.start or monday + timedelta(days=6) > metrics_filter.end:
+            partial.add(monday)
+        elif week_end > now:
+            partial.add(monday)
+    return frozenset(partial)
+
+
+def _marked(rows: list[dict], partial: frozenset[date]) -> list[dict]:
+    return [{**row, "partial": _as_date(row["week"]) in partial} for row in rows]
 
 
 def _contact_scope(
@@ -444,9 +454,9 @@ def promise_figures(
 
 def uses_rollup(metrics_filter: MetricsFilter) -> bool:
     """Sum the rollups when they cover the range (METRICS_ROLLUP, default on);
-    otherwise (a fresh install still back-filling, SQLite) compute on the request.
+    otherwise (a fresh install still back-filling) compute on the request.
     The rollups are at most one sweep interval old, so they are not cached again."""
-    if not getattr(settings, "METRICS_ROLLUP", True) or connection.vendor != "postgresql":
+    if not getattr(settings, "METRICS_ROLLUP", True):
         return False
     return metrics_rollup.rollup_covers(metrics_filter.start)
 
@@ -664,9 +674,8 @@ def _without_jit() -> None:
     these aggregates over weeks of rows pass it, and the compilation (~50 ms a
     query, measured in benchmarks/board.py) costs more than it saves at these
     sizes. SET LOCAL ends with the transaction, so nothing else is affected."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
 
 
 def metrics_report(
@@ -675,18 +684,24 @@ def metrics_report(
     now = now or timezone.now()
     contacts = contact_figures(scope=scope, metrics_filter=metrics_filter, now=now)
     promises, weeks = promise_figures(scope=scope, metrics_filter=metrics_filter, now=now)
+    partial = partial_weeks_of(metrics_filter, now=now)
+    complaint_rows = _marked(contacts.complaints.weeks, partial)
     return MetricsReport(
         metrics_filter=metrics_filter,
         as_of=now,
         promises=promises,
-        promise_weeks=weeks,
+        promise_weeks=_marked(weeks, partial),
         contacts=contacts.metrics,
-        matter_weeks=contacts.matter_weeks,
+        matter_weeks=_marked(contacts.matter_weeks, partial),
         complaint_categories=contacts.complaints.categories,
-        complaint_weeks_by_category=contacts.complaints.weeks,
-        complaint_trend=contacts.complaints.trend,
-        csat_weeks=contacts.csat_weeks,
+        complaint_weeks_by_category=complaint_rows,
+        # The trend over whole weeks only.
+        complaint_trend=contact_selectors.complaint_trend(
+            [row for row in complaint_rows if not row["partial"]]
+        ),
+        csat_weeks=_marked(contacts.csat_weeks, partial),
         handle_time_by_outcome=contacts.handle_time_by_outcome,
+        partial_weeks=partial,
     )
 
 
@@ -777,11 +792,15 @@ def contact_report(
 
 def complaint_report(*, scope: BoardScope, metrics_filter: MetricsFilter) -> dict:
     complaints = contact_figures(scope=scope, metrics_filter=metrics_filter).complaints
+    partial = partial_weeks_of(metrics_filter, now=timezone.now())
     return {
         **_range(metrics_filter),
         "categories": complaints.categories,
         "weeks": _json_weeks(complaints.weeks),
-        "trend": complaints.trend,
+        # Over whole weeks only, as on the page.
+        "trend": contact_selectors.complaint_trend(
+            [row for row in complaints.weeks if _as_date(row["week"]) not in partial]
+        ),
     }
 
 

@@ -88,3 +88,70 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float =
             return True
         time.sleep(interval)
     return predicate()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class GunicornProcess:
+    """`gunicorn config.wsgi` on a free loopback port, as production runs it."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], workers: int = 2):
+        self.port = free_port()
+        self.log_path = log_path
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        args = [gunicorn, "config.wsgi", "--config", "python:config.gunicorn"]
+        args += ["--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"]
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+        import urllib.error
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None  # a redirect is an answer to look at, not to follow
+
+        request = urllib.request.Request(self.url + path, headers=headers or {})  # noqa: S310
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            with opener.open(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def wait_until_up(self, timeout: float = 60) -> None:
+        def answers() -> bool:
+            assert self.process.poll() is None, self.output()
+            try:
+                return self.get("/healthz")[0] == 200
+            except OSError:
+                return False
+
+        assert wait_for(answers, timeout=timeout), self.output()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self._log.close()
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")

@@ -36,3 +36,142 @@ def test_production_starts_with_a_real_secret_and_debug_off():
     result = _load_production(DEBUG="false", SECRET_KEY="k3y-" + "a1b2c3d4" * 6)
 
     assert result.returncode == 0, result.stderr
+
+
+# --- Server entry points get production unless told otherwise (issue 17) -------
+
+REAL_SECRET = "k3y-" + "a1b2c3d4" * 6
+
+
+def _clean_environment(**extra: str) -> dict[str, str]:
+    """What a fresh systemd unit or container gives: no DJANGO_SETTINGS_MODULE."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(ROOT / "var")}
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
+
+
+def _celery() -> str:
+    return str(Path(sys.executable).with_name("celery"))
+
+
+def test_wsgi_entry_point_refuses_to_start_from_a_clean_environment_without_a_secret():
+    result = _run([sys.executable, "-c", "import config.wsgi"], _clean_environment())
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_wsgi_entry_point_loads_production_settings_from_a_clean_environment():
+    code = (
+        "import config.wsgi\n"
+        "from django.conf import settings\n"
+        "print(settings.SETTINGS_MODULE, settings.DEBUG, settings.SESSION_COOKIE_SECURE)\n"
+    )
+    result = _run([sys.executable, "-c", code], _clean_environment(SECRET_KEY=REAL_SECRET))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["config.settings.production", "False", "True"]
+
+
+def test_celery_entry_point_refuses_to_start_from_a_clean_environment_without_a_secret():
+    result = _run([_celery(), "-A", "config", "report"], _clean_environment())
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_celery_entry_point_loads_production_settings_from_a_clean_environment():
+    env = _clean_environment(SECRET_KEY=REAL_SECRET, REDIS_URL="redis://127.0.0.1:6379/0")
+    result = _run([_celery(), "-A", "config", "report"], env)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "SETTINGS_MODULE: 'config.settings.production'" in lines
+    assert "DEBUG: False" in lines
+
+
+def test_manage_py_keeps_the_local_settings():
+    code = "from django.conf import settings; print(settings.SETTINGS_MODULE, settings.DEBUG)"
+    args = [sys.executable, "manage.py", "shell", "--no-imports", "-c", code]
+    result = _run(args, _clean_environment())
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["config.settings.local", "True"]
+
+
+def test_gunicorn_serves_production_settings_from_a_clean_environment(tmp_path):
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = _clean_environment(SECRET_KEY=REAL_SECRET)
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    log = (tmp_path / "gunicorn.log").open("wb")
+    server = subprocess.Popen(
+        [gunicorn, "config.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with opener.open(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.status, response.headers.get("Location", "")
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Location", "")
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = get("/healthz")
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.3)
+        login = get("/accounts/login/")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+    # Probes are answered over plain HTTP; a page is sent to HTTPS: production's SSL redirect.
+    assert health == (200, "")
+    assert login == (301, f"https://127.0.0.1:{port}/accounts/login/")
+
+
+def test_production_reports_errors_to_sentry_only_when_a_dsn_is_given():
+    code = (
+        "import django; django.setup()\n"
+        "import sentry_sdk\n"
+        "client = sentry_sdk.get_client()\n"
+        "print(client.is_active(), client.options['send_default_pii'])\n"
+    )
+    env = {"SECRET_KEY": REAL_SECRET, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+    without = _run([sys.executable, "-c", code], _clean_environment(**env))
+    dsn = "https://0123456789abcdef@sentry.invalid/1"
+    with_dsn = _run([sys.executable, "-c", code], _clean_environment(**env, SENTRY_DSN=dsn))
+
+    assert without.returncode == 0, without.stderr
+    assert without.stdout.split()[0] == "False"
+    assert with_dsn.returncode == 0, with_dsn.stderr
+    assert with_dsn.stdout.split() == ["True", "False"]

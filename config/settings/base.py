@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from config.structured_logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # the embedded SQLite file and broker live here
@@ -31,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI / ReDoc served from our own static files
     "django_celery_beat",
     "axes",  # login throttling and lockout (H6)
     "core",
@@ -43,12 +46,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole answer, by route and status (config/metrics.py).
+    "config.metrics.RequestMetricsMiddleware",
+    # A request id on every log line of the request, and into its Celery tasks.
+    "config.structured_logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.RejectNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The signed-in user's clock for every page (issue 14).
+    "crm.middleware.ViewerTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -122,7 +131,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "login"
@@ -169,14 +178,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (config.security.ContentSecurityPolicyMiddleware).
-# Everything is served from this origin (htmx is vendored); the API docs page
-# loads Swagger UI from drf-spectacular's CDN default, hence jsdelivr there.
+# Everything is served from this origin, with no third-party origin: htmx is
+# vendored and the API docs' Swagger UI comes from drf-spectacular-sidecar's
+# static files (SPECTACULAR_SETTINGS["SWAGGER_UI_DIST"] = "SIDECAR").
 CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
-    "script-src": ["'self'", "https://cdn.jsdelivr.net"],
+    "script-src": ["'self'"],
     # Inline styles allowed: htmx and Swagger UI set style attributes; scripts stay strict.
-    "style-src": ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
-    "img-src": ["'self'", "data:", "https://cdn.jsdelivr.net"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
     "font-src": ["'self'"],
     "connect-src": ["'self'"],
     "object-src": ["'none'"],
@@ -241,6 +251,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
+# /readyz answers 503 when the oldest due transition waits longer than this
+# (config/health.py); 0 turns the check off. Default: five sweep intervals,
+# at least five minutes.
+FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS = env.int(
+    "FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS", default=max(5 * FOLLOWUP_SWEEP_SECONDS, 300)
+)
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
 # Webhooks (followups.webhooks): per-request timeout, retry back-off (doubling from
@@ -339,6 +355,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer interactions, profiles and follow-up promises.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page works offline and under a 'self'-only CSP: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "SyncStatusEnum": ["created", "updated", "unchanged", "error"],
@@ -349,11 +369,17 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # httpx logs every request at INFO: webhook sends would flood the log (and cost time).
-    "loggers": {"httpx": {"level": "WARNING"}},
-}
+# --- Observability (issue 17) ------------------------------------------------------
+# /metrics (Prometheus): answered to `Authorization: Bearer <METRICS_TOKEN>` when
+# set, or to these client networks (REMOTE_ADDR, i.e. the scraper talks to the
+# process directly, not through the proxy). config/metrics.py
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+
+# JSON lines with request id, user / API client id (config/structured_logs.py);
+# LOG_JSON=false for readable text (the default of `make run`).
+LOGGING = logging_config(
+    json_lines=env.bool("LOG_JSON", default=True), level=env("LOG_LEVEL", default="INFO")
+)
+# The worker logs through the LOGGING above (JSON), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -6,7 +6,7 @@ Refuses to start with DEBUG on or without a real SECRET_KEY.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import MIDDLEWARE, SECRET_KEY, env
 
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
@@ -16,8 +16,25 @@ if not SECRET_KEY or SECRET_KEY.startswith(("local-dev-only", "test-only")) or l
         "SECRET_KEY must be set in the environment to a random value of 40+ characters."
     )
 
+# Static files from the application itself (WhiteNoise): hashed names,
+# compressed copies and far-future cache headers, so no separate file server
+# is needed. `collectstatic` runs on every deploy (Procfile.production: release).
+# https://whitenoise.readthedocs.io/en/stable/django.html
+MIDDLEWARE = [*MIDDLEWARE]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# Probes and the Prometheus scraper talk plain HTTP to the process itself (the
+# TLS proxy is in front of browsers, not of them): no redirect for those paths.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -36,3 +53,18 @@ CSRF_COOKIE_NAME = "__Host-rapport_csrf"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# --- Errors to Sentry, when SENTRY_DSN is set (issue 17) -------------------------
+# Django and Celery integrations are enabled automatically. No personal data:
+# no user e-mail or address, no request bodies. https://docs.sentry.io/platforms/python/
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        send_default_pii=False,
+        max_request_body_size="never",
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+    )

@@ -13,19 +13,12 @@ import crm.validators
 NAME_TRIGRAM_INDEX = "crm_customer_name_trgm"
 
 
-def create_name_trigram_index(apps, schema_editor):
-    # PostgreSQL only: the SQLite file `make run` uses falls back to LIKE.
-    # Kept out of the model state so SQLite's table rebuilds never try to make it.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {NAME_TRIGRAM_INDEX} "
-            "ON crm_customer USING gin (search_name gin_trgm_ops)"
-        )
-
-
-def drop_name_trigram_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"DROP INDEX IF EXISTS {NAME_TRIGRAM_INDEX}")
+# A trigram GIN index over search_name, kept outside the model state.
+CREATE_NAME_TRIGRAM_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {NAME_TRIGRAM_INDEX} "
+    "ON crm_customer USING gin (search_name gin_trgm_ops)"
+)
+DROP_NAME_TRIGRAM_INDEX = f"DROP INDEX IF EXISTS {NAME_TRIGRAM_INDEX}"
 
 
 def fill_search_name(apps, schema_editor):
@@ -336,7 +329,7 @@ class Migration(migrations.Migration):
             name="tags",
             field=models.ManyToManyField(blank=True, related_name="customers", to="crm.tag"),
         ),
-        migrations.RunPython(create_name_trigram_index, drop_name_trigram_index),
+        migrations.RunSQL([CREATE_NAME_TRIGRAM_INDEX], [DROP_NAME_TRIGRAM_INDEX]),
         migrations.AddConstraint(
             model_name="customer",
             constraint=models.CheckConstraint(

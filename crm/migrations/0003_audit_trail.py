@@ -4,10 +4,10 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-# Append-only on PostgreSQL: UPDATE and DELETE of an audit row raise. The one
+# Append-only: UPDATE and DELETE of an audit row raise. The one
 # way through is erasure blanking `details` (and nothing else) of a customer's
 # entries, inside a transaction that has run
-# `SET LOCAL rapport.audit_redaction = 'on'` (crm.audit.audit_redact_customer).
+# `SET LOCAL rapport.audit_redaction = 'on'` (core.audit.audit_redact_customer).
 # Row triggers do not fire on TRUNCATE, which only a database owner can run
 # (the test runner's flush uses it between transactional tests).
 APPEND_ONLY_SQL = """
@@ -32,17 +32,6 @@ DROP_APPEND_ONLY_SQL = """
 DROP TRIGGER IF EXISTS crm_auditentry_append_only ON crm_auditentry;
 DROP FUNCTION IF EXISTS crm_auditentry_append_only();
 """
-
-
-def create_append_only_trigger(apps, schema_editor):
-    # PostgreSQL only: the SQLite file `make run` uses has no plpgsql.
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(APPEND_ONLY_SQL, params=None)
-
-
-def drop_append_only_trigger(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_APPEND_ONLY_SQL, params=None)
 
 
 class Migration(migrations.Migration):
@@ -101,5 +90,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(create_append_only_trigger, drop_append_only_trigger),
+        migrations.RunSQL([APPEND_ONLY_SQL], [DROP_APPEND_ONLY_SQL]),
     ]

@@ -1,6 +1,5 @@
 """Name search by word (crm.search): the distinct name words and, per active
-customer, each of its name words, both kept by triggers on crm_customer.
-PostgreSQL only: the SQLite file `make run` uses searches with LIKE."""
+customer, each of its name words, both kept by triggers on crm_customer."""
 
 from django.contrib.postgres.operations import CreateExtension
 from django.db import migrations, models
@@ -159,16 +158,6 @@ DROP TABLE IF EXISTS crm_customernametoken;
 """
 
 
-def create_name_words(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE_SQL)
-
-
-def drop_name_words(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_SQL)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0004_api_clients"),
@@ -210,5 +199,5 @@ class Migration(migrations.Migration):
                 "managed": False,
             },
         ),
-        migrations.RunPython(create_name_words, drop_name_words),
+        migrations.RunSQL([CREATE_SQL], [DROP_SQL]),
     ]

@@ -7,9 +7,9 @@ old one, so each touch wrote a new entry into every index of crm_customer
 of the updates were HOT (heap-only). With 10% of each page kept free, and
 `last_activity_at` in no index, they all were.
 
-PostgreSQL only: SQLite has no such setting. Pages written before this keep no
-free room until the table is rewritten (`VACUUM FULL crm_customer`, or
-pg_repack without the lock); new and updated rows use it at once.
+Pages written before this keep no free room until the table is rewritten
+(`VACUUM FULL crm_customer`, or pg_repack without the lock); new and updated
+rows use it at once.
 """
 
 from django.db import migrations
@@ -17,17 +17,13 @@ from django.db import migrations
 FILLFACTOR = 90
 
 
-def fillfactor_set(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE crm_customer SET (fillfactor = {FILLFACTOR})")
-
-
-def fillfactor_reset(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE crm_customer RESET (fillfactor)")
-
-
 class Migration(migrations.Migration):
     dependencies = [("crm", "0005_customer_name_words")]
 
-    operations = [migrations.RunPython(fillfactor_set, fillfactor_reset, elidable=False)]
+    operations = [
+        migrations.RunSQL(
+            [f"ALTER TABLE crm_customer SET (fillfactor = {FILLFACTOR})"],
+            ["ALTER TABLE crm_customer RESET (fillfactor)"],
+            elidable=False,
+        )
+    ]

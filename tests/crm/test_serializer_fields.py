@@ -1,4 +1,9 @@
-"""crm.serializer_fields.PrototypeFieldsMixin: fields built once per class, copied per instance."""
+"""core.serializer_fields.PrototypeFieldsMixin: fields built once per class, copied per instance."""
+
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from rest_framework import serializers
 
@@ -102,3 +107,119 @@ def test_a_child_field_belongs_to_its_own_instance():
     bad = Prototyped(data={"name": "a", "size": 1, "tags": ["long one"]})
     assert not bad.is_valid()
     assert set(bad.errors) == {"tags"}
+
+
+# --- threads: one prototype per class, many instances at once ---------------------------
+
+THREADS = 8
+ROUNDS = 150
+INTERACTION_ROUNDS = 25  # each plain (expected) serializer builds 35 fields: slow
+
+
+def _at_once(work) -> list:
+    """Run work(thread_number) in THREADS threads started together, switching
+    between them as often as the interpreter allows; returns their results."""
+    barrier = threading.Barrier(THREADS)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+
+    def started(number: int):
+        barrier.wait()
+        return work(number)
+
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            return list(pool.map(started, range(THREADS)))
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_threads_serialize_and_validate_with_the_same_classes_without_cross_talk():
+    def work(thread: int) -> int:
+        checked = 0
+        for n in range(ROUNDS):
+            size = thread * 1000 + n
+            name = f"t{thread}"
+            row = Row(name, size)
+            assert Prototyped(row).data == {
+                "name": name,
+                "size": size,
+                "label": f"{name}:{size}",
+                "inner": {"size": size},
+            }
+            good = Prototyped(data={"name": name, "size": size, "tags": [f"{thread}", "ab"]})
+            assert good.is_valid(), good.errors
+            assert dict(good.validated_data) == {
+                "name": name,
+                "size": size,
+                "tags": [f"{thread}", "ab"],
+            }
+            tags = good.fields["tags"]
+            assert tags.parent is good
+            assert tags.child.parent is tags
+            assert tags.child.root is good
+            bad = Prototyped(data={"name": name * 3, "size": -size - 1, "tags": [name * 2]})
+            assert not bad.is_valid()
+            assert set(bad.errors) == {"name", "size", "tags"}
+            assert bad.errors["tags"] == {0: ["Ensure this field has no more than 3 characters."]}
+            checked += 1
+        return checked
+
+    assert _at_once(work) == [ROUNDS] * THREADS
+
+
+def test_threads_use_the_interaction_serializers_without_cross_talk():
+    from interactions.models import Interaction
+    from interactions.serializers import InteractionSerializer, InteractionWriteSerializer
+
+    def plain(cls):  # the same serializer, its fields built by DRF for each instance
+        return type(
+            f"Plain{cls.__name__}",
+            (cls,),
+            {"get_fields": lambda self: super(PrototypeFieldsMixin, self).get_fields()},
+        )
+
+    def contact(thread: int, n: int) -> Interaction:
+        return Interaction(
+            customer_id=thread + 1,
+            channel=["phone", "email", "sms"][n % 3],
+            direction="inbound",
+            occurred_at=datetime(2026, 3, 1 + thread, 9, n % 60, tzinfo=UTC),
+            duration_seconds=thread * 1000 + n,
+            summary=f"thread {thread} call {n}",
+            email_references=[f"<{thread}.{n}@example.com>"],
+        )
+
+    def payload(thread: int, n: int) -> dict:
+        # Refused before any database read: the customer's type is wrong.
+        return {"customer": [thread], "channel": f"fax{thread}", f"extra_{thread}_{n}": 1}
+
+    expected_data = {
+        (t, n): plain(InteractionSerializer)(contact(t, n)).data
+        for t in range(THREADS)
+        for n in range(INTERACTION_ROUNDS)
+    }
+
+    def errors(serializer) -> dict:
+        assert not serializer.is_valid()
+        return serializer.errors
+
+    expected_errors = {
+        (t, n): errors(plain(InteractionWriteSerializer)(data=payload(t, n)))
+        for t in range(THREADS)
+        for n in range(INTERACTION_ROUNDS)
+    }
+    assert expected_errors[(2, 5)] == {"extra_2_5": ["Unknown field."]}
+
+    def work(thread: int) -> int:
+        for n in range(INTERACTION_ROUNDS):
+            assert InteractionSerializer(contact(thread, n)).data == expected_data[(thread, n)]
+            refused = errors(InteractionWriteSerializer(data=payload(thread, n)))
+            assert refused == expected_errors[(thread, n)]
+            partial = {"customer": [thread], "channel": f"fax{thread}"}
+            write = errors(InteractionWriteSerializer(data=partial))
+            assert write["channel"] == [f'"fax{thread}" is not a valid choice.']
+            assert write["customer"] == ["Incorrect type. Expected pk value, received list."]
+        return INTERACTION_ROUNDS
+
+    assert _at_once(work) == [INTERACTION_ROUNDS] * THREADS

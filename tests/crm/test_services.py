@@ -229,7 +229,6 @@ def test_customer_touch_keeps_the_newest_activity():
     assert customer.last_activity_at == newer
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL storage setting")
 def test_customer_pages_keep_room_so_a_touch_is_a_heap_only_update():
     Customer.objects.bulk_create(Customer(full_name=f"Customer number {n}") for n in range(300))
     with connection.cursor() as cursor:

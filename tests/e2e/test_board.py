@@ -59,12 +59,17 @@ def test_a_supervisor_reassigns_two_overdue_promises_and_sees_the_counts_change(
     james_row = page.locator(f"tr.rep-row[data-owner='{james.pk}']")
     assert maria_row.locator("td[data-column=total]").inner_text() == "3"
     assert james_row.locator("td[data-column=total]").inner_text() == "1"
-    assert page.locator("#board-list h2").inner_text() == "4 overdue promises"
+    assert page.locator("#board-list h2").inner_text() == "4 overdue promises — all your teams"
     screenshot(page, "board-before-reassign")
 
     # And opens Maria's overdue promises by clicking her count (htmx, no reload)
     maria_row.locator("td[data-column=total] a").click()
     page.locator("#board-list h2", has_text="3 overdue promises").wait_for()
+    # The list names the filter it shows, by the owner's full name.
+    expect(page.locator("#board-list h2")).to_contain_text(f"owner {maria.get_full_name()}")
+    # The reassign control is above the list, not under 50 rows.
+    bar_box = page.locator(".reassign-bar").bounding_box()
+    assert bar_box["y"] < page.locator("table.promise-list").bounding_box()["y"]
 
     # And reassigns two of them to James in bulk
     page.check(f"#select-{first.pk}")

@@ -37,7 +37,7 @@ def test_rep_sees_the_overdue_promise_and_completes_it_in_place(page, login_as, 
     assert page.locator("[data-testid=unread-count]").inner_text() == "1"
     row = page.locator(f"#followup-{overdue.pk}")
     assert "Overdue" in row.inner_text()
-    assert "Europe/Paris" in row.inner_text()
+    assert "CET theirs" in row.inner_text()  # the customer's clock (Europe/Paris), named
     screenshot(page, "followups-my-day")
 
     row.locator("input[name=note]").fill("Quote e-mailed")

@@ -79,7 +79,7 @@ def test_rep_logs_call_email_and_visit_and_sees_one_timeline(page, login_as, scr
     assert texts[1].startswith("E-mail")
     assert "Invoice copy" in texts[1]
     assert texts[2].startswith("Phone")
-    assert "+14155550100" in texts[2]
+    assert "(415) 555-0100" in texts[2]  # as people write it (stored as +14155550100)
     screenshot(page, "interaction-timeline")
 
     logged = list(

@@ -59,3 +59,24 @@ def test_pages_run_under_the_policy_without_violations(page, login_as, live_serv
     page.wait_for_load_state("networkidle")
 
     assert violations == []
+
+
+def test_the_api_docs_render_offline_under_the_policy(page, live_server):
+    """Swagger UI comes from the project's static files: with every other origin
+    unreachable the docs still render, and the policy reports nothing."""
+    violations = _watch_csp(page)
+    outside: list[str] = []
+
+    def only_here(route):
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    page.goto("/api/docs/")
+    page.locator(".swagger-ui .information-container").wait_for()
+    assert "Rapport API" in page.locator(".swagger-ui .info").inner_text()
+    assert outside == []
+    assert violations == []

@@ -1,9 +1,16 @@
 """A team's policy or calendar changes: its open promises are rescheduled, history kept."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from followups import services
-from followups.models import Closure, EscalationPolicy, FollowUp, FollowUpEvent
+from followups.models import (
+    BusinessHours,
+    Closure,
+    EscalationPolicy,
+    FollowUp,
+    FollowUpEvent,
+    Notification,
+)
 from followups.tasks import team_schedules_recompute
 from tests.factories import UserFactory
 from tests.followups.conftest import MONDAY_10_NY
@@ -77,3 +84,121 @@ def test_a_closure_added_in_the_admin_reschedules_through_the_worker_task(
     # Tuesday closed: the 4th business hour ends Wednesday 10:00 New York instead.
     assert followup.escalate_1_at == before + timedelta(days=1)
     assert FollowUp.objects.get(pk=followup.pk).status == "open"
+
+
+# --- A policy change never loses a transition (issue 17) ----------------------
+# The reminder of a promise due at DUE falls due at DUE - 1 h (default lead).
+# "Between a reminder's time and the next sweep": the edit lands 30 s after
+# the reminder fell due, before any sweep ran.
+REMIND_AT = DUE - timedelta(hours=1)
+EDITED_AT = REMIND_AT + timedelta(seconds=30)
+NEXT_SWEEP = REMIND_AT + timedelta(minutes=1)
+
+
+def _reminders(followup):
+    return list(
+        FollowUpEvent.objects.filter(followup=followup, kind="remind").values_list(
+            "scheduled_at", flat=True
+        )
+    )
+
+
+def _owner_reminder_notices(followup):
+    return Notification.objects.filter(
+        followup=followup, kind="remind", recipient=followup.owner
+    ).count()
+
+
+def test_a_policy_edited_after_the_reminder_fell_due_still_reminds_once(customer, rep):
+    followup = _promise(customer, rep)
+    assert followup.remind_at == REMIND_AT
+
+    EscalationPolicy.objects.create(
+        team=followup.team,
+        escalate_1_after_business_minutes=60,
+        escalate_2_after_business_minutes=120,
+    )
+    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    services.followup_sweep(now=NEXT_SWEEP)
+    services.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
+
+    assert _reminders(followup) == [REMIND_AT]
+    assert _owner_reminder_notices(followup) == 2  # in-app and e-mail, once each
+    followup.refresh_from_db()
+    assert followup.is_reminded is True
+    assert followup.next_action_at == DUE
+
+
+def test_business_hours_edited_after_the_reminder_fell_due_still_remind_once(customer, rep):
+    followup = _promise(customer, rep)
+
+    for weekday in range(5):
+        BusinessHours.objects.create(
+            team=followup.team, weekday=weekday, opens_at=time(8), closes_at=time(20)
+        )
+    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    services.followup_sweep(now=NEXT_SWEEP)
+    services.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
+
+    assert _reminders(followup) == [REMIND_AT]
+    assert _owner_reminder_notices(followup) == 2
+
+
+def test_a_longer_lead_that_puts_a_pending_reminder_in_the_past_reminds_at_the_next_sweep(
+    customer, rep
+):
+    followup = _promise(customer, rep)
+    edited_at = DUE - timedelta(minutes=90)  # the old reminder (DUE - 60 min) is still ahead
+
+    EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=120)
+    services.team_schedules_recompute(team_id=followup.team_id, now=edited_at)
+    followup.refresh_from_db()
+    assert followup.remind_at == DUE - timedelta(minutes=120)
+    assert followup.next_action_at == followup.remind_at
+    services.followup_sweep(now=edited_at + timedelta(minutes=1))
+    services.followup_sweep(now=REMIND_AT + timedelta(minutes=1))
+
+    assert _reminders(followup) == [DUE - timedelta(minutes=120)]
+    assert _owner_reminder_notices(followup) == 2
+
+
+def test_a_shorter_lead_moves_the_pending_reminder_later_and_it_is_made_once(customer, rep):
+    followup = _promise(customer, rep)
+
+    EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=30)
+    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    services.followup_sweep(now=NEXT_SWEEP)
+    assert _reminders(followup) == []
+    services.followup_sweep(now=DUE - timedelta(minutes=29))
+    services.followup_sweep(now=DUE - timedelta(minutes=28))
+
+    assert _reminders(followup) == [DUE - timedelta(minutes=30)]
+
+
+def test_a_reminder_already_made_is_not_made_again_after_an_edit(customer, rep):
+    followup = _promise(customer, rep)
+    services.followup_sweep(now=NEXT_SWEEP)
+    assert _reminders(followup) == [REMIND_AT]
+
+    EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=30)
+    services.team_schedules_recompute(team_id=followup.team_id, now=NEXT_SWEEP)
+    services.followup_sweep(now=DUE - timedelta(minutes=29))
+
+    assert _reminders(followup) == [REMIND_AT]
+    assert _owner_reminder_notices(followup) == 2
+
+
+def test_a_promise_made_inside_the_lead_gets_no_reminder_from_a_later_edit(customer, rep):
+    made_at = DUE - timedelta(minutes=20)  # inside the 60-minute lead: no reminder scheduled
+    followup = services.followup_promise(
+        customer=customer, owner=rep, action="Call back", due_at=DUE, now=made_at
+    )
+    assert followup.remind_at is None
+
+    EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=120)
+    services.team_schedules_recompute(team_id=followup.team_id, now=made_at + timedelta(minutes=1))
+    services.followup_sweep(now=made_at + timedelta(minutes=2))
+
+    assert _reminders(followup) == []
+    followup.refresh_from_db()
+    assert followup.next_action_at == DUE

@@ -40,8 +40,8 @@ def test_my_day_splits_overdue_today_upcoming_in_the_reps_clock(
     day = response.context["day"]
     assert (day.overdue, day.due_today, day.upcoming) == ([overdue], [tonight], [tomorrow])
     html = response.content.decode()
-    assert "Mon 16 Nov, 23:30" in html  # rep's clock (New York)
-    assert "(04:30 Europe/London)" in html  # customer's clock
+    assert "Mon 16 Nov, 23:30 EST" in html  # rep's clock (New York), named
+    assert "(Tue 04:30 GMT theirs)" in html  # customer's clock (Europe/London)
 
 
 def test_my_day_query_count_is_constant(client, rep, django_assert_max_num_queries):

@@ -120,7 +120,7 @@ def test_create_takes_the_customer_id_as_a_string_too(rep_client, customer):
 
 
 def test_two_responses_do_not_share_serializer_state(rep_client, customer):
-    """The response serializer's fields are built once per class (crm.serializer_fields):
+    """The response serializer's fields are built once per class (core.serializer_fields):
     each request still gets its own bound copies."""
     with time_machine.travel(NOW, tick=False):
         first = rep_client.post(URL, valid_body(customer, summary="first"), format="json")

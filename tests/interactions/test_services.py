@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, transaction
 
 from interactions import services
 from interactions.models import Feedback, Interaction
@@ -188,12 +188,11 @@ def _row(instance) -> dict:
 def test_a_contact_opening_its_matter_is_stored_as_given_in_one_statement(
     rep, team, django_assert_num_queries
 ):
-    """The new contact and its matter are one INSERT (PostgreSQL); the instance the
+    """The new contact and its matter are one INSERT; the instance the
     service returns is the row as stored, ready to be saved again."""
     customer = factories.CustomerFactory()
     with time_machine.travel(NOW, tick=False):
-        expected = 1 if connection.vendor == "postgresql" else 3  # portable: insert, insert, update
-        with django_assert_num_queries(expected) as queries:
+        with django_assert_num_queries(1) as queries:
             services._matter_open(
                 Interaction(
                     customer=customer,
@@ -203,7 +202,7 @@ def test_a_contact_opening_its_matter_is_stored_as_given_in_one_statement(
                     duration_seconds=12,
                     rep=rep,
                     team=team,
-                    subject="Refund " + "x" * 300,
+                    subject="Refund " + "x" * 248,  # the longest allowed
                     summary="Line one\nline 'two' — ü",
                     outcome="resolved",
                     sentiment=2,
@@ -220,13 +219,29 @@ def test_a_contact_opening_its_matter_is_stored_as_given_in_one_statement(
     matter = interaction.matter
     assert (matter.first_interaction_id, matter.customer_id) == (interaction.pk, customer.pk)
     assert (matter.status, matter.resolved_at) == ("resolved", NOW - timedelta(hours=2))
-    assert matter.subject == "Refund " + "x" * 248
+    assert matter.subject == interaction.subject == "Refund " + "x" * 248
     assert (matter.contact_count, interaction.is_repeat_contact) == (1, False)
     assert interaction.email_references == ["<a@x>", "<b@x>"]
     assert interaction.attachments == [{"name": "bill.pdf", "size": 120}]
     assert interaction.summary == "Line one\nline 'two' — ü"
     assert (interaction.rep_id, interaction.team_id, interaction.sentiment) == (rep.pk, team.pk, 2)
     assert interaction.created_at == interaction.updated_at == NOW
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(rep):
+    """As the ORM's INSERT: the one-statement path never truncates silently."""
+    customer = factories.CustomerFactory()
+    contact = Interaction(
+        customer=customer,
+        channel="phone",
+        direction="inbound",
+        occurred_at=NOW,
+        location="x" * 256,
+    )
+
+    with pytest.raises(DataError), transaction.atomic():
+        services._matter_open(contact, customer_id=customer.pk)
+    assert not Interaction.objects.exists()
 
 
 def test_the_returned_contact_equals_its_row_and_saves_again(rep):

@@ -151,6 +151,9 @@ MATRIX: list[Entry] = [
     public("POST", "/healthz", 200),
     public("GET", "/readyz", 200),
     public("POST", "/readyz", 200),
+    # Prometheus: allowed by address (loopback by default, as the test client is)
+    # or METRICS_TOKEN, never by role; tests/test_metrics.py covers the refusals.
+    public("GET", "/metrics", 200),
     public("GET", "/accounts/login/", 200),
     # An empty login form: the form again with errors (200) for everyone.
     public("POST", "/accounts/login/", 200),
@@ -388,6 +391,9 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/", **staff(200)),
     # The merge queue: reps see it too (to tell a supervisor); merging stays theirs.
     page("GET", "/customers/duplicates/", **staff(200)),
+    # One's own settings (time zone): any signed-in user; an empty post means "my team's".
+    page("GET", "/me/", **staff(200)),
+    page("POST", "/me/", **staff(302)),
     page("POST", "/customers/", **staff(200)),
     page("GET", "/customers/{customer_id}/", **staff(200)),
     page(
@@ -400,10 +406,11 @@ MATRIX: list[Entry] = [
     page("GET", "/customers/{customer_id}/profile/", **staff(302)),
     page("POST", "/customers/{customer_id}/profile/", **staff(400)),
     page("GET", "/customers/{customer_id}/profile/edit/", **staff(200)),
-    # Invalid form posts without htmx go back to the page, which shows the errors.
-    page("POST", "/customers/{customer_id}/consents/", **staff(302)),
-    page("POST", "/customers/{customer_id}/contact-points/", **staff(302)),
-    page("POST", "/customers/{customer_id}/facts/", **staff(302)),
+    # Invalid form posts without htmx answer 400 with the form, its errors and values
+    # (a redirect would drop them).
+    page("POST", "/customers/{customer_id}/consents/", **staff(400)),
+    page("POST", "/customers/{customer_id}/contact-points/", **staff(400)),
+    page("POST", "/customers/{customer_id}/facts/", **staff(400)),
     page("GET", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/", **staff(200)),
     page("POST", "/customers/{customer_id}/facts/{fact_id}/delete/", **staff(302)),

@@ -34,6 +34,14 @@ ADMIN_PASSWORD = "rapport-admin"  # noqa: S105
 CUSTOMER_COUNT = 500
 INTERACTION_COUNT = 5000
 FOLLOWUP_COUNT = 800
+# Promises from the past weeks, already decided, so the metrics show a history:
+# per 20, 12 kept on time, 3 kept late, 2 renegotiated then kept, 2 still missed, 1 cancelled.
+HISTORY_FOLLOWUP_COUNT = 600
+HISTORY_PATTERN = ["on_time"] * 12 + ["late"] * 3 + ["renegotiated"] * 2 + ["missed"] * 2
+HISTORY_PATTERN += ["cancelled"]
+# About a third of the contacts that can be rated get a CSAT answer.
+FEEDBACK_EVERY = 3
+FEEDBACK_SCORES = [5, 4, 5, 3, 4, 2, 5, 4, 1, 4]
 DEMO_SOURCE = "demo"
 
 TEAMS = [
@@ -264,6 +272,8 @@ class Command(BaseCommand):
             customers = [c for c in customers if c.merged_into_id is None]
             interactions = self._interactions(rng, now, customers, reps, teams)
             created_followups = self._followups(rng, now, interactions, teams)
+            created_followups += self._history(rng, now, interactions)
+            self._feedback(now, interactions)
         # Bulk-created promises get their reminder/escalation schedule, then the
         # overdue flags are brought up to date right away, as the sweep would.
         from followups.services import followup_backfill_schedules, followup_sweep
@@ -632,3 +642,105 @@ class Command(BaseCommand):
             )
         FollowUp.objects.bulk_create(rows, batch_size=1000)
         return len(rows)
+
+    def _history(self, rng, now, interactions):
+        """Decided promises from the past weeks (HISTORY_PATTERN), one per older contact
+        that has none: kept on time, kept late, renegotiated, missed, cancelled."""
+        FollowUp = apps.get_model("followups", "FollowUp")
+        used = set(
+            FollowUp.objects.filter(origin_interaction__isnull=False).values_list(
+                "origin_interaction_id", flat=True
+            )
+        )
+        # Stable candidates: contacts more than a week old, by id (the same each run),
+        # other than the "promise made" ones today's promises (_followups) come from.
+        candidates = [
+            i
+            for i in interactions
+            if i.occurred_at < now - timedelta(days=7)
+            and i.customer_id
+            and i.rep_id
+            and i.outcome != "promise_made"
+        ][::3][:HISTORY_FOLLOWUP_COUNT]
+        rows = []
+        for index, interaction in enumerate(candidates):
+            if interaction.pk in used:
+                continue
+            local = random.Random(interaction.pk * 31337)  # noqa: S311 - demo data
+            kind = HISTORY_PATTERN[index % len(HISTORY_PATTERN)]
+            due_at = interaction.occurred_at + timedelta(hours=local.randint(4, 96))
+            fields = {
+                "customer_id": interaction.customer_id,
+                "origin_interaction": interaction,
+                "owner_id": interaction.rep_id,
+                "team_id": interaction.team_id,
+                "action": local.choice(PROMISES),
+                "due_at": due_at,
+                "status": "done",
+                "next_action_at": None,
+            }
+            if kind == "on_time":
+                fields["completed_at"] = due_at - timedelta(minutes=local.randint(10, 240))
+                fields["is_kept_on_time"] = True
+            elif kind == "late":
+                fields["completed_at"] = min(
+                    due_at + timedelta(hours=local.randint(1, 60)), now - timedelta(hours=1)
+                )
+                fields["is_kept_on_time"] = False
+            elif kind == "renegotiated":
+                fields["original_due_at"] = due_at
+                fields["due_at"] = due_at + timedelta(days=2)
+                fields["renegotiation_count"] = 1
+                fields["completed_at"] = due_at + timedelta(days=1)
+                fields["is_kept_on_time"] = True
+            elif kind == "missed":
+                fields["status"] = "open"
+                fields["next_action_at"] = due_at
+            else:
+                fields["status"] = "cancelled"
+                fields["cancel_reason"] = "The customer sorted it out themselves."
+            if fields.get("completed_at"):
+                fields["completed_at"] = max(
+                    fields["completed_at"], interaction.occurred_at + timedelta(minutes=5)
+                )
+                fields["completed_by_id"] = interaction.rep_id
+            rows.append(FollowUp(**fields))
+        FollowUp.objects.bulk_create(rows, batch_size=1000)
+        return len(rows)
+
+    def _feedback(self, now, interactions):
+        """CSAT answers for about a third of the contacts that can be rated (a customer,
+        not a missed call), asked an hour after the contact."""
+        Feedback = apps.get_model("interactions", "Feedback")
+        Interaction = apps.get_model("interactions", "Interaction")
+        answered = set(
+            Feedback.objects.filter(interaction__source=DEMO_SOURCE).values_list(
+                "interaction_id", flat=True
+            )
+        )
+        rateable = [
+            i
+            for i in interactions
+            if i.customer_id
+            and i.outcome not in ("no_answer", "voicemail")
+            and i.occurred_at < now - timedelta(days=1)
+        ]
+        asked, rows = [], []
+        for index, interaction in enumerate(rateable):
+            if index % 2 and interaction.feedback_requested_at is None:
+                interaction.feedback_requested_at = interaction.occurred_at + timedelta(hours=1)
+                asked.append(interaction)
+            if index % FEEDBACK_EVERY or interaction.pk in answered:
+                continue
+            if interaction.feedback_requested_at is None:
+                interaction.feedback_requested_at = interaction.occurred_at + timedelta(hours=1)
+                asked.append(interaction)
+            rows.append(
+                Feedback(
+                    interaction=interaction,
+                    matter_id=interaction.matter_id,
+                    score=FEEDBACK_SCORES[(interaction.pk * 7) % len(FEEDBACK_SCORES)],
+                )
+            )
+        Interaction.objects.bulk_update(asked, ["feedback_requested_at"], batch_size=1000)
+        Feedback.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
