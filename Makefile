@@ -8,21 +8,17 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Rapport needs Python 3.11 or newer")'
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
-# Web server, Celery worker and beat in the foreground; one Ctrl-C stops all.
+# Embedded PostgreSQL (unless DATABASE_URL is set), migrations, demo data, then
+# web server, Celery worker and beat in the foreground; one Ctrl-C stops all.
 run: $(STAMP)
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
-	@echo ""
-	@echo "Rapport is starting on http://127.0.0.1:$${RAPPORT_PORT:-8000}/  (admin: http://127.0.0.1:$${RAPPORT_PORT:-8000}/admin/)"
-	@echo ""
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	$(PY) scripts/run.py
 
 test: $(STAMP)
 	bash scripts/test.sh

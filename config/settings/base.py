@@ -8,12 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config.structured_logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
-VAR_DIR.mkdir(exist_ok=True)  # the embedded SQLite file and broker live here
+VAR_DIR.mkdir(exist_ok=True)  # the embedded PostgreSQL (make run) and test services live here
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -84,26 +85,18 @@ TEMPLATES = [
     },
 ]
 
-# Embedded default: a SQLite file under var/, so `make run` needs no server.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'rapport.sqlite3'}")
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and beat share the file: WAL lets readers run beside a writer,
-    # IMMEDIATE takes the write lock up front (a deferred transaction that later
-    # writes fails at once with "database is locked"), and timeout waits for it.
-    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-transaction-behavior
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# PostgreSQL everywhere. Default: the embedded server `make run` starts
+# (scripts/embedded_db.py), listening on a unix socket in var/postgres.
+EMBEDDED_DATABASE_URL = f"postgres://postgres@/rapport?host={VAR_DIR / 'postgres'}"
+DATABASES = {"default": env.db_url("DATABASE_URL", default=EMBEDDED_DATABASE_URL)}
+# django-environ leaves `?host=/socket/folder` in OPTIONS; HOST is where Django
+# (and tests/processes.py) look for it.
+_socket = DATABASES["default"].get("OPTIONS", {}).pop("host", None)
+if _socket:
+    DATABASES["default"]["HOST"] = _socket
+    DATABASES["default"]["PORT"] = DATABASES["default"]["OPTIONS"].pop("port", "") or ""
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Reporting reads (board, metrics, exports) may go to a streaming replica; writes and
 # the sweep stay on the primary (core.db_routing). Unset: one server does everything.
@@ -221,8 +214,10 @@ CUSTOMER_PAGE_PANELS = [
 ]
 
 # --- Celery -----------------------------------------------------------------
-# Embedded default: kombu's filesystem transport, which needs no server.
-# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.filesystem.html
+# Production: Redis. Without REDIS_URL (make run): kombu's SQLAlchemy transport
+# on the same PostgreSQL, a transactional queue that needs no other server;
+# config/demo_broker.py says why it replaced the file-system transport.
+# https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.sqlalchemy.html
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -231,14 +226,32 @@ if REDIS_URL:
         "visibility_timeout": 3600,
     }
 else:
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "queue"),
-        "data_folder_out": str(_broker_dir / "queue"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+    try:  # SQLAlchemy is in requirements-dev.txt: only the demo needs it
+        from sqlalchemy.engine import URL
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "Set REDIS_URL (production), or install requirements-dev.txt for the demo broker."
+        ) from exc
+
+    _db = DATABASES["default"]
+    _on_socket = str(_db["HOST"]).startswith("/")
+    CELERY_BROKER_TRANSPORT = "config.demo_broker:Transport"
+    # SQLAlchemy's URL of the same database ("postgresql": psycopg 3 in SQLAlchemy 2.1).
+    CELERY_BROKER_URL = URL.create(
+        "postgresql",
+        username=_db["USER"] or "postgres",
+        password=_db["PASSWORD"] or None,
+        host=None if _on_socket else (_db["HOST"] or "127.0.0.1"),
+        port=None if _on_socket else (_db["PORT"] or None),
+        database=_db["NAME"],
+        query={"host": _db["HOST"], **({"port": str(_db["PORT"])} if _db["PORT"] else {})}
+        if _on_socket
+        else {},
+    ).render_as_string(hide_password=False)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Remote control needs broadcast (fanout) delivery, which this transport
+    # does not have; the demo does not use it.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"  # beat runs in UTC: no DST double/skip of the sweep.
 CELERY_ENABLE_UTC = True
