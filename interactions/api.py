@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
 from core.permissions import HasScope
+from core.serializer_fields import unknown_field_errors
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
 from interactions import selectors, services
@@ -26,6 +27,7 @@ from interactions.models import Interaction, Matter
 from interactions.serializers import (
     EmailIngestResponseSerializer,
     InteractionSerializer,
+    InteractionUpdateSerializer,
     InteractionWriteSerializer,
     TimelineResponseSerializer,
 )
@@ -104,9 +106,15 @@ class InteractionViewSet(
         return interaction
 
     def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
+        if self.action == "create":
             return InteractionWriteSerializer
+        if self.action in ("update", "partial_update"):
+            return InteractionUpdateSerializer
         return InteractionSerializer
+
+    @extend_schema(request=InteractionUpdateSerializer, responses={200: InteractionSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
 
     @extend_schema(
         request=InteractionWriteSerializer,
@@ -146,15 +154,12 @@ class InteractionViewSet(
         Interaction.feedback.related.set_cached_value(interaction, None)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=InteractionWriteSerializer, responses={200: InteractionSerializer})
+    @extend_schema(request=InteractionUpdateSerializer, responses={200: InteractionSerializer})
     def update(self, request, *args, **kwargs):
         interaction = self._editable_object(request)
-        serializer = InteractionWriteSerializer(data=request.data, partial=True)
+        serializer = InteractionUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        for name in ("customer", "ended_at", "source", "external_id"):
-            if name in changes:
-                raise ValidationError({name: ["This field cannot be changed."]})
         _service_call(services.interaction_update, interaction=interaction, changes=changes)
         interaction = selectors.interaction_get(interaction_id=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
@@ -176,8 +181,13 @@ class InteractionViewSet(
     @action(detail=True, methods=["post"], url_path="matter")
     def matter(self, request, pk=None):
         interaction = self._editable_object(request)
+        unknown = unknown_field_errors(request.data, {"matter"})
         if not isinstance(request.data, dict) or "matter" not in request.data:
-            raise ValidationError({"matter": ["This field is required (an id or null)."]})
+            raise ValidationError(
+                {"matter": ["This field is required (an id or null)."], **unknown}
+            )
+        if unknown:
+            raise ValidationError(unknown)
         matter_id = request.data["matter"]
         if matter_id is None:
             _service_call(services.interaction_matter_unlink, interaction=interaction)

@@ -272,7 +272,19 @@ FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS = env.int(
 )
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
+# Webhooks (followups.webhooks): per-request timeout, retry back-off (doubling from
+# the base, capped), and how many days of nothing but failures disable an endpoint.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
 CELERY_BEAT_SCHEDULE = {
+    "followups-webhooks-send": {
+        "task": "followups.tasks.webhook_deliveries_send",
+        "schedule": float(WEBHOOK_SEND_SECONDS),
+        "options": {"expires": max(WEBHOOK_SEND_SECONDS - 1, 1)},
+    },
     "followups-sweep": {
         "task": "followups.tasks.sweep",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
@@ -314,10 +326,15 @@ REST_FRAMEWORK = {
         "core.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON bodies only (machine formats declare their own parsers: Twilio's form,
+    # Asterisk's CSV, raw e-mail). The schema then names one request content type,
+    # and a generated client never picks form or multipart encoding for a JSON body.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CappedPageNumberPagination",  # no full-table COUNT
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiAutoSchema",  # documents every error status
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
 }
 # Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
@@ -338,6 +355,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # An unreachable Redis fails fast (core.throttling then counts per
+            # process) instead of holding a request for the OS connect timeout.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
