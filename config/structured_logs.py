@@ -206,5 +206,7 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
             # axes writes a line with the username and address for every login;
             # lockouts and repeated failures (warnings) are kept.
             "axes": {"level": "WARNING"},
+            # httpx logs every request at INFO: webhook sends would flood the log.
+            "httpx": {"level": "WARNING"},
         },
     }

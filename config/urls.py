@@ -41,3 +41,6 @@ urlpatterns = [
     path("spreadsheets/", include("spreadsheets.urls")),
     path("", include("crm.urls")),
 ]
+
+# URLs under /api/ that match no route answer with the API error shape (core.errors).
+handler404 = "core.errors.not_found"

@@ -8,9 +8,22 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every 4xx answer (component `Error` in the schema)."""
+
+    code = serializers.CharField(
+        help_text="Machine-readable: invalid, not_found, permission_denied, throttled, ..."
+    )
+    detail = serializers.CharField(help_text="For humans.")
+    errors = serializers.DictField(
+        help_text="Offending field (or header, or list index) -> its messages; "
+        "nested objects for nested fields. Empty when no field is at fault."
+    )
 
 
 def _field_errors(detail: Any) -> dict[str, Any]:
@@ -71,3 +84,14 @@ def error_response(
     status_code: int = status.HTTP_400_BAD_REQUEST,
 ) -> Response:
     return Response({"code": code, "detail": detail, "errors": errors or {}}, status=status_code)
+
+
+def not_found(request, exception=None):
+    """handler404: a URL under /api/ that matches no route answers in the API's error shape
+    (an id the route's pattern refuses, `-1`, never reaches a view)."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found.", "errors": {}}, status=404)
+    return page_not_found(request, exception)

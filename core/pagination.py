@@ -11,9 +11,15 @@ becomes visible only when its transaction commits. A page therefore stops at
 within that lag after they were stamped are never skipped. The feed is
 therefore that many seconds behind real time, on purpose.
 
-Without `updated_since` or `cursor`, the view's normal pagination is used.
-Apply with `pagination_class = ChangeFeedPagination` on a list view whose
-model has `updated_at`.
+Without `updated_since` or `cursor`, page numbers are used
+(`CappedPageNumberPagination`). Apply with `pagination_class =
+ChangeFeedPagination` on a list view whose model has `updated_at`.
+
+No list counts a whole table: a page-number page's `count` stops at
+`COUNT_CAP` (`count_is_capped` says so), one `COUNT(*)` over at most that many
+rows, so the first page costs the same at 10 thousand rows and at 10 million.
+Deeper than the cap, follow the change feed (`?updated_since=`), whose pages
+carry no total at all.
 """
 
 import base64
@@ -23,15 +29,76 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 MAX_PAGE_SIZE = 1000
+# The most rows a page-number list counts. 10,000 rows count in a few ms from an
+# index; past that a client pages by the change feed instead of page numbers.
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(DjangoPaginator):
+    """Django's paginator counting at most COUNT_CAP + 1 rows (a LIMIT under the COUNT)."""
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if not isinstance(rows, QuerySet):
+            return min(len(rows), COUNT_CAP + 1)
+        if getattr(rows, "_ranked_ids", None) is not None:
+            # A ranked name search knows its size with no query (at most
+            # NAME_SEARCH_LIMIT ids in hand, crm.models.CustomerQuerySet).
+            return min(rows.count(), COUNT_CAP + 1)
+        return rows[: COUNT_CAP + 1].count()
+
+
+class CappedPageNumberPagination(PageNumberPagination):
+    """Page numbers with a capped `count` (`count_is_capped` true when there are more)."""
+
+    django_paginator_class = CappedCountPaginator
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_paginated_response(self, data):
+        counted = self.page.paginator.count
+        return Response(
+            {
+                "count": min(counted, COUNT_CAP),
+                "count_is_capped": counted > COUNT_CAP,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "count_is_capped", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "maximum": COUNT_CAP,
+                    "description": f"Matching rows, counted up to {COUNT_CAP:,}.",
+                },
+                "count_is_capped": {
+                    "type": "boolean",
+                    "description": f"True when more than {COUNT_CAP:,} rows match: `count` "
+                    "is then a floor and pages stop there; read further by the change feed.",
+                },
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
 
 
 def _encode(updated_at: datetime, pk: int) -> str:
@@ -69,7 +136,7 @@ def _parse_since(raw: str) -> datetime:
 
 class ChangeFeedPagination(BasePagination):
     page_size = 100
-    fallback_class = PageNumberPagination
+    fallback_class = CappedPageNumberPagination
 
     def __init__(self) -> None:
         self._fallback = None
@@ -126,23 +193,27 @@ class ChangeFeedPagination(BasePagination):
         return Response({"next": self._next, "has_more": self._has_more, "results": data})
 
     def get_paginated_response_schema(self, schema):
-        # Documents the feed shape; without updated_since/cursor the page-number shape applies.
-        return {
-            "type": "object",
-            "required": ["results"],
-            "properties": {
-                "next": {
-                    "type": "string",
-                    "nullable": True,
-                    "format": "uri",
-                    "description": "Follow to continue the feed (also after an empty page).",
-                },
-                "has_more": {"type": "boolean"},
-                "count": {"type": "integer", "description": "Page-number mode only."},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
-                "results": schema,
-            },
+        # One object for both modes (a generated client reads one type): `next` and
+        # `results` always; `count`, `count_is_capped`, `previous` on numbered pages;
+        # `has_more` on change-feed pages (updated_since / cursor).
+        pages = CappedPageNumberPagination().get_paginated_response_schema(schema)
+        properties = dict(pages["properties"])
+        for name in ("count", "count_is_capped", "previous"):
+            properties[name] = {
+                **properties[name],
+                "description": (
+                    properties[name].get("description", "") + " Numbered pages only."
+                ).strip(),
+            }
+        properties["next"] = {
+            "type": "string",
+            "nullable": True,
+            "format": "uri",
+            "description": "The next page; on the change feed, follow it to continue "
+            "(also after an empty page).",
         }
+        properties["has_more"] = {"type": "boolean", "description": "Change-feed pages only."}
+        return {"type": "object", "required": ["next", "results"], "properties": properties}
 
     def get_schema_operation_parameters(self, view):
         return [

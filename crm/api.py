@@ -260,7 +260,7 @@ class CustomerViewSet(
         responses=DuplicateCandidateSerializer(many=True),
         summary="Possible duplicates of this customer",
     )
-    @action(detail=True, methods=["get"], url_path="duplicates")
+    @action(detail=True, methods=["get"], url_path="duplicates", pagination_class=None)
     def duplicates(self, request, pk=None):
         customer = selectors.customer_get(customer_id=int(pk))
         candidates = selectors.customer_duplicates(customer=customer)

@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import selectors
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
@@ -23,7 +24,7 @@ class ContactPointSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class ContactPointCreateSerializer(serializers.Serializer):
+class ContactPointCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=ContactPoint.Kind.choices)
     # As written by the caller: "(415) 555-0100", "+44 20 …", "Ann@Example.org".
     value = serializers.CharField(max_length=320)
@@ -39,7 +40,7 @@ class ContactPointCreateSerializer(serializers.Serializer):
     )
 
 
-class ContactPointUpdateSerializer(serializers.Serializer):
+class ContactPointUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     value = serializers.CharField(max_length=320, required=False)
     label = serializers.ChoiceField(choices=ContactPoint.Label.choices, required=False)
     extension = serializers.CharField(max_length=20, required=False, allow_blank=True)
@@ -49,7 +50,7 @@ class ContactPointUpdateSerializer(serializers.Serializer):
     region = serializers.CharField(max_length=2, required=False)
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     recorded_by = serializers.StringRelatedField()
 
     class Meta:
@@ -76,7 +77,7 @@ class FactSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "recorded_by", "recorded_at", "updated_at"]
 
 
-class FactWriteSerializer(serializers.Serializer):
+class FactWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=ProfileFact.Category.choices, required=False)
     text = serializers.CharField(max_length=FACT_TEXT_MAX_LENGTH, required=False)
     is_pinned = serializers.BooleanField(required=False)
@@ -190,7 +191,7 @@ class TagNamesField(serializers.ListField):
         return super().to_representation(data)
 
 
-class CustomerWriteSerializer(serializers.ModelSerializer):
+class CustomerWriteSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     """Profile fields as sent; validated again (time zone, language...) by the service."""
 
     tags = TagNamesField(child=serializers.CharField(max_length=40), required=False, max_length=50)
@@ -209,7 +210,7 @@ class CustomerWriteSerializer(serializers.ModelSerializer):
         }
 
 
-class MergeSerializer(serializers.Serializer):
+class MergeSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     source = serializers.IntegerField(
         help_text="Id of the duplicate to fold into the customer in the URL (the survivor)."
     )

@@ -268,3 +268,6 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["channel", "kind", "delivery_status"]
     raw_id_fields = ["recipient", "followup", "event"]
+
+
+from followups import webhook_admin  # noqa: E402, F401  (webhook endpoints and deliveries)

@@ -1,8 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
-from followups import api
+from followups import api, webhook_api
 
 router = SimpleRouter()
 router.register("followups", api.FollowUpViewSet, basename="followup")
+router.register(
+    "webhooks/endpoints", webhook_api.WebhookEndpointViewSet, basename="webhook-endpoint"
+)
 
 urlpatterns = router.urls

@@ -444,3 +444,7 @@ class EscalationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Escalation policy of {self.team}"
+
+
+# Webhook endpoints and deliveries live in their own module (followups.webhooks).
+from followups.webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: E402, F401

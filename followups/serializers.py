@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm.models import Customer, Team
 from followups.models import FollowUp, FollowUpEvent, Priority
 from interactions.models import Interaction
@@ -82,7 +83,7 @@ class FollowUpDetailSerializer(FollowUpSerializer):
         fields = [*FollowUpSerializer.Meta.fields, "events"]
 
 
-class FollowUpCreateSerializer(serializers.Serializer):
+class FollowUpCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     action = serializers.CharField(max_length=500)
     due_at = serializers.DateTimeField(required=False)
@@ -126,7 +127,7 @@ class FollowUpCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class CompleteSerializer(serializers.Serializer):
+class CompleteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     interaction = serializers.PrimaryKeyRelatedField(
         queryset=Interaction.objects.all(),
@@ -136,12 +137,12 @@ class CompleteSerializer(serializers.Serializer):
     )
 
 
-class ReassignSerializer(serializers.Serializer):
+class ReassignSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class RenegotiateSerializer(serializers.Serializer):
+class RenegotiateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     due_at = serializers.DateTimeField(required=False)
     due_phrase = serializers.CharField(max_length=100, required=False, allow_blank=True)
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
@@ -152,7 +153,7 @@ class RenegotiateSerializer(serializers.Serializer):
         return attrs
 
 
-class CancelSerializer(serializers.Serializer):
+class CancelSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
     def validate_reason(self, value: str) -> str:

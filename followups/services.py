@@ -24,6 +24,7 @@ from crm import access
 from crm.models import Customer, Team, TeamMembership
 from crm.time_window import due_at_problem
 from followups import calendar as calendar_module
+from followups import webhooks
 from followups.models import (
     BusinessHours,
     Closure,
@@ -205,7 +206,7 @@ def _require_open(followup: FollowUp) -> None:
 def _event(
     followup: FollowUp, *, kind: str, actor, now: datetime, details: dict | None = None
 ) -> FollowUpEvent:
-    return FollowUpEvent.objects.create(
+    event = FollowUpEvent.objects.create(
         followup=followup,
         kind=kind,
         cycle=followup.cycle,
@@ -213,6 +214,8 @@ def _event(
         actor=actor,
         details=details or {},
     )
+    webhooks.webhook_fan_out(event_ids=[event.pk], now=now)  # in the change's transaction
+    return event
 
 
 # --- the people's use cases ---------------------------------------------------
@@ -615,6 +618,8 @@ inserted AS (
     ON CONFLICT DO NOTHING
     RETURNING id, followup_id, kind, level
 ),
+-- Webhook deliveries for the transitions, in this same statement (followups.webhooks).
+{webhooks.sweep_fan_out_cte()},
 admins AS (
     SELECT u.id FROM {user} u
     WHERE u.is_active AND (u.is_superuser OR EXISTS (

@@ -41,3 +41,20 @@ def deliver_notification(self, notification_id: int) -> str:
     if outcome == "retry":
         raise self.retry(countdown=retry_in)
     return outcome
+
+
+@shared_task(name="followups.tasks.webhook_deliveries_send", time_limit=300, soft_time_limit=240)
+def webhook_deliveries_send() -> int:
+    """Send due webhook deliveries in batches until none is due (beat, every few seconds).
+
+    Its own task, never the sweep's: a slow receiver costs this task its timeout,
+    and the sweep goes on. Idempotent: due rows are leased by whoever claims them.
+    """
+    from followups import webhooks
+
+    total = 0
+    while True:
+        sent = webhooks.webhook_deliveries_send()
+        total += sent
+        if sent < webhooks.SEND_BATCH_SIZE:
+            return total

@@ -22,6 +22,7 @@ from core.authentication import api_client_of
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
 from core.permissions import HasScope
+from core.serializer_fields import unknown_field_errors
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
 from interactions import attribution, selectors, services
@@ -29,6 +30,7 @@ from interactions.models import Interaction, Matter
 from interactions.serializers import (
     EmailIngestResponseSerializer,
     InteractionSerializer,
+    InteractionUpdateSerializer,
     InteractionWriteSerializer,
     TimelineResponseSerializer,
 )
@@ -107,9 +109,15 @@ class InteractionViewSet(
         return interaction
 
     def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
+        if self.action == "create":
             return InteractionWriteSerializer
+        if self.action in ("update", "partial_update"):
+            return InteractionUpdateSerializer
         return InteractionSerializer
+
+    @extend_schema(request=InteractionUpdateSerializer, responses={200: InteractionSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
 
     @extend_schema(
         request=InteractionWriteSerializer,
@@ -153,15 +161,12 @@ class InteractionViewSet(
         Interaction.feedback.related.set_cached_value(interaction, None)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=InteractionWriteSerializer, responses={200: InteractionSerializer})
+    @extend_schema(request=InteractionUpdateSerializer, responses={200: InteractionSerializer})
     def update(self, request, *args, **kwargs):
         interaction = self._editable_object(request)
-        serializer = InteractionWriteSerializer(data=request.data, partial=True)
+        serializer = InteractionUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        for name in ("customer", "ended_at", "source", "external_id"):
-            if name in changes:
-                raise ValidationError({name: ["This field cannot be changed."]})
         _service_call(
             attribution.interaction_update_attributed,
             actor=request.user,
@@ -189,8 +194,13 @@ class InteractionViewSet(
     @action(detail=True, methods=["post"], url_path="matter")
     def matter(self, request, pk=None):
         interaction = self._editable_object(request)
+        unknown = unknown_field_errors(request.data, {"matter"})
         if not isinstance(request.data, dict) or "matter" not in request.data:
-            raise ValidationError({"matter": ["This field is required (an id or null)."]})
+            raise ValidationError(
+                {"matter": ["This field is required (an id or null)."], **unknown}
+            )
+        if unknown:
+            raise ValidationError(unknown)
         matter_id = request.data["matter"]
         if matter_id is None:
             _service_call(services.interaction_matter_unlink, interaction=interaction)

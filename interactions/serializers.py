@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.serializer_fields import PrototypeFieldsMixin
+from core.serializer_fields import PrototypeFieldsMixin, RejectUnknownFieldsMixin
 from crm.fields import CustomerIdField
 from crm.models import Team
 from interactions.models import (
@@ -113,7 +113,9 @@ class InteractionSerializer(PrototypeFieldsMixin, serializers.ModelSerializer):
         return FeedbackSerializer(feedback).data
 
 
-class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
+class InteractionWriteSerializer(
+    RejectUnknownFieldsMixin, PrototypeFieldsMixin, serializers.Serializer
+):
     """Create (all required fields) or update (partial). Unknown fields are refused."""
 
     customer = CustomerIdField()
@@ -155,14 +157,18 @@ class InteractionWriteSerializer(PrototypeFieldsMixin, serializers.Serializer):
     source = serializers.CharField(required=False, max_length=64)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in sorted(unknown)}
-                )
-        return super().to_internal_value(data)
+
+class InteractionUpdateSerializer(InteractionWriteSerializer):
+    """PUT and PATCH: any of the fields, each optional; who, when it ended and where it
+    came from are fixed once logged (sending them is an unknown-field 400)."""
+
+    customer = None
+    ended_at = None
+    source = None
+    external_id = None
+    channel = serializers.ChoiceField(choices=Interaction.Channel.choices, required=False)
+    direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False)
+    occurred_at = serializers.DateTimeField(required=False)
 
 
 class EmailIngestResponseSerializer(serializers.Serializer):

@@ -37,6 +37,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from core.serializer_fields import unknown_field_errors
 from core.sql import insert_rows_from_values, recordset_select
 from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
@@ -46,6 +47,27 @@ from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
 MAX_RECORDS = 1000
+# The fields a record may carry; any other is that record's error (never silently dropped).
+RECORD_FIELDS = frozenset(
+    {
+        "source",
+        "external_id",
+        "channel",
+        "direction",
+        "occurred_at",
+        "duration_seconds",
+        "from_number",
+        "to_number",
+        "summary",
+        "outcome",
+        "category",
+        "rep",
+        "customer",
+        "customer_phone",
+        "customer_email",
+        "customer_name",
+    }
+)
 DEADLOCK_RETRIES = 3
 _INT_MAX = 2**31 - 1
 
@@ -107,7 +129,7 @@ def record_validate(raw: Any) -> IngestRecord | dict[str, list[str]]:
     """Arbitrary JSON -> IngestRecord, or field errors. Never raises."""
     if not isinstance(raw, dict):
         return {"non_field_errors": ["Expected an object."]}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = unknown_field_errors(raw, RECORD_FIELDS)
     source = _string(raw, "source", errors, max_length=64, required=True)
     external_id = _string(raw, "external_id", errors, max_length=255, required=True)
     channel = _string(raw, "channel", errors, max_length=16, required=True)

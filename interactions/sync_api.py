@@ -10,16 +10,17 @@ from django.utils.http import parse_header_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import parsers, serializers, status
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.authentication import api_client_of
 from core.encryption import decrypt_text
-from core.errors import error_response
+from core.errors import ErrorSerializer, error_response
+from core.serializer_fields import unknown_field_errors
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
-from interactions.models import Interaction, TwilioAccount
+from interactions.models import AsteriskSource, Interaction, TwilioAccount
 from interactions.services import interaction_sync
 from interactions.sources import twilio
 from interactions.sources.common import SourceLineError
@@ -68,12 +69,6 @@ class SyncResultSerializer(serializers.Serializer):
 
 class SyncResponseSerializer(serializers.Serializer):
     results = SyncResultSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    errors = serializers.DictField()
 
 
 _SYNC_EXAMPLE = {
@@ -139,11 +134,12 @@ class InteractionSyncView(APIView):
     def post(self, request):
         data = request.data
         records = data.get("records") if isinstance(data, dict) else None
+        errors = unknown_field_errors(data, {"records"})
         if not isinstance(records, list) or not 1 <= len(records) <= MAX_RECORDS:
+            errors = {"records": [f"Send a list of 1 to {MAX_RECORDS} records."], **errors}
+        if errors:
             return error_response(
-                code="invalid",
-                detail="Invalid input in: records.",
-                errors={"records": [f"Send a list of 1 to {MAX_RECORDS} records."]},
+                code="invalid", detail="Invalid input in: " + ", ".join(errors) + ".", errors=errors
             )
         client = api_client_of(request)
         results = interaction_sync(
@@ -241,18 +237,49 @@ MAX_CDR_BYTES = 5 * 1024 * 1024  # ~25,000 Master.csv lines; larger uploads are 
 
 
 class CsvTextParser(parsers.BaseParser):
+    """A raw body of CSV lines, as text (the charset parameter, else UTF-8)."""
+
     media_type = "text/csv"
 
     def parse(self, stream, media_type=None, parser_context=None):
         _, params = parse_header_parameters(media_type or "")
         charset = params.get("charset") or "utf-8"
         raw = stream.read(MAX_CDR_BYTES + 1) if stream is not None else b""
-        if len(raw) > MAX_CDR_BYTES:
-            raise ParseError(f"At most {MAX_CDR_BYTES} bytes per upload; send the lines in parts.")
-        try:
-            return raw.decode(charset, errors="replace")
-        except LookupError as exc:  # an unknown charset parameter
-            raise ParseError(f"Unknown charset {charset!r}.") from exc
+        return _cdr_text(raw, charset)
+
+
+class PlainTextCdrParser(CsvTextParser):
+    media_type = "text/plain"
+
+
+class OctetStreamCdrParser(CsvTextParser):
+    media_type = "application/octet-stream"
+
+
+class RawFormCdrParser(CsvTextParser):
+    """`curl --data-binary @Master.csv` without -H sends the file as a form body."""
+
+    media_type = "application/x-www-form-urlencoded"
+
+
+def _cdr_text(raw: bytes, charset: str) -> str:
+    if len(raw) > MAX_CDR_BYTES:
+        raise ParseError(f"At most {MAX_CDR_BYTES} bytes per upload; send the lines in parts.")
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError as exc:  # an unknown charset parameter
+        raise ParseError(f"Unknown charset {charset!r}.") from exc
+
+
+def _uploaded_cdr_text(request) -> str | None:
+    """The CSV of a multipart upload (`curl -F file=@Master.csv`), or None."""
+    files = list(request.FILES.values())
+    if not files:
+        return None
+    if len(files) > 1:
+        raise ValidationError({"file": ["Upload one Master.csv file per request."]})
+    upload = files[0]
+    return _cdr_text(upload.read(MAX_CDR_BYTES + 1), upload.charset or "utf-8")
 
 
 class AsteriskCdrResultSerializer(serializers.Serializer):
@@ -273,25 +300,52 @@ _CDR_EXAMPLE = (
 )
 
 
+_SOURCE_HOW_TO = (
+    "An admin configures each PBX once under Admin > Interactions > Asterisk sources "
+    "(or `AsteriskSource` in a data migration): its name (the `source` here), the optional "
+    "columns its cdr.conf writes (loguniqueid, loguserfield, newcdrcolumns) and its time "
+    "zone (the PBX's local zone, or UTC when cdr.conf says usegmtime=yes)."
+)
+
+
 class AsteriskCdrView(APIView):
     required_scopes = {"POST": ["interactions:write"]}
-    parser_classes = [CsvTextParser]
+    parser_classes = [
+        CsvTextParser,
+        PlainTextCdrParser,
+        OctetStreamCdrParser,
+        RawFormCdrParser,
+        parsers.MultiPartParser,
+    ]
 
     @extend_schema(
         operation_id="integrations_asterisk_cdr",
         summary="Upload Asterisk Master.csv lines",
         description=(
-            "`text/csv` lines in cdr_csv column order (no header). `source` names the PBX "
-            "(an AsteriskSource in the admin sets its optional columns and time zone; default 18 "
-            "columns in UTC). Each non-empty line gets a result with its line number; good lines "
-            "are kept, `uniqueid` makes a re-upload change nothing."
+            "Master.csv lines in cdr_csv column order (no header), as PBX admins send them: a "
+            "file upload (`curl -F file=@Master.csv`, multipart), or the raw file as the body "
+            "(`text/csv`, `text/plain`, `application/octet-stream`; `curl --data-binary "
+            "@Master.csv` without a content type is read as the raw file too). `source` names "
+            "a configured PBX; an unconfigured one is refused with 400 "
+            "`source_not_configured`, since a guessed column layout or clock would shift "
+            "times silently. " + _SOURCE_HOW_TO + " Each non-empty line gets a result with "
+            "its line number; good lines are kept, `uniqueid` makes a re-upload change nothing."
         ),
         parameters=[
             OpenApiParameter(
                 "source", str, OpenApiParameter.QUERY, required=False, default="asterisk"
             )
         ],
-        request={"text/csv": OpenApiTypes.STR},
+        request={
+            "text/csv": OpenApiTypes.STR,
+            "text/plain": OpenApiTypes.STR,
+            "application/octet-stream": OpenApiTypes.BINARY,
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
+        },
         responses={200: AsteriskCdrResponseSerializer, 400: ErrorSerializer},
         examples=[OpenApiExample("One answered call", value=_CDR_EXAMPLE, request_only=True)],
     )
@@ -303,12 +357,22 @@ class AsteriskCdrView(APIView):
                 detail="Invalid input in: source.",
                 errors={"source": ["Use letters, digits, '-' or '_' (at most 50)."]},
             )
-        text = request.data if isinstance(request.data, str) else ""
+        if not AsteriskSource.objects.filter(name=source).exists():
+            return error_response(
+                code="source_not_configured",
+                detail=f"The Asterisk source {source!r} is not configured.",
+                errors={"source": [f"No Asterisk source named {source!r}. " + _SOURCE_HOW_TO]},
+            )
+        uploaded = _uploaded_cdr_text(request)
+        if uploaded is not None:
+            text = uploaded
+        else:
+            text = request.data if isinstance(request.data, str) else ""
         if not text.strip():
             return error_response(
                 code="invalid",
                 detail="Invalid input in: body.",
-                errors={"body": ["Send CSV lines."]},
+                errors={"body": ["Send Master.csv lines: the raw file, or -F file=@Master.csv."]},
             )
         client = api_client_of(request)
         results = asterisk_cdr_ingest(

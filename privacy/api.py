@@ -10,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm.access import require_admin
 from crm.models import Customer
 from privacy import services as dsr_services
@@ -31,7 +32,7 @@ EXPORT_EXAMPLE = {
 }
 
 
-class EraseRequestSerializer(serializers.Serializer):
+class EraseRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     confirm = serializers.BooleanField(
         help_text="Must be true: erasure cannot be undone.",
     )

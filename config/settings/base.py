@@ -299,7 +299,19 @@ FOLLOWUP_SWEEP_LAG_THRESHOLD_SECONDS = env.int(
 )
 # First retry delay of a refused notification e-mail; doubles each attempt (followups).
 FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = env.int("FOLLOWUP_EMAIL_RETRY_BASE_SECONDS", default=30)
+# Webhooks (followups.webhooks): per-request timeout, retry back-off (doubling from
+# the base, capped), and how many days of nothing but failures disable an endpoint.
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
+WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
+WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
 CELERY_BEAT_SCHEDULE = {
+    "followups-webhooks-send": {
+        "task": "followups.tasks.webhook_deliveries_send",
+        "schedule": float(WEBHOOK_SEND_SECONDS),
+        "options": {"expires": max(WEBHOOK_SEND_SECONDS - 1, 1)},
+    },
     "followups-sweep": {
         "task": "followups.tasks.sweep",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
@@ -337,20 +349,20 @@ REST_FRAMEWORK = {
     # clients only where the view's `required_scopes` names one of their scopes.
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ApiClientRateThrottle"],
-    # JSON nested past core.parsers.JSON_MAX_DEPTH is a 400, not a RecursionError 500.
-    "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.DepthLimitedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
     "DEFAULT_RENDERER_CLASSES": [
         "core.renderers.ApiJSONRenderer",  # a lone surrogate echoed in an error is no 500
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON bodies only (machine formats declare their own parsers: Twilio's form,
+    # Asterisk's CSV, raw e-mail). The schema then names one request content type,
+    # and a generated client never picks form or multipart encoding for a JSON body.
+    # JSON nested past core.parsers.JSON_MAX_DEPTH is a 400, not a RecursionError 500.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.DepthLimitedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.CappedPageNumberPagination",  # no full-table COUNT
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiAutoSchema",  # documents every error status
     "EXCEPTION_HANDLER": "core.errors.exception_handler",
 }
 # Per-API-client rate limit unless the client sets its own ("N/s|m|h|d").
@@ -371,6 +383,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # An unreachable Redis fails fast (core.throttling then counts per
+            # process) instead of holding a request for the OS connect timeout.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:

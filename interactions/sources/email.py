@@ -221,13 +221,43 @@ def _body_and_attachments(message: EmailMessage, defects: list[str]) -> tuple[st
     return "", attachments
 
 
+# A header field's first line ("Name: value", RFC 5322 section 2.2) and its folded
+# continuation lines.
+_HEADER_FIELD = re.compile(rb"[!-9;-~]+[ \t]*:")
+_UNIX_FROM = b"From "
+
+
+def _raw_body(raw: bytes) -> bytes:
+    """The body as sent: what follows the header block, wherever that ends.
+
+    The header block ends at the first blank line, or, in a message without one
+    (a quirk of some gateways), at the first line that is not a header field,
+    as Python's parser reads it. Never the whole message: trace headers a relay
+    adds on a re-delivery must not change the synthetic id.
+    """
+    lines = raw.splitlines(keepends=True)
+    start = 1 if lines and lines[0].startswith(_UNIX_FROM) else 0
+    for index in range(start, len(lines)):
+        line = lines[index]
+        if not line.strip():
+            return b"".join(lines[index + 1 :])
+        is_continuation = line[:1] in (b" ", b"\t") and index > start
+        if not is_continuation and not _HEADER_FIELD.match(line):
+            return b"".join(lines[index:])
+    return b""
+
+
 def _synthetic_id(raw: bytes, message: EmailMessage, defects: list[str]) -> str:
+    """Id of a message without Message-ID: its identity headers and its body.
+
+    Only headers the author wrote (`_IDENTITY_HEADERS`) count; trace headers
+    (Received, Return-Path, Delivered-To, X-* added in transit) do not, so the
+    same message re-delivered through more hops gets the same id.
+    """
     digest = hashlib.sha256()
     for name in _IDENTITY_HEADERS:
         digest.update(name.encode() + b":" + _header(message, name, defects).encode() + b"\n")
-    # The body as sent: everything after the first blank line.
-    separator = re.search(rb"\r?\n\r?\n", raw)
-    digest.update(raw[separator.end() :] if separator else raw)
+    digest.update(_raw_body(raw))
     return f"<{digest.hexdigest()}@rapport.invalid>"
 
 

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.models import ApiClient
+from interactions.models import AsteriskSource
 from tests.api_clients.helpers import bearer_client
 from tests.contract.asterisk_fixtures import cdr_line
 
@@ -70,6 +71,14 @@ OTHER_ENDPOINTS = [
     ),
 ]
 
+
+def _asterisk_upload(http):
+    AsteriskSource.objects.get_or_create(name="asterisk")
+    return http.post(
+        "/api/v1/integrations/asterisk/cdr/", data=cdr_line().encode(), content_type="text/csv"
+    )
+
+
 # (name, scope it needs, request)
 ENDPOINTS = [
     ("lookup", "customers:read", lambda c: c.get("/api/v1/lookup/?phone=4155552671")),
@@ -81,9 +90,7 @@ ENDPOINTS = [
     (
         "asterisk",
         "interactions:write",
-        lambda c: c.post(
-            "/api/v1/integrations/asterisk/cdr/", data=cdr_line().encode(), content_type="text/csv"
-        ),
+        lambda c: _asterisk_upload(c),
     ),
 ]
 

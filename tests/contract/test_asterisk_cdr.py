@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from interactions.models import AsteriskSource, Interaction
 from interactions.sources.asterisk import CdrLayout, caller_id_split, cdr_parse
@@ -13,6 +14,7 @@ URL = "/api/v1/integrations/asterisk/cdr/"
 
 @pytest.fixture
 def pbx(db):
+    AsteriskSource.objects.create(name="asterisk")  # the sample cdr.conf: 18 columns, UTC
     _, http, _ = bearer_client("interactions:write", name="pbx")
     return http
 
@@ -161,3 +163,63 @@ def test_unknown_charset_is_400(pbx):
     response = pbx.post(URL, data=cdr_line().encode(), content_type="text/csv; charset=x-nonsense")
 
     assert response.status_code == 400
+
+
+def _answered_call() -> str:
+    return cdr_line(uniqueid="1709632800.18") + "\n"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/csv",
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/octet-stream",
+        # curl --data-binary @Master.csv without -H: the raw file with a form content type
+        "application/x-www-form-urlencoded",
+    ],
+)
+def test_raw_file_body_as_pbx_admins_send_it(pbx, content_type):
+    response = pbx.post(URL, data=_answered_call().encode(), content_type=content_type)
+
+    assert response.status_code == 200, response.content
+    assert [r["status"] for r in response.json()["results"]] == ["created"]
+    assert Interaction.objects.filter(external_id="1709632800.18").count() == 1
+
+
+def test_multipart_file_upload_as_curl_f_sends_it(pbx):
+    upload = SimpleUploadedFile("Master.csv", _answered_call().encode(), content_type="text/csv")
+
+    response = pbx.post(URL, {"file": upload}, format="multipart")
+
+    assert response.status_code == 200, response.content
+    assert [r["status"] for r in response.json()["results"]] == ["created"]
+    assert Interaction.objects.filter(external_id="1709632800.18").count() == 1
+
+
+def test_multipart_with_two_files_is_400(pbx):
+    files = {
+        "file": SimpleUploadedFile("a.csv", _answered_call().encode()),
+        "other": SimpleUploadedFile("b.csv", _answered_call().encode()),
+    }
+
+    response = pbx.post(URL, files, format="multipart")
+
+    assert response.status_code == 400
+    assert "file" in response.json()["errors"]
+    assert Interaction.objects.count() == 0
+
+
+def test_unconfigured_source_is_refused_saying_how_to_configure_it(pbx):
+    response = upload(pbx, _answered_call(), source="branch-office")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "source_not_configured"
+    message = body["errors"]["source"][0]
+    assert "branch-office" in message
+    assert "Asterisk sources" in message
+    assert "time zone" in message
+    assert "loguniqueid" in message
+    assert Interaction.objects.count() == 0

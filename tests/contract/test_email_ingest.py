@@ -130,6 +130,51 @@ def test_message_without_message_id_gets_a_stable_id_and_redelivery_is_no_duplic
     assert message_id.endswith("@rapport.invalid>")
 
 
+_TWO_MORE_HOPS = (
+    b"Return-Path: <bounce+ann.lee=example.com@relay3.example.net>\r\n"
+    b"Delivered-To: support@rapport.example\r\n"
+    b"Received: from relay3.example.net (relay3.example.net [192.0.2.3])\r\n"
+    b"\tby mx.rapport.example with ESMTPS id 4Zx1; Wed, 04 Mar 2026 10:02:11 +0000\r\n"
+    b"X-Spam-Score: 0.1\r\n"
+    b"X-Forwarded-For: relay2.example.net\r\n"
+    b"Received: from relay2.example.net; Wed, 04 Mar 2026 10:01:40 +0000\r\n"
+)
+
+
+@pytest.mark.parametrize("blank_line", [True, False], ids=["blank-line", "no-blank-line"])
+def test_redelivery_through_two_more_hops_is_no_duplicate(client, blank_line):
+    customer_with_email("Ann Lee", "ann.lee@example.com")
+    raw = (
+        b"Received: from mail.example.com; Wed, 04 Mar 2026 10:00:05 +0000\r\n"
+        b"From: Ann Lee <ann.lee@example.com>\r\n"
+        b"To: support@rapport.example\r\n"
+        b"Subject: Where is my parcel?\r\n"
+        b"Date: Wed, 04 Mar 2026 10:00:00 +0000\r\n"
+        + (b"\r\n" if blank_line else b"")
+        + b"Hello, my parcel has not arrived.\r\nAnn\r\n"
+    )
+
+    first = post(client, raw)
+    redelivered = post(client, _TWO_MORE_HOPS + raw)
+
+    assert first.status_code == 201
+    assert first.json()["interaction"]["summary"].startswith("Hello, my parcel")
+    assert redelivered.status_code == 200
+    assert redelivered.json()["created"] is False
+    assert redelivered.json()["interaction"]["id"] == first.json()["interaction"]["id"]
+    assert Interaction.objects.count() == 1
+
+
+def test_a_different_body_without_message_id_is_a_new_message(client):
+    head = b"From: Ann Lee <ann.lee@example.com>\r\nSubject: Parcel\r\n"
+
+    first = post(client, head + b"First question.\r\n")
+    second = post(client, _TWO_MORE_HOPS + head + b"Second question.\r\n")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert Interaction.objects.count() == 2
+
+
 def test_redelivery_with_message_id_is_no_duplicate(client):
     raw = fixture("02_chain_1_question.eml")
 

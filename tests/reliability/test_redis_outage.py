@@ -2,11 +2,13 @@
 
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from crm.selectors import user_time_zone
 from followups import services
 from followups.models import FollowUp, FollowUpEvent
 from interactions.models import Interaction
@@ -59,19 +61,21 @@ def test_work_is_accepted_while_redis_is_down_and_caught_up_after(
             )
             for n in range(3)
         ]
+        # The log form reads its times in the rep's own clock (issue 14).
+        rep_zone = ZoneInfo(user_time_zone(who["rep"]))
         logged = client.post(
             f"/interactions/customers/{customer.pk}/log/",
             {
                 "channel": "phone",
                 "direction": "inbound",
-                "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "occurred_at": timezone.localtime(timezone=rep_zone).strftime("%Y-%m-%dT%H:%M"),
                 "duration_minutes": "3",
                 "summary": "Called during the outage",
                 "promise-make_promise": "on",
                 "promise-action": "Promised on the log form",
-                "promise-due_at": (timezone.now() + timedelta(seconds=3)).strftime(
-                    "%Y-%m-%d %H:%M:%S"
-                ),
+                "promise-due_at": timezone.localtime(
+                    timezone.now() + timedelta(seconds=3), timezone=rep_zone
+                ).strftime("%Y-%m-%d %H:%M:%S"),
                 "promise-priority": "normal",
             },
             HTTP_HX_REQUEST="true",

@@ -353,6 +353,40 @@ MATRIX: list[Entry] = [
             ("POST", "/api/v1/followups/{pk}/renegotiate/", (FW,), 400),
         ]
     ],
+    # --- Webhook endpoints: an API client's own, or admins (followups.webhook_api).
+    api(
+        "GET",
+        "/api/v1/webhooks/endpoints/",
+        scopes=(FR,),
+        client_with=200,
+        admin=200,
+        **ADMINS_ONLY,
+    ),
+    api(
+        "POST",
+        "/api/v1/webhooks/endpoints/",
+        scopes=(FW,),
+        client_with=400,
+        admin=400,
+        **ADMINS_ONLY,
+    ),
+    *[
+        api(
+            method,
+            route,
+            scopes=scopes,
+            params={"pk": "=999999", "delivery_id": "=1"},
+            client_with=404,
+            admin=404,
+            **ADMINS_ONLY,
+        )
+        for method, route, scopes in [
+            ("GET", "/api/v1/webhooks/endpoints/{pk}/", (FR,)),
+            ("DELETE", "/api/v1/webhooks/endpoints/{pk}/", (FW,)),
+            ("GET", "/api/v1/webhooks/endpoints/{pk}/deliveries/", (FR,)),
+            ("POST", "/api/v1/webhooks/endpoints/{pk}/deliveries/{delivery_id}/replay/", (FW,)),
+        ]
+    ],
     # --- Pages ------------------------------------------------------------------
     page("GET", "/", **staff(302)),
     page("POST", "/", **staff(302)),

@@ -25,7 +25,7 @@ END $$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("followups", "0009_move_reporting_tables"),
+        ("followups", "0010_webhooks"),
     ]
 
     operations = [

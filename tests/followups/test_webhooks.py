@@ -1,0 +1,295 @@
+"""Follow-up events out as webhooks: a real HTTP receiver on loopback, signatures
+checked with the `standardwebhooks` package (a verifier nobody here wrote)."""
+
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from followups import services, webhooks
+from followups.models import FollowUpEvent, WebhookDelivery, WebhookEndpoint
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A loopback HTTP server answering the scripted statuses in turn (then 200)."""
+
+    def __init__(self, statuses=(), delay: float = 0.0):
+        self.statuses = list(statuses)
+        self.delay = delay
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(receiver.delay)
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver_factory():
+    made = []
+
+    def make(**kwargs):
+        receiver = Receiver(**kwargs)
+        made.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
+def _promise(**kwargs):
+    rep = factories.TeamMembershipFactory().user
+    return services.followup_promise(
+        customer=factories.CustomerFactory(),
+        owner=rep,
+        action="Call back with the refund",
+        due_at=kwargs.pop("due_at", timezone.now() + timedelta(days=1)),
+        **kwargs,
+    )
+
+
+def test_receiver_answering_500_then_200_gets_the_event_once_by_id_and_verifies_it(
+    receiver_factory,
+):
+    receiver = receiver_factory(statuses=[500])
+    issued = webhooks.webhook_endpoint_create(url=receiver.url)
+    assert issued.secret.startswith("whsec_")
+    followup = _promise()
+    delivery = WebhookDelivery.objects.get()  # written with the event, same transaction
+    assert (delivery.event_type, delivery.status) == ("followup.promised", "pending")
+
+    now = timezone.now()
+    assert webhooks.webhook_deliveries_send(now=now) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 500)
+    assert delivery.next_attempt_at == now + timedelta(seconds=30)  # the first back-off
+    assert webhooks.webhook_deliveries_send(now=now + timedelta(seconds=29)) == 0
+    assert webhooks.webhook_deliveries_send(now=now + timedelta(seconds=31)) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("sent", 2)
+
+    verifier = Webhook(issued.secret)
+    seen = {}
+    for headers, body in receiver.requests:
+        payload = verifier.verify(body, headers)  # raises on a bad signature
+        seen.setdefault(headers["webhook-id"], payload)
+    assert len(receiver.requests) == 2
+    assert list(seen) == [delivery.webhook_id]  # one event, by id
+    (payload,) = seen.values()
+    assert payload["type"] == "followup.promised"
+    assert payload["data"]["followup"]["id"] == followup.pk
+
+
+def test_a_tampered_body_fails_verification(receiver_factory):
+    receiver = receiver_factory()
+    issued = webhooks.webhook_endpoint_create(url=receiver.url)
+    _promise()
+    webhooks.webhook_deliveries_send()
+
+    headers, body = receiver.requests[0]
+    with pytest.raises(Exception, match="(?i)signature"):
+        Webhook(issued.secret).verify(body.replace(b"promised", b"cancelled"), headers)
+
+
+def test_sweep_transitions_fan_out_to_subscribed_endpoints_only(receiver_factory):
+    overdue_only = webhooks.webhook_endpoint_create(
+        url=receiver_factory().url, event_types=["followup.overdue"]
+    ).endpoint
+    everything = webhooks.webhook_endpoint_create(url=receiver_factory().url).endpoint
+    followup = _promise(due_at=timezone.now() + timedelta(minutes=5))
+
+    services.followup_sweep(now=timezone.now() + timedelta(minutes=6))
+
+    overdue = FollowUpEvent.objects.get(followup=followup, kind="overdue")
+    assert set(
+        WebhookDelivery.objects.filter(event=overdue).values_list("endpoint_id", flat=True)
+    ) == {overdue_only.pk, everything.pk}
+    assert list(
+        WebhookDelivery.objects.filter(endpoint=overdue_only).values_list("event_type", flat=True)
+    ) == ["followup.overdue"]
+    # A second sweep makes no second overdue event, so no second delivery.
+    services.followup_sweep(now=timezone.now() + timedelta(minutes=7))
+    assert WebhookDelivery.objects.filter(event__kind="overdue").count() == 2
+
+
+def test_people_changes_go_out_too(receiver_factory):
+    webhooks.webhook_endpoint_create(url=receiver_factory().url)
+    followup = _promise()
+
+    services.followup_cancel(
+        followup_id=followup.pk, user=followup.owner, reason="Customer withdrew"
+    )
+
+    assert list(WebhookDelivery.objects.order_by("pk").values_list("event_type", flat=True)) == [
+        "followup.promised",
+        "followup.cancelled",
+    ]
+
+
+def test_a_slow_receiver_never_holds_the_sweep(receiver_factory, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    slow = receiver_factory(delay=5)
+    webhooks.webhook_endpoint_create(url=slow.url)
+    followup = _promise(due_at=timezone.now() + timedelta(minutes=5))
+
+    later = timezone.now() + timedelta(minutes=6)
+    started = time.monotonic()
+    services.followup_sweep(now=later)
+    sweep_seconds = time.monotonic() - started
+    assert FollowUpEvent.objects.filter(followup=followup, kind="overdue").exists()
+    assert sweep_seconds < 1.0  # the sweep only writes the outbox
+
+    started = time.monotonic()
+    assert webhooks.webhook_deliveries_send(now=later) == 2  # promised + overdue
+    send_seconds = time.monotonic() - started
+    assert send_seconds < 2.5  # two timeouts of 0.5 s, not two 5 s waits
+    assert set(WebhookDelivery.objects.values_list("status", "attempts")) == {("pending", 1)}
+    assert all("Timeout" in e for e in WebhookDelivery.objects.values_list("last_error", flat=True))
+
+
+def test_endpoint_failing_for_days_is_disabled_and_admins_are_mailed(
+    receiver_factory, settings, django_capture_on_commit_callbacks
+):
+    settings.ADMINS = [("Ops", "ops@rapport.example")]
+    receiver = receiver_factory(statuses=[503, 503])
+    endpoint = webhooks.webhook_endpoint_create(url=receiver.url).endpoint
+    _promise()
+    now = timezone.now()
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=now - timedelta(days=4))
+
+    webhooks.webhook_deliveries_send(now=now)  # 4 days of failures: still active
+    endpoint.refresh_from_db()
+    assert endpoint.is_active
+
+    later = now + timedelta(days=1, seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.webhook_deliveries_send(now=later)
+
+    endpoint.refresh_from_db()
+    assert (endpoint.is_active, endpoint.disabled_at) == (False, later)
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["failed"]
+    assert len(mail.outbox) == 1
+    assert endpoint.url in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["ops@rapport.example"]
+
+
+def test_replay_sends_again_with_the_same_webhook_id(receiver_factory):
+    receiver = receiver_factory()
+    webhooks.webhook_endpoint_create(url=receiver.url)
+    _promise()
+    webhooks.webhook_deliveries_send()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "sent"
+
+    webhooks.webhook_delivery_replay(delivery=delivery)
+    webhooks.webhook_deliveries_send()
+
+    assert [headers["webhook-id"] for headers, _ in receiver.requests] == [
+        delivery.webhook_id,
+        delivery.webhook_id,
+    ]
+
+
+def test_admin_registers_an_endpoint_shows_the_secret_once_and_the_delivery_log(
+    client, receiver_factory
+):
+    admin_client = client
+    admin_client.force_login(factories.UserFactory(is_superuser=True, is_staff=True))
+    receiver = receiver_factory()
+    response = admin_client.post(
+        "/admin/followups/webhookendpoint/add/",
+        {
+            "url": receiver.url,
+            "description": "CRM on the other side",
+            "event_types": '["followup.overdue"]',
+            "is_active": "on",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
+            "deliveries-MIN_NUM_FORMS": "0",
+            "deliveries-MAX_NUM_FORMS": "0",
+        },
+        follow=True,
+    )
+
+    endpoint = WebhookEndpoint.objects.get()
+    secret = next(str(m) for m in response.context["messages"] if "whsec_" in str(m))
+    assert endpoint.event_types == ["followup.overdue"]
+    assert secret.split()[-1] not in endpoint.secret_encrypted  # stored encrypted only
+    followup = _promise(due_at=timezone.now() + timedelta(minutes=1))
+    services.followup_sweep(now=timezone.now() + timedelta(minutes=2))
+    delivery = WebhookDelivery.objects.get()
+
+    page = admin_client.get(f"/admin/followups/webhookendpoint/{endpoint.pk}/change/")
+    assert delivery.webhook_id in page.content.decode()
+    admin_client.post(
+        "/admin/followups/webhookdelivery/",
+        {"action": "replay", "_selected_action": [delivery.pk]},
+    )
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"
+    assert delivery.event.followup_id == followup.pk
+
+
+def test_api_client_registers_its_endpoint_reads_its_log_and_replays(receiver_factory):
+    from core.models import ApiClient
+    from tests.api_clients.helpers import bearer_client
+
+    receiver = receiver_factory()
+    _, http, _ = bearer_client(*ApiClient.Scope.values, name="crm-bridge")
+    _, other, _ = bearer_client(*ApiClient.Scope.values, name="someone-else")
+
+    created = http.post(
+        "/api/v1/webhooks/endpoints/",
+        {"url": receiver.url, "event_types": ["followup.promised"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    endpoint_id, secret = created.json()["id"], created.json()["secret"]
+    assert secret.startswith("whsec_")
+    assert "secret" not in http.get(f"/api/v1/webhooks/endpoints/{endpoint_id}/").json()
+    assert other.get("/api/v1/webhooks/endpoints/").json() == []  # its own only
+
+    _promise()
+    webhooks.webhook_deliveries_send()
+    log = http.get(f"/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/").json()
+    assert [(d["event_type"], d["status"]) for d in log] == [("followup.promised", "sent")]
+    Webhook(secret).verify(receiver.requests[0][1], receiver.requests[0][0])
+
+    replayed = http.post(
+        f"/api/v1/webhooks/endpoints/{endpoint_id}/deliveries/{log[0]['id']}/replay/"
+    )
+    assert (replayed.status_code, replayed.json()["status"]) == (200, "pending")
+    bad = http.post("/api/v1/webhooks/endpoints/", {"url": "ftp://x", "events": []}, format="json")
+    assert bad.status_code == 400
+    assert {"url", "events"} <= set(bad.json()["errors"])
