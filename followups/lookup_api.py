@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core.audit import audit_customers_viewed
 from core.authentication import api_client_of
 from core.errors import error_response
+from core.serializer_fields import unknown_field_errors
 from crm import access
 from crm.models import Customer
 from followups import selectors
@@ -155,6 +156,12 @@ class CallerLookupView(APIView):
     )
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
+        if unknown := unknown_field_errors(data, {"phone", "email"}):
+            return error_response(
+                code="invalid",
+                detail="Invalid input in: " + ", ".join(unknown) + ".",
+                errors=unknown,
+            )
         params = {name: data.get(name) for name in ("phone", "email")}
         if not all(value is None or isinstance(value, str) for value in params.values()):
             return error_response(

@@ -102,6 +102,9 @@ def test_batch_sync_refuses_each_out_of_window_record_and_stores_the_others():
 
 
 def test_asterisk_cdr_refuses_a_line_outside_the_window_and_keeps_the_others():
+    from interactions.models import AsteriskSource
+
+    AsteriskSource.objects.create(name="hq")  # the sample cdr.conf: 18 columns, UTC
     _, http, _ = bearer_client("interactions:write", name="pbx")
     text = "\n".join(
         [
