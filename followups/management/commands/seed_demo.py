@@ -261,10 +261,20 @@ def _ascii_name(text: str) -> str:
 class Command(BaseCommand):
     help = "Create the demo teams, users, customers, interactions and follow-ups (idempotent)."
 
+    def _categories(self) -> None:
+        # Migration interactions/0003 seeds these; a database flushed since (a test
+        # harness, an admin's clean-up) must not make the demo fail on a foreign key.
+        InteractionCategory = apps.get_model("interactions", "InteractionCategory")
+        for position, slug in enumerate(dict.fromkeys(DEMO_CATEGORIES)):
+            InteractionCategory.objects.get_or_create(
+                slug=slug, defaults={"name": slug.title(), "position": position}
+            )
+
     def handle(self, *args, **options):
         rng = random.Random(20261123)  # noqa: S311 - demo data, not security
         now = timezone.now()
         with transaction.atomic():
+            self._categories()
             teams, reps, supervisors = self._people()
             customers = self._customers(rng, reps)
             self._profiles(rng, now, customers, reps)
