@@ -93,7 +93,7 @@ def generate(*, followups: int, interactions: int, reps: int, teams: int) -> flo
         rep_team = f"(ARRAY[{','.join(str(team_ids[i % teams]) for i in range(reps))}])"
         rep_pick = f"(1 + (n::bigint * 7919) % {reps})::int"
         # The board's aging boundaries of each rep's team, now (business time).
-        from followups.services import team_calendar
+        from followups.schedules import team_calendar
         from reporting.board_selectors import aging_boundaries
 
         bounds = [aging_boundaries(team_calendar(team=team), now) for team in team_rows]

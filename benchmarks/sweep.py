@@ -5,7 +5,7 @@
 On a throw-away PostgreSQL database `<DATABASE_URL db>_bench_sweep` (rows made
 with bulk SQL: INSERT ... SELECT generate_series):
 
-1. The real sweep (`followups.services.followup_sweep`) finding the same
+1. The real sweep (`followups.sweep.followup_sweep`) finding the same
    1,000 due follow-ups among 10,000 open ones, then among 1,000,000 open
    ones. Goal: the second takes at most 2x the first (the partial index on
    next_action_at makes the cost follow the due rows, not the table).
@@ -101,7 +101,7 @@ def reset_due(due_ids: list[int]) -> None:
 def time_sweep(due_ids: list[int], repeat: int) -> tuple[list[float], int]:
     from django.utils import timezone
 
-    from followups.services import followup_sweep
+    from followups.sweep import followup_sweep
 
     timings = []
     made = 0

@@ -68,7 +68,7 @@ def _reset(due_ids: list[int]) -> None:
 def _sweep_rates(due_ids: list[int], repeat: int) -> list[float]:
     from django.utils import timezone
 
-    from followups.services import followup_sweep
+    from followups.sweep import followup_sweep
 
     rates = []
     for _ in range(repeat):

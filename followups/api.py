@@ -1,6 +1,8 @@
 """/api/v1/followups/: parse, authorise, call a service or selector, render."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -8,7 +10,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
@@ -18,9 +20,10 @@ from rest_framework.settings import api_settings
 from core.authentication import api_client_of
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import access
-from followups import selectors, services
-from followups.models import FollowUp
+from followups import selectors, services, webhooks
+from followups.models import WEBHOOK_EVENT_TYPES, FollowUp, WebhookDelivery, WebhookEndpoint
 from followups.serializers import (
     CancelSerializer,
     CompleteSerializer,
@@ -338,3 +341,136 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             user=request.user,
             reason=serializer.validated_data["reason"],
         )
+
+
+# --- webhook endpoints (an API client's own, or admins) ------------------------------
+
+EVENT_TYPE_NAMES = sorted(set(WEBHOOK_EVENT_TYPES.values()))
+DELIVERY_LOG_LIMIT = 100  # newest first; older ones are in the admin's full log
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPE_NAMES))
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "url",
+            "description",
+            "event_types",
+            "is_active",
+            "failing_since",
+            "disabled_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
+    secret = serializers.CharField(help_text="`whsec_…`: shown once; verify signatures with it.")
+
+    class Meta(WebhookEndpointSerializer.Meta):
+        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookEndpointCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENT_TYPE_NAMES),
+        required=False,
+        max_length=len(EVENT_TYPE_NAMES),
+        help_text="Empty or absent: every event type.",
+    )
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "webhook_id",
+            "event_type",
+            "status",
+            "attempts",
+            "last_status_code",
+            "last_error",
+            "next_attempt_at",
+            "created_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookEndpointViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    required_scopes = {"GET": ["followups:read"], "*": ["followups:write"]}
+    serializer_class = WebhookEndpointSerializer
+    pagination_class = None  # a client's few endpoints
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self):
+        endpoints = WebhookEndpoint.objects.order_by("pk")
+        client = api_client_of(self.request)
+        if client is not None:
+            return endpoints.filter(api_client=client)
+        if not access.is_admin(self.request.user):
+            raise PermissionDenied("Only admins and API clients manage webhook endpoints.")
+        return endpoints
+
+    def perform_destroy(self, instance):
+        webhooks.webhook_endpoint_delete(endpoint=instance)
+
+    @extend_schema(
+        request=WebhookEndpointCreateSerializer,
+        responses={201: WebhookEndpointCreatedSerializer},
+        summary="Register a webhook endpoint (the signing secret is in this answer only)",
+    )
+    def create(self, request):
+        self.get_queryset()  # the permission check
+        serializer = WebhookEndpointCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            issued = webhooks.webhook_endpoint_create(
+                api_client=api_client_of(request),
+                created_by=request.user if request.user.is_authenticated else None,
+                **serializer.validated_data,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        data = WebhookEndpointSerializer(issued.endpoint).data
+        return Response({**data, "secret": issued.secret}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses=WebhookDeliverySerializer(many=True),
+        summary=f"The endpoint's delivery log (newest {DELIVERY_LOG_LIMIT})",
+    )
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request, pk=None):
+        endpoint = self.get_object()
+        rows = endpoint.deliveries.order_by("-id")[:DELIVERY_LOG_LIMIT]
+        return Response(WebhookDeliverySerializer(rows, many=True).data)
+
+    @extend_schema(
+        request=None,
+        responses=WebhookDeliverySerializer,
+        summary="Replay one delivery (same webhook-id)",
+        operation_id="webhooks_endpoints_deliveries_replay",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_id>[0-9]+)/replay",
+    )
+    def replay(self, request, pk=None, delivery_id=None):
+        endpoint = self.get_object()
+        delivery = get_object_or_404(endpoint.deliveries, pk=delivery_id)
+        webhooks.webhook_delivery_replay(delivery=delivery)
+        delivery.refresh_from_db()
+        return Response(WebhookDeliverySerializer(delivery).data)

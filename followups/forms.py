@@ -64,7 +64,7 @@ class PromiseFields(forms.Form):
             elif not data.get("due_at") and getattr(self, "customer", None) is not None:
                 # Read the phrase now, so a typo shows beside the field before anything is saved.
                 from followups.calendar import DuePhraseError, due_at_from_phrase
-                from followups.services import team_calendar, user_team
+                from followups.schedules import team_calendar, user_team
 
                 try:
                     due_at_from_phrase(
@@ -95,7 +95,7 @@ class PromiseFollowUpExtension:
         form.fields["due_at"].label = f"Or exact time (your time, {zone_now:%Z})"
         form.customer = customer
         form.user = user
-        from followups.services import user_time_zone
+        from followups.schedules import user_time_zone
 
         form.fields["keeps"].time_zone = user_time_zone(user)
         form.fields["keeps"].queryset = FollowUp.objects.filter(

@@ -23,6 +23,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from followups.models import EscalationPolicy, FollowUp, Notification
+from followups.notifications import deliver_notification_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +124,6 @@ def outbox_retry(*, include_failed: bool = False, now: datetime | None = None) -
     lock, so enqueuing a row twice sends it once. Given-up rows become pending
     with a fresh retry budget. Returns the ids handed over (after commit).
     """
-    from followups.tasks import deliver_notification
-
     now = now or timezone.now()
     statuses = [Notification.DeliveryStatus.PENDING]
     if include_failed:
@@ -149,7 +148,7 @@ def outbox_retry(*, include_failed: bool = False, now: datetime | None = None) -
 
         def enqueue() -> None:
             for notification_id in ids:
-                deliver_notification.delay(notification_id)
+                deliver_notification_enqueue(notification_id)
 
         transaction.on_commit(enqueue)
     return ids
@@ -179,18 +178,18 @@ def policy_preview(
     Transitions already due but not yet made are listed at their (past) time.
     """
     from crm.models import Team
-    from followups import services
+    from followups import schedules
 
     now = now or timezone.now()
     until = now + timedelta(hours=hours)
     team = Team.objects.get(pk=team_id)
-    policy = services.team_policy(team=team)
+    policy = schedules.team_policy(team=team)
     if proposed:
         values = {f.name: getattr(policy, f.name) for f in EscalationPolicy._meta.concrete_fields}
         values.update(proposed)
         policy = EscalationPolicy(**values)
         policy.full_clean(exclude=["team"], validate_unique=False)
-    calendar = services.team_calendar(team=team)
+    calendar = schedules.team_calendar(team=team)
     rows = (
         FollowUp.objects.filter(team_id=team_id, status=FollowUp.Status.OPEN)
         .select_related("owner")
@@ -199,7 +198,7 @@ def policy_preview(
     preview: list[PreviewedTransition] = []
     for followup in rows.iterator(chunk_size=2000):
         if proposed:
-            services.followup_reschedule(
+            schedules.followup_reschedule(
                 followup=followup, now=now, calendar=calendar, policy=policy
             )
         candidates = [

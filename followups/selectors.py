@@ -18,7 +18,8 @@ from django.utils import timezone
 from crm import selectors as crm_selectors
 from crm.models import Customer, ProfileFact
 from followups.models import FollowUp, FollowUpEvent, Notification
-from followups.services import followup_visibility_filter, user_time_zone
+from followups.schedules import user_time_zone
+from followups.services import followup_visibility_filter
 from interactions.models import Interaction
 
 BELL_LIST_SIZE = 20

@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from followups import operations, services
+from followups import notifications, operations, schedules
+from followups.sweep import followup_sweep
 
 # Work budget of one sweep: well inside the soft limit, so a backlog is left
 # for the next tick between batches instead of being interrupted in one.
@@ -13,7 +14,7 @@ SWEEP_MAX_SECONDS = 80
 @shared_task(name="followups.tasks.sweep", time_limit=120, soft_time_limit=100)
 def sweep() -> int:
     """Beat fires this every FOLLOWUP_SWEEP_SECONDS; safe to run twice at once."""
-    transitions = services.followup_sweep(max_seconds=SWEEP_MAX_SECONDS)
+    transitions = followup_sweep(max_seconds=SWEEP_MAX_SECONDS)
     operations.sweep_finished(at=timezone.now())
     return transitions
 
@@ -21,7 +22,7 @@ def sweep() -> int:
 @shared_task(name="followups.tasks.team_schedules_recompute", time_limit=300, soft_time_limit=280)
 def team_schedules_recompute(team_id: int) -> int:
     """After a team's policy or calendar changed; running it twice computes the same."""
-    return services.team_schedules_recompute(team_id=team_id)
+    return schedules.team_schedules_recompute(team_id=team_id)
 
 
 @shared_task(
@@ -29,7 +30,7 @@ def team_schedules_recompute(team_id: int) -> int:
     name="followups.tasks.deliver_notification",
     time_limit=60,
     soft_time_limit=45,
-    max_retries=services.EMAIL_MAX_ATTEMPTS,
+    max_retries=notifications.EMAIL_MAX_ATTEMPTS,
 )
 def deliver_notification(self, notification_id: int) -> str:
     """Send one e-mail notification; on an SMTP failure retry with exponential backoff.
@@ -37,7 +38,7 @@ def deliver_notification(self, notification_id: int) -> str:
     The backoff lives in the row (next_attempt_at) too, so a retry lost with
     the broker is picked up by the sweep's outbox relay.
     """
-    outcome, retry_in = services.notification_deliver(notification_id=notification_id)
+    outcome, retry_in = notifications.notification_deliver(notification_id=notification_id)
     if outcome == "retry":
         raise self.retry(countdown=retry_in)
     return outcome

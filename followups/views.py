@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from crm import access
-from followups import selectors, services
+from followups import notifications, selectors, services
 from followups.forms import CompleteForm
 
 
@@ -116,7 +116,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notifications_mark_read(request: HttpRequest) -> HttpResponse:
     raw_ids = request.POST.getlist("notification")
     ids = [int(raw) for raw in raw_ids if raw.isdigit() and len(raw) < 19] if raw_ids else None
-    services.notifications_mark_read(user=request.user, notification_ids=ids)
+    notifications.notifications_mark_read(user=request.user, notification_ids=ids)
     if request.headers.get("HX-Request"):
         response = _inbox(request, "followups/_notification_items.html")
         # The bell listens for this and refreshes its count at once.

@@ -37,9 +37,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.encryption import decrypt_text, encrypt_text
-from followups.models import FollowUp, FollowUpEvent
-from followups.webhook_models import (
+from followups.models import (
     WEBHOOK_EVENT_TYPES,
+    FollowUp,
+    FollowUpEvent,
     WebhookDelivery,
     WebhookEndpoint,
 )

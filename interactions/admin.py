@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import models
 
 from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
-from interactions import attribution, services
+from interactions import attribution, matters, services
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 
 # What an admin gives when logging a contact by hand (interaction_log's arguments).
@@ -104,10 +104,10 @@ class InteractionAdmin(ServiceModelAdmin):
             )
         if "matter" in form.changed_data:
             if data["matter"] is None:
-                stored = service_call(services.interaction_matter_unlink, interaction=stored)
+                stored = service_call(matters.interaction_matter_unlink, interaction=stored)
             else:
                 stored = service_call(
-                    services.interaction_matter_link, interaction=stored, matter=data["matter"]
+                    matters.interaction_matter_link, interaction=stored, matter=data["matter"]
                 )
         adopt_saved(obj, stored)
 
@@ -141,7 +141,7 @@ class MatterAdmin(ServiceModelAdmin):
         "last_contact_at",
         "resolved_at",
     ]
-    readonly_fields = [name for name in fields if name not in services.MATTER_EDITABLE_FIELDS]
+    readonly_fields = [name for name in fields if name not in matters.MATTER_EDITABLE_FIELDS]
     actions = ["resolve", "reopen"]
 
     def has_add_permission(self, request) -> bool:
@@ -151,20 +151,20 @@ class MatterAdmin(ServiceModelAdmin):
         changes = {
             name: form.cleaned_data[name]
             for name in form.changed_data
-            if name in services.MATTER_EDITABLE_FIELDS
+            if name in matters.MATTER_EDITABLE_FIELDS
         }
         if changes:
-            adopt_saved(obj, service_call(services.matter_update, matter=obj, changes=changes))
+            adopt_saved(obj, service_call(matters.matter_update, matter=obj, changes=changes))
 
     @admin.action(description="Mark resolved", permissions=["change"])
     def resolve(self, request, queryset):
         for matter in queryset.order_by("pk"):
-            services.matter_resolve(matter=matter)
+            matters.matter_resolve(matter=matter)
 
     @admin.action(description="Reopen", permissions=["change"])
     def reopen(self, request, queryset):
         for matter in queryset.order_by("pk"):
-            services.matter_reopen(matter=matter)
+            matters.matter_reopen(matter=matter)
 
 
 @admin.register(Feedback)

@@ -25,7 +25,7 @@ from core.permissions import HasScope
 from core.serializer_fields import unknown_field_errors
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
-from interactions import attribution, selectors, services
+from interactions import attribution, email_ingest, matters, selectors
 from interactions.models import Interaction, Matter
 from interactions.serializers import (
     EmailIngestResponseSerializer,
@@ -203,14 +203,14 @@ class InteractionViewSet(
             raise ValidationError(unknown)
         matter_id = request.data["matter"]
         if matter_id is None:
-            _service_call(services.interaction_matter_unlink, interaction=interaction)
+            _service_call(matters.interaction_matter_unlink, interaction=interaction)
         else:
             if isinstance(matter_id, bool) or not isinstance(matter_id, int):
                 raise ValidationError({"matter": ["Expected a matter id or null."]})
             matter = Matter.objects.filter(pk=matter_id).first()
             if matter is None:
                 raise ValidationError({"matter": [f"No matter with id {matter_id}."]})
-            _service_call(services.interaction_matter_link, interaction=interaction, matter=matter)
+            _service_call(matters.interaction_matter_link, interaction=interaction, matter=matter)
         interaction = selectors.interaction_get(interaction_id=interaction.pk)
         return Response(InteractionSerializer(interaction).data)
 
@@ -268,7 +268,7 @@ class EmailIngestView(APIView):
             raise ValidationError({"message": ["Send the message as message/rfc822."]})
         client = api_client_of(request)
         result = _service_call(
-            services.interaction_email_ingest,
+            email_ingest.interaction_email_ingest,
             raw=raw,
             # Outbound only through the team's outgoing mail gateway, never by From: alone.
             is_outgoing_gateway=client is not None and client.has_scopes(["email:outbound"]),

@@ -1,6 +1,6 @@
 """E-mail ingestion: a raw RFC 5322 message becomes one e-mail interaction.
 
-Called through interactions.services.interaction_email_ingest. Parsing lives in
+`interaction_email_ingest` is the service the API calls. Parsing lives in
 interactions/sources/email.py; this module decides who the message is from
 and about, which matter it threads into, and makes a re-delivery a no-op.
 
@@ -17,6 +17,7 @@ and about, which matter it threads into, and makes a re-delivery a no-op.
   customer's e-mails in open matters.
 """
 
+from dataclasses import dataclass
 from email.utils import getaddresses
 
 from django.contrib.auth import get_user_model
@@ -26,12 +27,9 @@ from django.utils import timezone
 
 from crm.selectors import customers_by_email
 from crm.time_window import occurred_at_problem
+from interactions.matters import _transaction_lock
 from interactions.models import Interaction, Matter
-from interactions.services import (
-    EmailIngestResult,
-    _transaction_lock,
-    interaction_log,
-)
+from interactions.services import interaction_log
 from interactions.sources.email import (
     EmailParseError,
     ParsedEmail,
@@ -85,7 +83,13 @@ def _participants(interaction: Interaction) -> set[str]:
     return {address.lower() for _, address in getaddresses(headers) if address}
 
 
-def email_ingest(*, raw: bytes, is_outgoing_gateway: bool = False) -> EmailIngestResult:
+@dataclass(frozen=True)
+class EmailIngestResult:
+    interaction: Interaction
+    created: bool  # False: a re-delivery of a message already logged
+
+
+def interaction_email_ingest(*, raw: bytes, is_outgoing_gateway: bool = False) -> EmailIngestResult:
     """Log one message. Headers are not taken on their word:
 
     - It is outbound (by the rep whose address is in From:) only when it came

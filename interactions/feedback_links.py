@@ -15,7 +15,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
 from django.utils import timezone
 
 _SALT = "interactions.feedback"
@@ -52,17 +51,3 @@ def feedback_token_read(token: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise FeedbackLinkError("invalid") from exc
-
-
-def feedback_token_make(*, interaction_id: int) -> str:
-    """The token of the interaction's link, issuing the link when it has none."""
-    from interactions.services import feedback_link_issue
-
-    return feedback_token_for_link(feedback_link_issue(interaction_id=interaction_id).pk)
-
-
-def feedback_path(*, interaction_id: int) -> str:
-    """The customer's page for the interaction's link (for the request e-mail)."""
-    return reverse(
-        "interactions:feedback", args=[feedback_token_make(interaction_id=interaction_id)]
-    )

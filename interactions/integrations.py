@@ -21,7 +21,7 @@ from interactions.sync import _advisory_lock, interaction_records_upsert, record
 def _matters_assign(results: list) -> None:
     """New calls join matters (repeat contacts) like logged and synced ones do, in
     the same transaction as the rows."""
-    from interactions.services import interaction_matters_assign
+    from interactions.matters import interaction_matters_assign
 
     interaction_matters_assign(
         interaction_ids=[r.id for r in results if r.status == "created" and r.id]

@@ -1,7 +1,7 @@
 """Batch upsert of interaction records by (source, external_id): the sync engine.
 
 Used by POST /api/v1/interactions/sync/ and the Asterisk and Twilio sources
-(through `interaction_sync` in interactions/services.py).
+(through `interaction_sync` at the end of this module).
 
 Guarantees:
 - One result per item, in request order: created, updated, unchanged or error.
@@ -43,6 +43,13 @@ from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
 from crm.time_window import occurred_at_problem
 from crm.validators import validate_recording_url
+from interactions.matters import (
+    ReservedMatter,
+    contact_opens_own_matter,
+    interaction_matters_assign,
+    matter_ids_reserve,
+    matters_open_reserved,
+)
 from interactions.models import Interaction, InteractionCategory
 from interactions.sources.common import IngestRecord
 
@@ -621,11 +628,10 @@ def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:
 
 def _matters_reserve(rows: list[_Row]) -> dict[int, _Row]:
     """Matter ids for the rows that, if new, open a matter of their own
-    (interactions.services.contact_opens_own_matter), so the rows are inserted
+    (interactions.matters.contact_opens_own_matter), so the rows are inserted
     already pointing at them instead of updated again afterwards (an UPDATE of
     `matter_id` rewrites every index entry of the row). Returns matter id -> row.
     """
-    from interactions.services import contact_opens_own_matter, matter_ids_reserve
 
     for row in rows:
         row.values["matter_id"] = None
@@ -646,7 +652,6 @@ def _matters_reserve(rows: list[_Row]) -> dict[int, _Row]:
 
 def _matters_insert_reserved(reserved: dict[int, _Row], results: dict[int, SyncResult]) -> None:
     """Open the reserved matters whose rows were created (one statement)."""
-    from interactions.services import ReservedMatter, matters_open_reserved
 
     matters_open_reserved(
         matters=[
@@ -660,4 +665,24 @@ def _matters_insert_reserved(reserved: dict[int, _Row], results: dict[int, SyncR
             for matter_id, row in reserved.items()
             if results[row.index].status == "created"
         ]
+    )
+
+
+def interaction_sync(*, records: list, creates_unmatched_customers: bool = False) -> list:
+    """Batch upsert by (source, external_id); one SyncResult per record, in order.
+
+    `records` is open JSON (each validated here); see interactions/sync.py for
+    the guarantees (no duplicates under concurrent replays, bad items isolated).
+    """
+
+    def matters_assign(results: list) -> None:
+        # New contacts join matters like logged ones (H2); a no-op for rows already in one.
+        interaction_matters_assign(
+            interaction_ids=[r.id for r in results if r.status == "created" and r.id]
+        )
+
+    return interaction_records_upsert(
+        items=[record_validate(raw) for raw in records],
+        creates_unmatched_customers=creates_unmatched_customers,
+        on_written=matters_assign,
     )

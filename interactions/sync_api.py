@@ -21,10 +21,9 @@ from core.errors import ErrorSerializer, error_response
 from core.serializer_fields import unknown_field_errors
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
 from interactions.models import AsteriskSource, Interaction, TwilioAccount
-from interactions.services import interaction_sync
 from interactions.sources import twilio
 from interactions.sources.common import SourceLineError
-from interactions.sync import MAX_RECORDS
+from interactions.sync import MAX_RECORDS, interaction_sync
 
 
 class SyncRecordSerializer(serializers.Serializer):

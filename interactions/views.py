@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm import access
 from crm import selectors as crm_selectors
-from interactions import selectors, services
+from interactions import matters, selectors, services
 from interactions.feedback_links import (
     FeedbackLinkError,
     feedback_link_is_expired,
@@ -165,14 +165,14 @@ def interaction_matter_change(request: HttpRequest, interaction_id: int) -> Http
     choice = request.POST.get("matter", "")
     with transaction.atomic():
         if choice == "new":
-            services.interaction_matter_unlink(interaction=interaction)
+            matters.interaction_matter_unlink(interaction=interaction)
         else:
             try:
                 matter = Matter.objects.get(pk=int(choice))
             except (ValueError, Matter.DoesNotExist):
                 return HttpResponse("Choose a matter.", status=400, content_type="text/plain")
             try:
-                services.interaction_matter_link(interaction=interaction, matter=matter)
+                matters.interaction_matter_link(interaction=interaction, matter=matter)
             except ValidationError as exc:
                 return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain")
     response = render(

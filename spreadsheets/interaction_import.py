@@ -1,7 +1,7 @@
 """Import past interactions from CSV through the sync engine.
 
 Each row becomes the sync API's JSON record and goes to
-`interactions.services.interaction_sync`, the same call as
+`interactions.sync.interaction_sync`, the same call as
 POST /api/v1/interactions/sync/: the same customer matching (Rapport id,
 normalised phone, e-mail), the same validation, the same upsert by
 (source, external_id). A file without an id column gets a stable one per
@@ -172,7 +172,7 @@ def interactions_import(
     """Import the file's interactions in batches of BATCH_RECORDS (each batch
     one sync call, one transaction). A dry run does the same work and rolls
     it back, so it reports exactly what the run would do."""
-    from interactions.services import interaction_sync
+    from interactions.sync import interaction_sync
 
     table = open_table(content)
     mapping = mapping or suggest_interaction_mapping(table.header)

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from followups import services
+from followups import sweep
 from tests.factories import FollowUpFactory
 
 
@@ -53,7 +53,7 @@ def test_readyz_is_503_naming_the_sweep_when_its_lag_passes_the_threshold(client
     assert body["checks"]["sweep"].startswith("sweep lag 36")
     assert "exceeds 300 s (2 follow-ups" in body["checks"]["sweep"]
 
-    services.followup_sweep(now=timezone.now())
+    sweep.followup_sweep(now=timezone.now())
 
     assert client.get("/readyz").status_code == 200
 

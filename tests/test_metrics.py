@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from followups import services
+from followups import notifications, sweep
 from followups.models import Notification
 from tests.factories import FollowUpFactory, UserFactory
 from tests.processes import GunicornProcess, process_env
@@ -94,7 +94,7 @@ def test_engine_gauges_move_when_work_falls_due_and_when_it_is_done(client):
     assert gauge(due, "rapport_followups_due") == 1
     assert 590 < gauge(due, "rapport_followups_sweep_lag_seconds") < 700
 
-    services.followup_sweep(now=timezone.now())
+    sweep.followup_sweep(now=timezone.now())
     swept = scrape(client)
 
     assert gauge(swept, "rapport_followups_due") == 0
@@ -103,7 +103,7 @@ def test_engine_gauges_move_when_work_falls_due_and_when_it_is_done(client):
     assert gauge(swept, "rapport_outbox_oldest_pending_age_seconds") >= 0
 
     notification = Notification.objects.get(channel="email")
-    services.notification_deliver(notification_id=notification.pk)
+    notifications.notification_deliver(notification_id=notification.pk)
     delivered = scrape(client)
 
     assert gauge(delivered, "rapport_outbox_pending") == 0
@@ -161,7 +161,7 @@ def test_metrics_add_up_every_worker_and_gauges_agree_across_them(two_web_worker
 
     FollowUpFactory(due_at=timezone.now() - timedelta(minutes=5))
     due = [gauge(server.get("/metrics")[1], "rapport_followups_due") for _ in range(6)]
-    services.followup_sweep(now=timezone.now())
+    sweep.followup_sweep(now=timezone.now())
     done = [gauge(server.get("/metrics")[1], "rapport_followups_due") for _ in range(6)]
 
     assert due == [1] * 6

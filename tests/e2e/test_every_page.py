@@ -14,7 +14,7 @@ from django.utils import timezone
 from crm.models import TeamMembership
 from crm.services import customer_create
 from followups.services import followup_promise
-from interactions.feedback_links import feedback_path
+from interactions.services import feedback_path
 from tests import factories
 from tests.e2e.conftest import ARTIFACTS
 

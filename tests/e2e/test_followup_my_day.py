@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from crm.models import TeamMembership
-from followups import services
+from followups import services, sweep
 from followups.models import FollowUp
 from tests.factories import CustomerFactory, TeamFactory, TeamMembershipFactory, UserFactory
 
@@ -28,7 +28,7 @@ def test_rep_sees_the_overdue_promise_and_completes_it_in_place(page, login_as, 
     services.followup_promise(
         customer=customer, owner=rep, action="Confirm the visit", due_phrase="in 3 days"
     )
-    services.followup_sweep(now=now + timedelta(minutes=2))
+    sweep.followup_sweep(now=now + timedelta(minutes=2))
 
     login_as(page, rep)
     page.goto("/followups/my-day/")

@@ -8,7 +8,7 @@ its panels by htmx, so a blocked script would leave them empty).
 import pytest
 
 from crm.models import TeamMembership
-from interactions.feedback_links import feedback_path
+from interactions.services import feedback_path
 from tests import factories
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

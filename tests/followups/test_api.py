@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from followups import services
+from followups import services, sweep
 from followups.models import FollowUp
 from tests.factories import CustomerFactory, InteractionFactory
 from tests.followups.conftest import MONDAY_10_NY
@@ -73,7 +73,7 @@ def test_list_filters(customer, rep, other_rep, team, django_assert_max_num_quer
     overdue = _promise(customer, rep, due_at=MONDAY_10_NY + timedelta(minutes=5))
     later = _promise(customer, other_rep, due_at=DUE + timedelta(days=3))
     other_customer = _promise(CustomerFactory(), rep)
-    services.followup_sweep(now=MONDAY_10_NY + timedelta(minutes=10))
+    sweep.followup_sweep(now=MONDAY_10_NY + timedelta(minutes=10))
     client = _client(rep)
 
     def ids(query: str) -> list[int]:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from followups import operations, services
+from followups import notifications, operations, services, sweep
 from followups.models import EscalationPolicy, FollowUp, FollowUpEvent, Notification
 from tests.factories import FollowUpFactory, UserFactory
 
@@ -25,7 +25,7 @@ def _swept_overdue(*, minutes_ago: int = 30) -> Notification:
     now = timezone.now()
     owner = UserFactory(email="owner@example.com")
     FollowUpFactory(owner=owner, due_at=now - timedelta(minutes=minutes_ago + 1))
-    services.followup_sweep(now=now - timedelta(minutes=minutes_ago))
+    sweep.followup_sweep(now=now - timedelta(minutes=minutes_ago))
     return Notification.objects.get(channel="email")
 
 
@@ -93,7 +93,7 @@ def test_outbox_retry_enqueues_pending_after_commit_and_sends_once(
 def test_outbox_retry_failed_only_when_asked(django_capture_on_commit_callbacks):
     failed = _swept_overdue()
     Notification.objects.filter(pk=failed.pk).update(
-        delivery_status="failed", attempts=services.EMAIL_MAX_ATTEMPTS, next_attempt_at=None
+        delivery_status="failed", attempts=notifications.EMAIL_MAX_ATTEMPTS, next_attempt_at=None
     )
 
     assert run("outbox_retry") == "0 deliveries handed to the broker.\n"

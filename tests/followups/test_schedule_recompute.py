@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, time, timedelta
 
-from followups import services
+from followups import schedules, services, sweep
 from followups.models import (
     BusinessHours,
     Closure,
@@ -33,7 +33,7 @@ def test_a_shorter_policy_moves_escalations_and_keeps_what_happened(customer, re
         due_at=DUE + timedelta(days=1),
         now=MONDAY_10_NY,
     )
-    services.followup_sweep(now=DUE + timedelta(minutes=1))
+    sweep.followup_sweep(now=DUE + timedelta(minutes=1))
     overdue.refresh_from_db()
     assert (overdue.is_reminded, overdue.is_overdue, overdue.escalation_level) == (True, True, 0)
     assert overdue.escalate_1_at == datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
@@ -43,7 +43,7 @@ def test_a_shorter_policy_moves_escalations_and_keeps_what_happened(customer, re
         escalate_1_after_business_minutes=60,
         escalate_2_after_business_minutes=120,
     )
-    rescheduled = services.team_schedules_recompute(
+    rescheduled = schedules.team_schedules_recompute(
         team_id=overdue.team_id, now=DUE + timedelta(minutes=2)
     )
 
@@ -57,8 +57,8 @@ def test_a_shorter_policy_moves_escalations_and_keeps_what_happened(customer, re
     assert upcoming.next_action_at == upcoming.remind_at == upcoming.due_at - timedelta(hours=1)
     assert upcoming.escalate_1_at == upcoming.due_at + timedelta(hours=1)
     # The sweep then escalates on the new time, once.
-    services.followup_sweep(now=DUE + timedelta(hours=1, minutes=1))
-    services.followup_sweep(now=DUE + timedelta(hours=1, minutes=2))
+    sweep.followup_sweep(now=DUE + timedelta(hours=1, minutes=1))
+    sweep.followup_sweep(now=DUE + timedelta(hours=1, minutes=2))
     escalations = FollowUpEvent.objects.filter(followup=overdue, kind="escalate")
     assert list(escalations.values_list("level", flat=True)) == [1]
 
@@ -118,9 +118,9 @@ def test_a_policy_edited_after_the_reminder_fell_due_still_reminds_once(customer
         escalate_1_after_business_minutes=60,
         escalate_2_after_business_minutes=120,
     )
-    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
-    services.followup_sweep(now=NEXT_SWEEP)
-    services.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    sweep.followup_sweep(now=NEXT_SWEEP)
+    sweep.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
 
     assert _reminders(followup) == [REMIND_AT]
     assert _owner_reminder_notices(followup) == 2  # in-app and e-mail, once each
@@ -136,9 +136,9 @@ def test_business_hours_edited_after_the_reminder_fell_due_still_remind_once(cus
         BusinessHours.objects.create(
             team=followup.team, weekday=weekday, opens_at=time(8), closes_at=time(20)
         )
-    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
-    services.followup_sweep(now=NEXT_SWEEP)
-    services.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    sweep.followup_sweep(now=NEXT_SWEEP)
+    sweep.followup_sweep(now=NEXT_SWEEP + timedelta(minutes=1))
 
     assert _reminders(followup) == [REMIND_AT]
     assert _owner_reminder_notices(followup) == 2
@@ -151,12 +151,12 @@ def test_a_longer_lead_that_puts_a_pending_reminder_in_the_past_reminds_at_the_n
     edited_at = DUE - timedelta(minutes=90)  # the old reminder (DUE - 60 min) is still ahead
 
     EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=120)
-    services.team_schedules_recompute(team_id=followup.team_id, now=edited_at)
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=edited_at)
     followup.refresh_from_db()
     assert followup.remind_at == DUE - timedelta(minutes=120)
     assert followup.next_action_at == followup.remind_at
-    services.followup_sweep(now=edited_at + timedelta(minutes=1))
-    services.followup_sweep(now=REMIND_AT + timedelta(minutes=1))
+    sweep.followup_sweep(now=edited_at + timedelta(minutes=1))
+    sweep.followup_sweep(now=REMIND_AT + timedelta(minutes=1))
 
     assert _reminders(followup) == [DUE - timedelta(minutes=120)]
     assert _owner_reminder_notices(followup) == 2
@@ -166,23 +166,23 @@ def test_a_shorter_lead_moves_the_pending_reminder_later_and_it_is_made_once(cus
     followup = _promise(customer, rep)
 
     EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=30)
-    services.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
-    services.followup_sweep(now=NEXT_SWEEP)
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=EDITED_AT)
+    sweep.followup_sweep(now=NEXT_SWEEP)
     assert _reminders(followup) == []
-    services.followup_sweep(now=DUE - timedelta(minutes=29))
-    services.followup_sweep(now=DUE - timedelta(minutes=28))
+    sweep.followup_sweep(now=DUE - timedelta(minutes=29))
+    sweep.followup_sweep(now=DUE - timedelta(minutes=28))
 
     assert _reminders(followup) == [DUE - timedelta(minutes=30)]
 
 
 def test_a_reminder_already_made_is_not_made_again_after_an_edit(customer, rep):
     followup = _promise(customer, rep)
-    services.followup_sweep(now=NEXT_SWEEP)
+    sweep.followup_sweep(now=NEXT_SWEEP)
     assert _reminders(followup) == [REMIND_AT]
 
     EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=30)
-    services.team_schedules_recompute(team_id=followup.team_id, now=NEXT_SWEEP)
-    services.followup_sweep(now=DUE - timedelta(minutes=29))
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=NEXT_SWEEP)
+    sweep.followup_sweep(now=DUE - timedelta(minutes=29))
 
     assert _reminders(followup) == [REMIND_AT]
     assert _owner_reminder_notices(followup) == 2
@@ -196,8 +196,8 @@ def test_a_promise_made_inside_the_lead_gets_no_reminder_from_a_later_edit(custo
     assert followup.remind_at is None
 
     EscalationPolicy.objects.create(team=followup.team, reminder_lead_minutes=120)
-    services.team_schedules_recompute(team_id=followup.team_id, now=made_at + timedelta(minutes=1))
-    services.followup_sweep(now=made_at + timedelta(minutes=2))
+    schedules.team_schedules_recompute(team_id=followup.team_id, now=made_at + timedelta(minutes=1))
+    sweep.followup_sweep(now=made_at + timedelta(minutes=2))
 
     assert _reminders(followup) == []
     followup.refresh_from_db()

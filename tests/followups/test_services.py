@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from followups import services
+from followups import services, sweep
 from followups.models import EscalationPolicy, FollowUp, FollowUpEvent
 from tests.factories import InteractionFactory
 from tests.followups.conftest import MONDAY_10_NY
@@ -91,7 +91,7 @@ def test_completing_twice_is_refused_and_changes_nothing(customer, rep):
 
 def test_renegotiation_is_counted_apart_from_misses(customer, rep):
     followup = _promise(customer, rep)
-    services.followup_sweep(now=DUE + timedelta(minutes=1))
+    sweep.followup_sweep(now=DUE + timedelta(minutes=1))
 
     renegotiated = services.followup_renegotiate(
         followup_id=followup.pk,

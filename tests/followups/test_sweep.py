@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
-from followups import services
+from followups import notifications, schedules, services, sweep
 from followups.models import FollowUp, FollowUpEvent, Notification
 from tests.followups.conftest import MONDAY_10_NY
 
@@ -47,13 +47,13 @@ def test_each_transition_happens_once_and_notifies_the_right_people(
 ):
     followup = _promise(customer, rep)
 
-    assert services.followup_sweep(now=DUE - timedelta(hours=2)) == 0
-    assert services.followup_sweep(now=DUE - timedelta(minutes=30)) == 1
-    assert services.followup_sweep(now=DUE - timedelta(minutes=20)) == 0
-    assert services.followup_sweep(now=DUE + timedelta(minutes=1)) == 1
-    assert services.followup_sweep(now=followup.escalate_1_at) == 1
-    assert services.followup_sweep(now=followup.escalate_2_at + timedelta(days=5)) == 1
-    assert services.followup_sweep(now=followup.escalate_2_at + timedelta(days=6)) == 0
+    assert sweep.followup_sweep(now=DUE - timedelta(hours=2)) == 0
+    assert sweep.followup_sweep(now=DUE - timedelta(minutes=30)) == 1
+    assert sweep.followup_sweep(now=DUE - timedelta(minutes=20)) == 0
+    assert sweep.followup_sweep(now=DUE + timedelta(minutes=1)) == 1
+    assert sweep.followup_sweep(now=followup.escalate_1_at) == 1
+    assert sweep.followup_sweep(now=followup.escalate_2_at + timedelta(days=5)) == 1
+    assert sweep.followup_sweep(now=followup.escalate_2_at + timedelta(days=6)) == 0
 
     assert _events(followup) == [("remind", 0), ("overdue", 0), ("escalate", 1), ("escalate", 2)]
     followup.refresh_from_db()
@@ -74,7 +74,7 @@ def test_each_transition_happens_once_and_notifies_the_right_people(
 def test_a_late_sweep_does_every_missed_transition_in_one_pass(customer, rep, supervisor):
     followup = _promise(customer, rep)
 
-    made = services.followup_sweep(now=followup.escalate_1_at + timedelta(minutes=1))
+    made = sweep.followup_sweep(now=followup.escalate_1_at + timedelta(minutes=1))
 
     assert made == 3
     assert _events(followup) == [("remind", 0), ("overdue", 0), ("escalate", 1)]
@@ -90,19 +90,19 @@ def test_closed_promises_get_no_transition(customer, rep):
         followup_id=cancelled.pk, user=rep, reason="Customer withdrew", now=MONDAY_10_NY
     )
 
-    assert services.followup_sweep(now=DUE + timedelta(days=10)) == 0
+    assert sweep.followup_sweep(now=DUE + timedelta(days=10)) == 0
     assert Notification.objects.count() == 0
 
 
 def test_renegotiation_starts_a_new_cycle(customer, rep):
     followup = _promise(customer, rep)
-    services.followup_sweep(now=DUE + timedelta(minutes=1))
+    sweep.followup_sweep(now=DUE + timedelta(minutes=1))
     new_due = DUE + timedelta(days=2)
 
     services.followup_renegotiate(
         followup_id=followup.pk, due_at=new_due, user=rep, now=DUE + timedelta(minutes=5)
     )
-    services.followup_sweep(now=new_due + timedelta(minutes=1))
+    sweep.followup_sweep(now=new_due + timedelta(minutes=1))
 
     followup.refresh_from_db()
     assert followup.renegotiation_count == 1
@@ -118,7 +118,7 @@ def test_reassigned_promise_reminds_the_new_owner(customer, rep, other_rep):
         followup_id=followup.pk, new_owner=other_rep, user=rep, now=MONDAY_10_NY
     )
 
-    services.followup_sweep(now=DUE - timedelta(minutes=30))
+    sweep.followup_sweep(now=DUE - timedelta(minutes=30))
 
     assert set(Notification.objects.values_list("recipient", flat=True)) == {other_rep.pk}
 
@@ -126,13 +126,13 @@ def test_reassigned_promise_reminds_the_new_owner(customer, rep, other_rep):
 def test_two_sweeps_of_the_same_moment_do_not_double(customer, rep):
     followups = [_promise(customer, rep) for _ in range(5)]
 
-    first = services.followup_sweep(now=DUE + timedelta(minutes=1), batch_size=2)
+    first = sweep.followup_sweep(now=DUE + timedelta(minutes=1), batch_size=2)
     # Simulate the engine's worst case: the bookkeeping is reset as if a
     # worker died after inserting the events; the unique key still holds.
     FollowUp.objects.filter(pk__in=[f.pk for f in followups]).update(
         is_reminded=False, is_overdue=False, next_action_at=DUE
     )
-    second = services.followup_sweep(now=DUE + timedelta(minutes=1), batch_size=2)
+    second = sweep.followup_sweep(now=DUE + timedelta(minutes=1), batch_size=2)
 
     assert first == 10  # remind + overdue for each
     assert second == 0
@@ -146,7 +146,7 @@ def test_sweep_query_count_does_not_grow_with_rows(customer, rep, django_assert_
     # One statement per batch plus the outbox relay's claim, each in its
     # own (savepoint) transaction: 6, whatever the number of rows.
     with django_assert_max_num_queries(6):
-        made = services.followup_sweep(now=DUE + timedelta(minutes=1))
+        made = sweep.followup_sweep(now=DUE + timedelta(minutes=1))
 
     assert made == 60
 
@@ -157,7 +157,7 @@ def test_email_delivery_is_enqueued_after_commit(
     _promise(customer, rep)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.followup_sweep(now=DUE + timedelta(minutes=1))
+        sweep.followup_sweep(now=DUE + timedelta(minutes=1))
 
     assert len(callbacks) == 1
     assert Notification.objects.filter(channel="email", delivery_status="pending").count() == 1
@@ -165,12 +165,12 @@ def test_email_delivery_is_enqueued_after_commit(
 
 def test_delivery_sends_once_with_a_stable_message_id(customer, rep, mailoutbox):
     _promise(customer, rep)
-    services.followup_sweep(now=DUE + timedelta(minutes=1))
+    sweep.followup_sweep(now=DUE + timedelta(minutes=1))
     email = Notification.objects.get(channel="email")
 
     with time_machine.travel(DUE + timedelta(minutes=2), tick=False):
-        first = services.notification_deliver(notification_id=email.pk)
-        second = services.notification_deliver(notification_id=email.pk)
+        first = notifications.notification_deliver(notification_id=email.pk)
+        second = notifications.notification_deliver(notification_id=email.pk)
 
     assert (first[0], second[0]) == ("sent", "skipped")
     assert len(mailoutbox) == 1
@@ -180,8 +180,8 @@ def test_delivery_sends_once_with_a_stable_message_id(customer, rep, mailoutbox)
 
 def test_email_backoff_doubles_and_is_capped(settings):
     settings.FOLLOWUP_EMAIL_RETRY_BASE_SECONDS = 10
-    assert [services.email_backoff(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
-    assert services.email_backoff(30) == services.EMAIL_MAX_BACKOFF
+    assert [notifications.email_backoff(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
+    assert notifications.email_backoff(30) == notifications.EMAIL_MAX_BACKOFF
 
 
 def test_a_sweep_out_of_time_stops_between_batches_and_the_next_continues(customer, rep):
@@ -189,8 +189,8 @@ def test_a_sweep_out_of_time_stops_between_batches_and_the_next_continues(custom
         _promise(customer, rep)
     later = DUE + timedelta(minutes=1)
 
-    first = services.followup_sweep(now=later, batch_size=2, max_seconds=0)
-    second = services.followup_sweep(now=later, batch_size=2)
+    first = sweep.followup_sweep(now=later, batch_size=2, max_seconds=0)
+    second = sweep.followup_sweep(now=later, batch_size=2)
 
     assert first == 4  # one batch of two promises, reminder and overdue each
     assert second == 6
@@ -203,10 +203,10 @@ def test_backfill_gives_bulk_loaded_promises_a_schedule(customer, rep, team, sup
     loaded = FollowUpFactory(customer=customer, owner=rep, team=team, due_at=DUE)
     assert loaded.escalate_1_at is None
 
-    assert services.followup_backfill_schedules(now=MONDAY_10_NY) == 1
-    services.followup_sweep(now=datetime(2026, 11, 17, 15, 1, tzinfo=UTC))
+    assert schedules.followup_backfill_schedules(now=MONDAY_10_NY) == 1
+    sweep.followup_sweep(now=datetime(2026, 11, 17, 15, 1, tzinfo=UTC))
 
     loaded.refresh_from_db()
     assert loaded.escalate_1_at == datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
     assert _events(loaded) == [("remind", 0), ("overdue", 0), ("escalate", 1)]
-    assert services.followup_backfill_schedules(now=MONDAY_10_NY) == 0
+    assert schedules.followup_backfill_schedules(now=MONDAY_10_NY) == 0

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from followups import services
+from followups import services, sweep
 from followups.models import FollowUp, Notification
 from interactions.models import Interaction
 from tests.factories import CustomerFactory
@@ -95,7 +95,7 @@ def test_customer_panel_lists_open_promises(client, customer, rep, django_assert
 
 def test_bell_counts_unread_and_mark_read_clears_it(client, customer, rep):
     followup = _promise(customer, rep, MONDAY_10_NY - timedelta(minutes=1))
-    services.followup_sweep(now=MONDAY_10_NY)
+    sweep.followup_sweep(now=MONDAY_10_NY)
     client.force_login(rep)
 
     assert (

@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from followups import services, webhooks
+from followups import services, sweep, webhooks
 from followups.models import FollowUpEvent, WebhookDelivery, WebhookEndpoint
 from tests import factories
 
@@ -129,7 +129,7 @@ def test_sweep_transitions_fan_out_to_subscribed_endpoints_only(receiver_factory
     everything = webhooks.webhook_endpoint_create(url=receiver_factory().url).endpoint
     followup = _promise(due_at=timezone.now() + timedelta(minutes=5))
 
-    services.followup_sweep(now=timezone.now() + timedelta(minutes=6))
+    sweep.followup_sweep(now=timezone.now() + timedelta(minutes=6))
 
     overdue = FollowUpEvent.objects.get(followup=followup, kind="overdue")
     assert set(
@@ -139,7 +139,7 @@ def test_sweep_transitions_fan_out_to_subscribed_endpoints_only(receiver_factory
         WebhookDelivery.objects.filter(endpoint=overdue_only).values_list("event_type", flat=True)
     ) == ["followup.overdue"]
     # A second sweep makes no second overdue event, so no second delivery.
-    services.followup_sweep(now=timezone.now() + timedelta(minutes=7))
+    sweep.followup_sweep(now=timezone.now() + timedelta(minutes=7))
     assert WebhookDelivery.objects.filter(event__kind="overdue").count() == 2
 
 
@@ -165,7 +165,7 @@ def test_a_slow_receiver_never_holds_the_sweep(receiver_factory, settings):
 
     later = timezone.now() + timedelta(minutes=6)
     started = time.monotonic()
-    services.followup_sweep(now=later)
+    sweep.followup_sweep(now=later)
     sweep_seconds = time.monotonic() - started
     assert FollowUpEvent.objects.filter(followup=followup, kind="overdue").exists()
     assert sweep_seconds < 1.0  # the sweep only writes the outbox
@@ -247,7 +247,7 @@ def test_admin_registers_an_endpoint_shows_the_secret_once_and_the_delivery_log(
     assert endpoint.event_types == ["followup.overdue"]
     assert secret.split()[-1] not in endpoint.secret_encrypted  # stored encrypted only
     followup = _promise(due_at=timezone.now() + timedelta(minutes=1))
-    services.followup_sweep(now=timezone.now() + timedelta(minutes=2))
+    sweep.followup_sweep(now=timezone.now() + timedelta(minutes=2))
     delivery = WebhookDelivery.objects.get()
 
     page = admin_client.get(f"/admin/followups/webhookendpoint/{endpoint.pk}/change/")

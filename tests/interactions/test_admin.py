@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from interactions import services
+from interactions import matters, services
 from interactions.models import Feedback, Interaction, InteractionCategory, Matter
 from tests.admin_forms import form_errors, post_form
 from tests.factories import CustomerFactory, UserFactory
@@ -209,9 +209,9 @@ def test_matter_update_refuses_what_it_may_not_change_naming_the_field(customer)
     matter = Matter.objects.get(pk=_log(customer, 5, "question").matter_id)
 
     with pytest.raises(ValidationError) as counters:
-        services.matter_update(matter=matter, changes={"contact_count": 9})
+        matters.matter_update(matter=matter, changes={"contact_count": 9})
     with pytest.raises(ValidationError) as status:
-        services.matter_update(matter=matter, changes={"status": "lost"})
+        matters.matter_update(matter=matter, changes={"status": "lost"})
 
     assert list(counters.value.message_dict) == ["contact_count"]
     assert list(status.value.message_dict) == ["status"]

@@ -16,7 +16,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 
 from interactions.models import Interaction, Matter
-from interactions.services import interaction_log, interaction_sync
+from interactions.services import interaction_log
+from interactions.sync import interaction_sync
 from tests import factories
 
 NOW = datetime(2026, 3, 5, 12, tzinfo=UTC)
@@ -106,7 +107,7 @@ def test_logging_a_contact_with_its_own_value_for_the_db_default_field(extra_col
         test_db_default="given",
     )
 
-    from interactions.services import _matter_open
+    from interactions.matters import _matter_open
 
     with time_machine.travel(NOW, tick=False):
         _matter_open(interaction, customer_id=customer.pk)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from interactions import selectors, services
+from interactions import matters, selectors, services
 from interactions.models import Interaction, Matter
 from tests import factories
 
@@ -138,7 +138,7 @@ def test_link_and_unlink_by_hand_recount_both_matters(history):
     h = history
     m2, m3 = h["a4"].matter_id, h["a5"].matter_id
 
-    services.interaction_matter_link(interaction=h["a5"], matter=Matter.objects.get(pk=m2))
+    matters.interaction_matter_link(interaction=h["a5"], matter=Matter.objects.get(pk=m2))
 
     h["a5"].refresh_from_db()
     assert h["a5"].matter_id == m2
@@ -146,7 +146,7 @@ def test_link_and_unlink_by_hand_recount_both_matters(history):
     assert Matter.objects.get(pk=m2).contact_count == 2
     assert not Matter.objects.filter(pk=m3).exists()  # left empty: removed
 
-    services.interaction_matter_unlink(interaction=h["a5"])
+    matters.interaction_matter_unlink(interaction=h["a5"])
 
     h["a5"].refresh_from_db()
     assert h["a5"].matter_id not in (m2, m3)
@@ -160,7 +160,7 @@ def test_link_to_another_customers_matter_is_refused(history):
     before = h["a1"].matter_id
 
     with pytest.raises(ValidationError) as error:
-        services.interaction_matter_link(
+        matters.interaction_matter_link(
             interaction=h["a1"], matter=Matter.objects.get(pk=h["b1"].matter_id)
         )
 
@@ -172,11 +172,11 @@ def test_link_to_another_customers_matter_is_refused(history):
 def test_resolve_and_reopen(history):
     matter = Matter.objects.get(pk=history["b1"].matter_id)
 
-    services.matter_resolve(matter=matter, at=at(14))
+    matters.matter_resolve(matter=matter, at=at(14))
     matter.refresh_from_db()
     assert (matter.status, matter.resolved_at) == ("resolved", at(14))
 
-    services.matter_reopen(matter=matter)
+    matters.matter_reopen(matter=matter)
     matter.refresh_from_db()
     assert (matter.status, matter.resolved_at) == ("open", None)
 
@@ -200,7 +200,7 @@ def test_bulk_assign_matches_logging_one_by_one(history):
     Interaction.objects.update(matter=None, is_repeat_contact=False)
     Matter.objects.all().delete()
 
-    assigned = services.interaction_matters_assign(interaction_ids=[i.pk for i in reversed(rows)])
+    assigned = matters.interaction_matters_assign(interaction_ids=[i.pk for i in reversed(rows)])
 
     assert assigned == 10
     assert selectors.matter_fcr_rate(start=START, end=END) == one_by_one_fcr
@@ -208,7 +208,7 @@ def test_bulk_assign_matches_logging_one_by_one(history):
     repeats = sorted(i.pk for i in Interaction.objects.filter(is_repeat_contact=True))
     assert repeats == sorted(history[k].pk for k in ("a2", "a3", "b4"))
     # Already assigned: a second run changes nothing.
-    assert services.interaction_matters_assign(interaction_ids=[i.pk for i in rows]) == 0
+    assert matters.interaction_matters_assign(interaction_ids=[i.pk for i in rows]) == 0
 
 
 def test_bulk_assign_joins_an_existing_open_matter():
@@ -218,7 +218,7 @@ def test_bulk_assign_joins_an_existing_open_matter():
         customer=customer, occurred_at=at(3), category_id="request", outcome="resolved"
     )
 
-    services.interaction_matters_assign(interaction_ids=[later.pk])
+    matters.interaction_matters_assign(interaction_ids=[later.pk])
 
     later.refresh_from_db()
     matter = Matter.objects.get(pk=first.matter_id)

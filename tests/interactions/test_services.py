@@ -5,7 +5,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 
-from interactions import services
+from interactions import matters, services
 from interactions.models import Feedback, Interaction
 from tests import factories
 
@@ -193,7 +193,7 @@ def test_a_contact_opening_its_matter_is_stored_as_given_in_one_statement(
     customer = factories.CustomerFactory()
     with time_machine.travel(NOW, tick=False):
         with django_assert_num_queries(1) as queries:
-            services._matter_open(
+            matters._matter_open(
                 Interaction(
                     customer=customer,
                     channel="email",
@@ -240,7 +240,7 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(rep):
     )
 
     with pytest.raises(DataError), transaction.atomic():
-        services._matter_open(contact, customer_id=customer.pk)
+        matters._matter_open(contact, customer_id=customer.pk)
     assert not Interaction.objects.exists()
 
 

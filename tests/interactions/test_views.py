@@ -9,9 +9,9 @@ from django.test import Client
 from django.urls import reverse
 
 from interactions import services
-from interactions.feedback_links import feedback_path
 from interactions.hooks import _cached
 from interactions.models import Feedback, Interaction
+from interactions.services import feedback_path
 from tests import factories
 from tests.interactions import form_extension
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from crm.models import ContactPoint, Customer
 from followups.models import Notification
-from followups.services import followup_sweep
+from followups.sweep import followup_sweep
 from followups.tasks import deliver_notification
 from tests.api_clients.helpers import bearer_client
 from tests.observability.test_structured_logs import log_lines  # noqa: F401 (fixture)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from followups import services
+from followups import services, sweep
 from followups.models import FollowUpEvent
 from tests.factories import CustomerFactory
 from tests.reliability.builders import people
@@ -30,7 +30,7 @@ def _promise_said_at(moment: datetime, phrase: str, customer_tz: str = "Europe/L
 
 def _transitions_after_sweep(followup, moment: datetime) -> list[tuple[str, int]]:
     with time_machine.travel(moment, tick=False):
-        services.followup_sweep()
+        sweep.followup_sweep()
     return list(
         FollowUpEvent.objects.filter(followup=followup, kind__in=["remind", "overdue", "escalate"])
         .order_by("pk")

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from followups import services
+from followups import services, sweep
 from followups.models import FollowUp, FollowUpEvent, Notification
 from tests.factories import CustomerFactory
 from tests.reliability.builders import duplicate_transitions, people
@@ -93,7 +93,7 @@ class FollowUpMachine(RuleBasedStateMachine):
     @rule(minutes=st.integers(min_value=0, max_value=60 * 24 * 2))
     def sweep_at(self, minutes):
         self.now += timedelta(minutes=minutes)
-        services.followup_sweep(now=self.now, batch_size=3)
+        sweep.followup_sweep(now=self.now, batch_size=3)
         self.swept_at = self.now
 
     @rule(minutes=st.integers(min_value=1, max_value=600))

@@ -353,7 +353,7 @@ MATRIX: list[Entry] = [
             ("POST", "/api/v1/followups/{pk}/renegotiate/", (FW,), 400),
         ]
     ],
-    # --- Webhook endpoints: an API client's own, or admins (followups.webhook_api).
+    # --- Webhook endpoints: an API client's own, or admins (followups.api).
     api(
         "GET",
         "/api/v1/webhooks/endpoints/",

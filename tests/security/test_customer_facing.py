@@ -23,8 +23,9 @@ from django.utils import timezone
 
 from crm.models import ConsentRecord, ProfileFact, Tag
 from followups.models import FollowUp
-from interactions.feedback_links import feedback_path, feedback_token_for_link, feedback_token_make
+from interactions.feedback_links import feedback_token_for_link
 from interactions.models import Matter
+from interactions.services import feedback_path, feedback_token_make
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -87,7 +87,7 @@ def test_expiry_counts_from_the_interaction_not_from_the_link(settings, rep_a, t
     old = factories.InteractionFactory(
         customer=customer, rep=rep_a, team=team_a, occurred_at=timezone.now() - timedelta(days=60)
     )
-    from interactions.feedback_links import feedback_path
+    from interactions.services import feedback_path
 
     path = feedback_path(interaction_id=old.pk)  # a link made today for a 60-day-old contact
 

@@ -76,7 +76,7 @@ def world(db):
         is_overdue=True,
         escalation_level=1,
     )
-    from interactions.feedback_links import feedback_token_make
+    from interactions.services import feedback_token_make
 
     # A finished import: its pages answer the same to every allowed role (a run
     # started by one role's request would change what the next one sees).

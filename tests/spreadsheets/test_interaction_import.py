@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from crm import services as crm_services
 from interactions.models import Interaction
-from interactions.services import interaction_sync
+from interactions.sync import interaction_sync
 from spreadsheets import selectors
 from spreadsheets.interaction_import import interactions_import
 from tests.factories import UserFactory

@@ -286,7 +286,8 @@ class Command(BaseCommand):
             self._feedback(now, interactions)
         # Bulk-created promises get their reminder/escalation schedule, then the
         # overdue flags are brought up to date right away, as the sweep would.
-        from followups.services import followup_backfill_schedules, followup_sweep
+        from followups.schedules import followup_backfill_schedules
+        from followups.sweep import followup_sweep
 
         followup_backfill_schedules(now=now)
         followup_sweep(now=now)
@@ -604,7 +605,7 @@ class Command(BaseCommand):
             )
         created = Interaction.objects.bulk_create(new_rows, batch_size=1000)
         # Group the new contacts into matters (repeat contacts, FCR) as if logged one by one.
-        from interactions.services import interaction_matters_assign
+        from interactions.matters import interaction_matters_assign
 
         interaction_matters_assign(interaction_ids=[row.pk for row in created if row.pk])
         return list(Interaction.objects.filter(source=DEMO_SOURCE).order_by("pk"))
