@@ -190,6 +190,14 @@ class FollowUp(models.Model):
                 condition=Q(escalation_level__gte=1),
                 name="followups_escalated_idx",
             ),
+            # GET /api/v1/followups/ over every status, in each order it offers
+            # (ORDERING_FIELDS in followups/api.py; updated_at has its own index):
+            # a page reads the front of an index instead of sorting every promise
+            # ever made.
+            models.Index(fields=["due_at", "id"], name="followups_due_idx"),
+            models.Index(fields=["created_at", "id"], name="followups_created_idx"),
+            models.Index(fields=["escalation_level", "id"], name="followups_level_idx"),
+            models.Index(fields=["priority", "id"], name="followups_priority_idx"),
         ]
 
     def __str__(self) -> str:

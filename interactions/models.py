@@ -142,9 +142,15 @@ class Interaction(models.Model):
         null=True,
         blank=True,
         related_name="interactions",
+        db_index=False,  # leads interactions_rep_idx (Meta)
     )
     team = models.ForeignKey(
-        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="interactions"
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+        db_index=False,  # leads interactions_team_idx (Meta)
     )
     subject = models.CharField(max_length=255, blank=True, default="")
     # The rep's notes (internal: never shown to the customer). For an ingested
@@ -248,6 +254,12 @@ class Interaction(models.Model):
             # Everything on some days, all customers (the metrics rollup recomputes by day).
             models.Index(fields=["occurred_at"], name="interactions_occurred_idx"),
             models.Index(fields=["category"], name="interactions_category_idx"),
+            # A rep's or a team's interactions, newest first (GET /api/v1/interactions/
+            # ?rep= / ?team=): a page and its capped count read the front of the
+            # index instead of sorting a rep's whole history. They replace the
+            # foreign keys' own indexes, whose lookups they serve too.
+            models.Index(fields=["rep", "-occurred_at", "-id"], name="interactions_rep_idx"),
+            models.Index(fields=["team", "-occurred_at", "-id"], name="interactions_team_idx"),
         ]
 
     def __str__(self) -> str:
