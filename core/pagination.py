@@ -18,8 +18,13 @@ ChangeFeedPagination` on a list view whose model has `updated_at`.
 No list counts a whole table: a page-number page's `count` stops at
 `COUNT_CAP` (`count_is_capped` says so), one `COUNT(*)` over at most that many
 rows, so the first page costs the same at 10 thousand rows and at 10 million.
+Even that count reads more than the rows it counts when a filter has no index
+of its own (?team=&channel= must look at a team's every contact to find 10,001
+SMS): when the planner expects it to cost more than `COUNT_COST_LIMIT`, the
+page answers with the planner's estimate instead (`count_is_estimated`), and
+its `next` comes from reading one row past the page, not from the count.
 Deeper than the cap, follow the change feed (`?updated_since=`), whose pages
-carry no total at all.
+carry no total at all (benchmarks/lists.py times every list at 10 million).
 """
 
 import base64
@@ -29,7 +34,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -43,10 +51,31 @@ MAX_PAGE_SIZE = 1000
 # The most rows a page-number list counts. 10,000 rows count in a few ms from an
 # index; past that a client pages by the change feed instead of page numbers.
 COUNT_CAP = 10_000
+# The most a count may cost, in PostgreSQL planner cost units (EXPLAIN's "Total
+# Cost"), before the page says the planner's estimate instead. On the benchmark
+# machine a unit took about 3 µs (benchmarks/lists.py): 5,000 is about 15 ms.
+# An index answers a count of COUNT_CAP rows for a few hundred.
+COUNT_COST_LIMIT = 5_000
+
+
+class PeekedPage(Page):
+    """A page that knows whether rows follow from reading one more, not from a count."""
+
+    def __init__(self, object_list, number, paginator, *, has_more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self._has_more = has_more
+
+    def has_next(self) -> bool:
+        return self._has_more
 
 
 class CappedCountPaginator(DjangoPaginator):
-    """Django's paginator counting at most COUNT_CAP + 1 rows (a LIMIT under the COUNT)."""
+    """Django's paginator counting at most COUNT_CAP + 1 rows (a LIMIT under the
+    COUNT), or taking the planner's estimate when that count would cost more
+    than COUNT_COST_LIMIT (`is_estimated`; pages then run to the cap and each
+    reads one row more to know whether another follows)."""
+
+    is_estimated = False
 
     @cached_property
     def count(self) -> int:
@@ -57,7 +86,49 @@ class CappedCountPaginator(DjangoPaginator):
             # A ranked name search knows its size with no query (at most
             # NAME_SEARCH_LIMIT ids in hand, crm.models.CustomerQuerySet).
             return min(rows.count(), COUNT_CAP + 1)
-        return rows[: COUNT_CAP + 1].count()
+        # Any COUNT_CAP + 1 rows will do: no ORDER BY, so the planner counts
+        # them from the cheapest index instead of walking the list's order.
+        try:
+            sql, params = rows.order_by().values("pk")[: COUNT_CAP + 1].query.sql_with_params()
+        except EmptyResultSet:
+            return 0
+        # The ORM's own SQL for the rows (values travel as parameters), counted.
+        count_sql = f"SELECT COUNT(*) FROM ({sql}) AS capped"  # noqa: S608
+        with connections[rows.db].cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {count_sql}", params)
+            (plan,) = cursor.fetchone()
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            top = plan[0]["Plan"]
+            if top["Total Cost"] <= COUNT_COST_LIMIT:
+                cursor.execute(count_sql, params)
+                return cursor.fetchone()[0]
+        self.is_estimated = True
+        return min(_estimated_rows(top), COUNT_CAP + 1)
+
+    @cached_property
+    def num_pages(self) -> int:
+        if self.count and self.is_estimated:
+            # As many pages as an exact count stopping at the cap would allow.
+            return -(-(COUNT_CAP + 1) // self.per_page)
+        return super().num_pages
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if not self.is_estimated:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        has_more = len(rows) > self.per_page and number < self.num_pages
+        return PeekedPage(rows[: self.per_page], number, self, has_more=has_more)
+
+
+def _estimated_rows(plan: dict) -> int:
+    """The rows the planner expects the capped count's subquery to find, before its LIMIT."""
+    node = plan
+    while node.get("Node Type") in ("Aggregate", "Limit", "Subquery Scan") and node.get("Plans"):
+        node = node["Plans"][0]
+    return max(0, round(node["Plan Rows"]))
 
 
 class CappedPageNumberPagination(PageNumberPagination):
@@ -68,11 +139,13 @@ class CappedPageNumberPagination(PageNumberPagination):
     max_page_size = MAX_PAGE_SIZE
 
     def get_paginated_response(self, data):
-        counted = self.page.paginator.count
+        paginator = self.page.paginator
+        counted = paginator.count
         return Response(
             {
                 "count": min(counted, COUNT_CAP),
                 "count_is_capped": counted > COUNT_CAP,
+                "count_is_estimated": paginator.is_estimated,
                 "next": self.get_next_link(),
                 "previous": self.get_previous_link(),
                 "results": data,
@@ -82,17 +155,26 @@ class CappedPageNumberPagination(PageNumberPagination):
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",
-            "required": ["count", "count_is_capped", "results"],
+            "required": ["count", "count_is_capped", "count_is_estimated", "results"],
             "properties": {
                 "count": {
                     "type": "integer",
                     "maximum": COUNT_CAP,
-                    "description": f"Matching rows, counted up to {COUNT_CAP:,}.",
+                    "description": f"Matching rows, counted up to {COUNT_CAP:,}; the "
+                    "database's estimate when `count_is_estimated`.",
                 },
                 "count_is_capped": {
                     "type": "boolean",
-                    "description": f"True when more than {COUNT_CAP:,} rows match: `count` "
-                    "is then a floor and pages stop there; read further by the change feed.",
+                    "description": f"True when more than {COUNT_CAP:,} rows match (or are "
+                    "estimated to): `count` is then a floor and pages stop there; read "
+                    "further by the change feed.",
+                },
+                "count_is_estimated": {
+                    "type": "boolean",
+                    "description": "True when counting exactly would have read far more "
+                    "rows than the page (a filter no index narrows): `count` is then the "
+                    "database planner's estimate, and may be off either way. `next` is "
+                    "exact all the same (a page past the last is empty).",
                 },
                 "next": {"type": "string", "nullable": True, "format": "uri"},
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
@@ -194,11 +276,12 @@ class ChangeFeedPagination(BasePagination):
 
     def get_paginated_response_schema(self, schema):
         # One object for both modes (a generated client reads one type): `next` and
-        # `results` always; `count`, `count_is_capped`, `previous` on numbered pages;
-        # `has_more` on change-feed pages (updated_since / cursor).
+        # `results` always; `count`, `count_is_capped`, `count_is_estimated` and
+        # `previous` on numbered pages; `has_more` on change-feed pages
+        # (updated_since / cursor).
         pages = CappedPageNumberPagination().get_paginated_response_schema(schema)
         properties = dict(pages["properties"])
-        for name in ("count", "count_is_capped", "previous"):
+        for name in ("count", "count_is_capped", "count_is_estimated", "previous"):
             properties[name] = {
                 **properties[name],
                 "description": (
