@@ -106,6 +106,11 @@ class CappedCountPaginator(DjangoPaginator):
         self.is_estimated = True
         return min(_estimated_rows(top), COUNT_CAP + 1)
 
+    @property
+    def is_capped(self) -> bool:
+        """More than COUNT_CAP rows match (or are estimated to): `count` is a floor."""
+        return self.count > COUNT_CAP
+
     @cached_property
     def num_pages(self) -> int:
         if self.count and self.is_estimated:

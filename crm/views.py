@@ -8,7 +8,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 
-from core import audit
+from core import audit, pagination
 from crm import access, search, selectors, services
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
@@ -61,16 +60,26 @@ def home(request):
 def customer_list_page(request):
     _require_staff(request)
     query = request.GET.get("q", "").strip()
-    page = Paginator(selectors.customer_list(query=query), CUSTOMERS_PER_PAGE).get_page(
-        request.GET.get("page")
+    # Counts at most COUNT_CAP customers, as the API does: the unfiltered list
+    # would otherwise count every customer on every page view.
+    paginator = pagination.CappedCountPaginator(
+        selectors.customer_list(query=query), CUSTOMERS_PER_PAGE
     )
-    if query and page.paginator.count == 1 and not request.GET.get("list"):
+    page = paginator.get_page(request.GET.get("page"))
+    if query and paginator.count == 1 and not request.GET.get("list"):
         # One match (by name, phone in any format or e-mail): open the customer at once.
         return redirect("crm:customer-detail", page.object_list[0].pk)
     return render(
         request,
         "crm/customer_list.html",
-        {"page": page, "query": query, "search_limit": search.NAME_SEARCH_LIMIT},
+        {
+            "page": page,
+            "query": query,
+            "search_limit": search.NAME_SEARCH_LIMIT,
+            "count_cap": f"{pagination.COUNT_CAP:,}",
+            "is_count_capped": paginator.is_capped,
+            "is_count_exact": not paginator.is_capped and not paginator.is_estimated,
+        },
     )
 
 

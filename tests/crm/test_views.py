@@ -363,3 +363,24 @@ def test_the_duplicates_page_lists_shared_contacts(rep_browser, django_assert_ma
     assert f'href="{page_url(first)}"' in html
     assert f'href="{page_url(second)}"' in html
     assert "+14155550111" not in html
+
+
+def test_the_list_counts_at_most_the_cap_and_says_so(rep_browser, monkeypatch):
+    from core import pagination
+
+    for index in range(3):
+        customer_create(full_name=f"Ann Lee{index}")
+    monkeypatch.setattr(pagination, "COUNT_CAP", 2)
+
+    with CaptureQueriesContext(connection) as queries:
+        capped = rep_browser.get(reverse("crm:customer-list")).content.decode()
+    counts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT COUNT(")]
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    whole = rep_browser.get(reverse("crm:customer-list")).content.decode()
+
+    assert len(counts) == 1
+    assert "LIMIT 3" in counts[0]  # COUNT_CAP + 1 rows at most, never the whole table
+    assert "More than 2 customers" in capped
+    assert "Page 1 of" not in capped
+    assert "More than" not in whole
+    assert "Page 1 of 1" in whole
