@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, time
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from crm.models import Customer
@@ -180,3 +181,16 @@ def test_a_national_number_is_read_in_the_default_region_only():
     customer_create(full_name="Swiss Person", phones=["+41555500100"])
 
     assert list(customers_by_phone(phone="4155550100")) == [us]
+
+
+def test_duplicates_leave_name_search_its_own_typo_threshold():
+    ann = customer_create(full_name="Ann Lee")
+    customer_create(full_name="Anne Lee")
+    moreau = customer_create(full_name="Emilie Moreau")
+
+    customer_duplicates(customer=ann)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+        assert cursor.fetchone()[0] == "0.3"
+    assert list(customer_list(query="emilie moraeu")) == [moreau]  # a typo still found
