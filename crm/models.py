@@ -329,6 +329,29 @@ class ContactPoint(models.Model):
         return display_phone(self.value)
 
 
+class ContactValueCount(models.Model):
+    """How many contact points hold each phone number and e-mail address.
+
+    PostgreSQL only, and written only by the database: triggers on
+    crm_contactpoint (migration 0010) count every insert, change of kind or
+    value, delete and truncate, whatever path the write takes (services, bulk
+    SQL, imports). A value held more than once is a candidate for the merge
+    queue (crm.selectors.duplicate_groups), found from a small partial index
+    instead of grouping every contact point.
+    """
+
+    pk = models.CompositePrimaryKey("kind", "value")
+    kind = models.CharField(max_length=16)
+    value = models.CharField(max_length=320)
+    points = models.IntegerField()
+
+    class Meta:
+        managed = False
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value} ({self.points})"
+
+
 class ConsentRecord(models.Model):
     """One change of a customer's consent to be contacted on a channel.
 

@@ -10,7 +10,6 @@ from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
 from django.db import connections
 from django.db.models import (
-    Count,
     F,
     Prefetch,
     Q,
@@ -24,6 +23,7 @@ from crm import search
 from crm.models import (
     ConsentRecord,
     ContactPoint,
+    ContactValueCount,
     Customer,
     CustomerQuerySet,
     ProfileFact,
@@ -382,43 +382,58 @@ class DuplicatePair:
     customers: list[Customer]
 
 
+# Candidates read per round and the most rounds: a value may be held twice by
+# one customer (two extensions) or by merged customers, and is then no group.
+DUPLICATE_CANDIDATES_PER_LIMIT = 2
+DUPLICATE_CANDIDATE_ROUNDS = 3
+
+
 def duplicate_groups(*, limit: int = 50) -> list[DuplicatePair]:
     """Phones and e-mails on more than one active customer, most shared first:
     the supervisor's merge queue. (Name-only lookalikes are per customer, in
-    customer_duplicates, since comparing every pair of names does not scale.)"""
-    groups = (
-        ContactPoint.objects.filter(
-            kind__in=[ContactPoint.Kind.PHONE, ContactPoint.Kind.EMAIL],
-            customer__merged_into__isnull=True,
-        )
-        .values("kind", "value")
-        .annotate(customers=Count("customer_id", distinct=True))
-        .filter(customers__gt=1)
-        .order_by("-customers", "kind", "value")[:limit]
+    customer_duplicates, since comparing every pair of names does not scale.)
+
+    Candidates come from crm_contactvaluecount (values held by more than one
+    contact point, kept by triggers: migration 0010) off its partial index,
+    and each is checked against the contact points of active customers, so
+    the queue costs the same however many contact points there are."""
+    candidates = (
+        ContactValueCount.objects.filter(points__gt=1)
+        .order_by("-points", "kind", "value")
+        .values_list("kind", "value")
     )
-    groups = list(groups)
-    if not groups:
-        return []
-    condition = Q()
-    for group in groups:
-        condition |= Q(kind=group["kind"], value=group["value"])
     members: dict[tuple[str, str], list[int]] = {}
-    for customer_id, kind, value in (
-        ContactPoint.objects.filter(condition, customer__merged_into__isnull=True)
-        .order_by("customer_id")
-        .values_list("customer_id", "kind", "value")
-    ):
-        members.setdefault((kind, value), []).append(customer_id)
+    batch_size = limit * DUPLICATE_CANDIDATES_PER_LIMIT
+    for round_number in range(DUPLICATE_CANDIDATE_ROUNDS):
+        batch = list(candidates[round_number * batch_size : (round_number + 1) * batch_size])
+        if not batch:
+            break
+        condition = Q()
+        for kind, value in batch:
+            condition |= Q(kind=kind, value=value)
+        holders: dict[tuple[str, str], list[int]] = {}
+        for customer_id, kind, value in (
+            ContactPoint.objects.filter(condition, customer__merged_into__isnull=True)
+            .order_by("customer_id")
+            .values_list("customer_id", "kind", "value")
+        ):
+            ids = holders.setdefault((kind, value), [])
+            if customer_id not in ids:
+                ids.append(customer_id)
+        members.update({key: ids for key, ids in holders.items() if len(ids) > 1})
+        if len(members) >= limit or len(batch) < batch_size:
+            break
+    if not members:
+        return []
+    shared = sorted(members, key=lambda key: (-len(members[key]), key))[:limit]
     customers = Customer.objects.select_related("owner").in_bulk(
-        {pk for ids in members.values() for pk in ids}
+        {pk for key in shared for pk in members[key]}
     )
     return [
         DuplicatePair(
-            kind=group["kind"],
-            value=group["value"],
-            customers=[customers[pk] for pk in members[(group["kind"], group["value"])]],
+            kind=kind, value=value, customers=[customers[pk] for pk in members[(kind, value)]]
         )
-        for group in groups
+        for kind, value in shared
     ]
 
 
