@@ -27,6 +27,7 @@ BENCHMARKS = [
     ("board", ["--followups", "20000", "--interactions", "100000", "--samples", "10"]),
     ("csv_import", ["--rows", "10000", "--export", "50000"]),
     ("webhooks", ["--due", "2000", "--repeat", "2"]),
+    ("lists", ["--interactions", "1000000", "--samples", "10", "--rounds", "2"]),
 ]
 
 
