@@ -111,6 +111,10 @@ class CappedCountPaginator(DjangoPaginator):
         """More than COUNT_CAP rows match (or are estimated to): `count` is a floor."""
         return self.count > COUNT_CAP
 
+    @property
+    def cap(self) -> str:
+        return f"{COUNT_CAP:,}"
+
     @cached_property
     def num_pages(self) -> int:
         if self.count and self.is_estimated:

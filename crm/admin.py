@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from core.admin_lists import BigTableAdminMixin
 from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from crm.models import (
     ConsentRecord,
@@ -114,7 +115,7 @@ class ConsentRecordInline(ReadOnlyInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ServiceModelAdmin):
+class CustomerAdmin(BigTableAdminMixin, ServiceModelAdmin):
     """Through crm.services, so the admin gets the same validation, normalisation
     (language tags) and audit entry as the page and the API. Customers are not
     deleted here: erasure (the data-subject action) anonymises them."""

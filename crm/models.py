@@ -194,20 +194,12 @@ class Customer(models.Model):
             ),
         ]
         indexes = [
-            # The customer list (API and page) of active customers in its default
-            # order and by newest: a page reads the front of the index instead of
-            # sorting every customer. Neither column changes when customer_touch
-            # bumps last_activity_at, so that update stays heap-only (0006).
-            models.Index(
-                fields=["full_name", "id"],
-                condition=Q(merged_into__isnull=True),
-                name="crm_customer_list_name_idx",
-            ),
-            models.Index(
-                fields=["created_at", "id"],
-                condition=Q(merged_into__isnull=True),
-                name="crm_customer_list_created_idx",
-            ),
+            # The customer lists (API, page, admin) in their default order and by
+            # newest: a page reads the front of the index instead of sorting every
+            # customer. Neither column changes when customer_touch bumps
+            # last_activity_at, so that update stays heap-only (0006).
+            models.Index(fields=["full_name", "id"], name="crm_customer_list_name_idx"),
+            models.Index(fields=["created_at", "id"], name="crm_customer_list_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from core.admin_lists import BigTableAdminMixin, values_filter
 from core.service_admin import ReadOnlyAdminMixin, ServiceModelAdmin, adopt_saved, service_call
 from crm import admin as crm_admin
 from crm.models import Team
@@ -105,7 +106,7 @@ class FollowUpChangeForm(forms.ModelForm):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(ServiceModelAdmin):
+class FollowUpAdmin(BigTableAdminMixin, ServiceModelAdmin):
     """Every change to a promise is a use case with an event (followups.services):
     promised, reassigned, renegotiated, kept, cancelled. Closed promises are read-only;
     none is deleted."""
@@ -121,10 +122,18 @@ class FollowUpAdmin(ServiceModelAdmin):
         "is_overdue",
         "escalation_level",
     ]
-    list_filter = ["status", "priority", "is_overdue", "escalation_level", "team"]
+    # Due dates by DateFieldListFilter: a date hierarchy finds its years with a
+    # DISTINCT over every promise (core.admin_lists).
+    list_filter = [
+        "status",
+        "priority",
+        "is_overdue",
+        values_filter("escalation_level", "escalation level", ["0", "1", "2"]),
+        "team",
+        ("due_at", admin.DateFieldListFilter),
+    ]
     list_select_related = ["customer", "owner", "team"]
     raw_id_fields = ["customer", "owner"]
-    date_hierarchy = "due_at"
     inlines = [FollowUpEventInline]
 
     def get_fields(self, request, obj=None):
@@ -258,7 +267,7 @@ class ClosureAdmin(TeamScheduleAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NotificationAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox the sweep writes and the delivery tasks drain: browse only."""
 
     list_display = [
@@ -271,8 +280,13 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "attempts",
         "read_at",
     ]
-    list_filter = ["channel", "kind", "delivery_status"]
+    list_filter = [
+        "channel",
+        values_filter("kind", "kind", [kind for kind, _label in FollowUpEvent.Kind.choices]),
+        "delivery_status",
+    ]
     raw_id_fields = ["recipient", "followup", "event"]
+    ordering = ["-pk"]  # newest first off the primary key (no index leads with created_at)
 
 
 # --- webhook endpoints and their delivery log ----------------------------------------
@@ -353,9 +367,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(BigTableAdminMixin, admin.ModelAdmin):
     list_display = ["webhook_id", "endpoint", "event_type", "status", "attempts", "created_at"]
-    list_filter = ["status", "event_type", "endpoint"]
+    list_filter = [
+        "status",
+        values_filter("event_type", "event type", sorted(set(WEBHOOK_EVENT_TYPES.values()))),
+        "endpoint",
+    ]
     search_fields = ["webhook_id"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     actions = ["replay"]

@@ -1,9 +1,17 @@
 from django.contrib import admin
 from django.db import models
 
+from core.admin_lists import BigTableAdminMixin, values_filter
 from core.service_admin import ServiceModelAdmin, adopt_saved, service_call
 from interactions import attribution, matters, services
-from interactions.models import Feedback, Interaction, InteractionCategory, Matter
+from interactions.models import (
+    FEEDBACK_SCORE_MAX,
+    FEEDBACK_SCORE_MIN,
+    Feedback,
+    Interaction,
+    InteractionCategory,
+    Matter,
+)
 
 # What an admin gives when logging a contact by hand (interaction_log's arguments).
 INTERACTION_ADD_FIELDS = [
@@ -49,7 +57,7 @@ INTERACTION_CHANGE_READ_ONLY = [
 
 
 @admin.register(Interaction)
-class InteractionAdmin(ServiceModelAdmin):
+class InteractionAdmin(BigTableAdminMixin, ServiceModelAdmin):
     """Logged and changed through interactions.services: the same validation, matter
     rule and counters as the log form and the API. Not deleted here."""
 
@@ -64,11 +72,20 @@ class InteractionAdmin(ServiceModelAdmin):
         "is_repeat_contact",
         "source",
     ]
-    list_filter = ["channel", "direction", "outcome", "category", "is_repeat_contact", "source"]
+    # Dates by DateFieldListFilter, not a date hierarchy, and no filter on the free-text
+    # source (search it): both found their choices with a DISTINCT over every row
+    # (core.admin_lists).
+    list_filter = [
+        "channel",
+        "direction",
+        "outcome",
+        "category",
+        "is_repeat_contact",
+        ("occurred_at", admin.DateFieldListFilter),
+    ]
     list_select_related = ["customer", "rep", "category"]
     raw_id_fields = ["customer", "rep", "matter"]
-    date_hierarchy = "occurred_at"
-    search_fields = ["subject", "external_id", "email_message_id"]
+    search_fields = ["subject", "external_id", "email_message_id", "=source"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_fields(self, request, obj=None):
@@ -123,12 +140,13 @@ class InteractionCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Matter)
-class MatterAdmin(ServiceModelAdmin):
+class MatterAdmin(BigTableAdminMixin, ServiceModelAdmin):
     """Matters are opened by contacts (never added here); the subject and status
     change through interactions.services, and the counters follow the interactions."""
 
     list_display = ["pk", "customer", "category", "status", "contact_count", "opened_at"]
     list_filter = ["status", "category"]
+    ordering = ["-pk"]  # newest first off the primary key: last contact has no index of its own
     list_select_related = ["customer", "category"]
     fields = [
         "customer",
@@ -168,11 +186,16 @@ class MatterAdmin(ServiceModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(BigTableAdminMixin, admin.ModelAdmin):
     """The customers' own answers: read here, never rewritten."""
 
     list_display = ["interaction", "score", "created_at"]
-    list_filter = ["score"]
+    list_filter = [
+        values_filter(
+            "score", "score", [str(s) for s in range(FEEDBACK_SCORE_MIN, FEEDBACK_SCORE_MAX + 1)]
+        )
+    ]
+    ordering = ["-pk"]  # newest first off the primary key (created_at has no index)
     readonly_fields = ["interaction", "matter", "score", "comment", "created_at"]
 
     def has_add_permission(self, request) -> bool:
