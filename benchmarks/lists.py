@@ -709,6 +709,13 @@ def cases() -> list[Case]:
         Case("fragment board list (admin)", "admin", "/supervisor/board/list/"),
         Case("page escalations ?state=all", "supervisor", "/supervisor/escalations/?state=all"),
         Case("page escalations (admin, all)", "admin", "/supervisor/escalations/?state=all"),
+        # The admin site's change lists.
+        Case("admin interactions", "admin", "/admin/interactions/interaction/"),
+        Case("admin customers", "admin", "/admin/crm/customer/"),
+        Case("admin follow-ups", "admin", "/admin/followups/followup/"),
+        Case("admin matters", "admin", "/admin/interactions/matter/"),
+        Case("admin notifications", "admin", "/admin/followups/notification/"),
+        Case("admin webhook deliveries", "admin", "/admin/followups/webhookdelivery/"),
     ]  # fmt: skip
 
 
