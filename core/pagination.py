@@ -52,10 +52,12 @@ MAX_PAGE_SIZE = 1000
 # index; past that a client pages by the change feed instead of page numbers.
 COUNT_CAP = 10_000
 # The most a count may cost, in PostgreSQL planner cost units (EXPLAIN's "Total
-# Cost"), before the page says the planner's estimate instead. On the benchmark
-# machine a unit took about 3 µs (benchmarks/lists.py): 5,000 is about 15 ms.
-# An index answers a count of COUNT_CAP rows for a few hundred.
-COUNT_COST_LIMIT = 5_000
+# Cost"), before the page says the planner's estimate instead. An index answers
+# a count of COUNT_CAP rows for a few hundred; the open promises' overdue ones
+# (?overdue=true) for about 7,500 (3 ms); reading 200,000 contacts for 10,001
+# SMS about 9,000 (25-70 ms on the benchmark machine, benchmarks/lists.py);
+# a team's SMS among 10 million contacts 150,000 (0.4 s).
+COUNT_COST_LIMIT = 10_000
 
 
 class PeekedPage(Page):
@@ -76,9 +78,13 @@ class CappedCountPaginator(DjangoPaginator):
     reads one row more to know whether another follows)."""
 
     is_estimated = False
+    estimate: int | None = None
 
     @cached_property
     def count(self) -> int:
+        return self._capped_count()
+
+    def _capped_count(self) -> int:
         rows = self.object_list
         if not isinstance(rows, QuerySet):
             return min(len(rows), COUNT_CAP + 1)
@@ -104,7 +110,8 @@ class CappedCountPaginator(DjangoPaginator):
                 cursor.execute(count_sql, params)
                 return cursor.fetchone()[0]
         self.is_estimated = True
-        return min(_estimated_rows(top), COUNT_CAP + 1)
+        self.estimate = _estimated_rows(top)
+        return min(self.estimate, COUNT_CAP + 1)
 
     @property
     def is_capped(self) -> bool:
@@ -117,8 +124,9 @@ class CappedCountPaginator(DjangoPaginator):
 
     @cached_property
     def num_pages(self) -> int:
-        if self.count and self.is_estimated:
-            # As many pages as an exact count stopping at the cap would allow.
+        if self.count is not None and self.is_estimated:  # counting decides which
+            # As many pages as an exact count stopping at the cap would allow,
+            # whatever the estimate: `next` follows the rows (page()).
             return -(-(COUNT_CAP + 1) // self.per_page)
         return super().num_pages
 

@@ -231,3 +231,29 @@ def test_a_capped_change_list_says_more_than_the_cap(client, monkeypatch):
     html = client.get(reverse("admin:interactions_interaction_changelist")).content.decode()
 
     assert "More than 1 interactions" in html
+
+
+def test_an_estimated_change_list_still_pages_and_says_about(client, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import pagination
+    from tests.factories import InteractionFactory
+
+    # Given a count the planner prices too high (every count, here) and a small page
+    monkeypatch.setattr(pagination, "COUNT_COST_LIMIT", -1)
+    monkeypatch.setattr(admin.site._registry[InteractionFactory._meta.model], "list_per_page", 2)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for _ in range(3):
+        InteractionFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("admin:interactions_interaction_changelist")).content.decode()
+    selects = [
+        q["sql"] for q in queries.captured_queries if 'FROM "interactions_interaction"' in q["sql"]
+    ]
+
+    # Then the page says it is an estimate, and reads one page (and one row more), not all
+    assert "About " in html
+    assert all(" LIMIT " in sql for sql in selects)
+    assert html.count('<th class="field-occurred_at') == 2
