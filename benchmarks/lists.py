@@ -266,7 +266,7 @@ def build(shape: Shape) -> float:
         cursor.execute(
             "INSERT INTO crm_customer_tags (customer_id, tag_id) "  # noqa: S608
             f"SELECT id, {vip.pk} FROM crm_customer WHERE id >= {first_customer} "
-            "AND (id * 48271) % 2147483647 % 100 = 0"
+            "AND abs(hashint8extended(id, 7)) % 100 = 0"
         )
         copy_rows(
             cursor,
@@ -291,11 +291,11 @@ def build(shape: Shape) -> float:
         # that rep's team). Every 20th opens a matter.
         customer_of = f"{first_customer} + (g::bigint * 104729) % {shape.customers}"
         occurred = f"{at} - ({shape.interactions} - g)::float8 * {HISTORY_SECONDS / shape.interactions} * interval '1 second'"
-        # Hashes of g (Lehmer's generator, two multipliers) pick the rep, and the
-        # channel, direction and category, so that none of them goes with another
-        # or with the customer (a customer's contacts are with any rep).
-        rep_pick = f"(1 + (g::bigint * 69621) % 2147483647 % {len(reps)})::int"
-        h = "((g::bigint * 48271) % 2147483647)"
+        # PostgreSQL's own hash of g, seeded twice, picks the rep and the channel,
+        # direction and category, so that none of them goes with another or with
+        # the customer (a customer's contacts are with any rep).
+        rep_pick = f"(1 + abs(hashint8extended(g, 1)) % {len(reps)})::int"
+        h = "abs(hashint8extended(g, 2))"
         copy_rows(
             cursor,
             "interactions_matter",
