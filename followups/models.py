@@ -11,6 +11,7 @@ writes `Notification` rows (the outbox) in the same transaction.
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Case, F, Q, When
 
@@ -498,11 +499,31 @@ class WebhookEndpoint(models.Model):
         return self.url
 
 
-class WebhookDelivery(models.Model):
-    """One event for one endpoint: the outbox row, written in the event's transaction.
+class WebhookOutbox(models.Model):
+    """Follow-up events not yet fanned out to the webhook endpoints (followups.webhooks).
 
-    `webhook_id` is the Standard Webhooks `webhook-id`: the same on every retry
-    and replay, so a receiver keeps each event once.
+    One narrow row per writing transaction, whatever the number of endpoints: a
+    sweep batch writes one row holding its events' ids, a person's change one
+    holding its event's id, and only while some endpoint is active. The fan-out
+    turns a row into deliveries and deletes it in one transaction, off the sweep.
+    """
+
+    event_ids = ArrayField(models.BigIntegerField())
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{len(self.event_ids)} follow-up events"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, expanded from an outbox row by the fan-out.
+
+    `webhook_id` is the Standard Webhooks `webhook-id`, derived from the event
+    and the endpoint: the same on every retry and replay, so a receiver keeps
+    each event once.
     """
 
     class Status(models.TextChoices):
@@ -523,6 +544,8 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    # When the event happened (the payload's `timestamp`).
+    occurred_at = models.DateTimeField()
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
 
@@ -543,7 +566,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id} -> {self.endpoint_id}"
-
-
-def new_webhook_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"

@@ -306,6 +306,9 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
+# POSTs a sender has in flight at once: a receiver's latency is waited for
+# alongside the others' instead of in turn (benchmarks/webhooks.py).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=4)
 CELERY_BEAT_SCHEDULE = {
     "followups-webhooks-send": {
         "task": "followups.tasks.webhook_deliveries_send",
