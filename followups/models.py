@@ -18,7 +18,7 @@ from django.db.models import Case, F, Q, When
 from core.models import ApiClient
 from crm.models import Customer, Team
 from crm.time_window import STORED_EARLIEST, STORED_LATEST
-from interactions.models import Interaction
+from interactions.models import Interaction, InteractionEventKind
 
 
 class Priority(models.TextChoices):
@@ -465,6 +465,15 @@ WEBHOOK_EVENT_TYPES = {
     "renegotiated": "followup.renegotiated",
     "cancelled": "followup.cancelled",
 }
+# Interaction events (interactions/events.py), for endpoints whose client may read interactions.
+INTERACTION_WEBHOOK_EVENT_TYPES = {
+    InteractionEventKind.LOGGED: "interaction.logged",
+    InteractionEventKind.UPDATED: "interaction.updated",
+    InteractionEventKind.FEEDBACK_RECEIVED: "interaction.feedback_received",
+}
+WEBHOOK_EVENT_TYPE_NAMES = sorted(
+    set(WEBHOOK_EVENT_TYPES.values()) | set(INTERACTION_WEBHOOK_EVENT_TYPES.values())
+)
 
 
 class WebhookEndpoint(models.Model):
@@ -534,10 +543,24 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # The event: a follow-up's, or an interaction's (its kind is `event_type`).
     event = models.ForeignKey(
-        FollowUpEvent, on_delete=models.CASCADE, related_name="webhook_deliveries"
+        FollowUpEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
     )
-    event_type = models.CharField(max_length=40)
+    interaction = models.ForeignKey(
+        Interaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+    )
+    event_type = models.CharField(
+        max_length=40, choices=[(name, name) for name in WEBHOOK_EVENT_TYPE_NAMES]
+    )
     webhook_id = models.CharField(max_length=64, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -553,6 +576,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-pk"]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False, interaction__isnull=True)
+                | Q(event__isnull=True, interaction__isnull=False),
+                name="webhook_delivery_one_subject",
+            ),
         ]
         indexes = [
             # The sender reads due rows only: cost follows the backlog, not the table.

@@ -60,8 +60,9 @@ def webhook_deliveries_send() -> int:
     """
     from followups import webhooks
 
+    webhooks.webhook_subscriptions_refresh()  # heals a change made around the services
     started = time.monotonic()
-    while webhooks.webhook_fan_out().outbox_rows == webhooks.FAN_OUT_BATCH_SIZE:
+    while not webhooks.webhook_fan_out().is_drained:
         if time.monotonic() - started > WEBHOOK_FAN_OUT_MAX_SECONDS:
             break  # sending waits no longer; the next tick fans out the rest
     total = 0

@@ -39,14 +39,17 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.encryption import decrypt_text, encrypt_text
 from core.models import ApiClient
 from followups.models import (
+    INTERACTION_WEBHOOK_EVENT_TYPES,
+    WEBHOOK_EVENT_TYPE_NAMES,
     WEBHOOK_EVENT_TYPES,
     FollowUp,
     FollowUpEvent,
@@ -54,6 +57,8 @@ from followups.models import (
     WebhookEndpoint,
     WebhookOutbox,
 )
+from interactions.events import interaction_event_subscriptions_set
+from interactions.models import Interaction, InteractionEventKind, InteractionEventOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +80,31 @@ class IssuedEndpoint:
     secret: str  # shown once
 
 
+def _event_types_check(event_types: list[str], api_client: ApiClient | None) -> list[str]:
+    """The subscribed names, sorted; ValidationError naming `event_types` when one is
+    unknown or the client may not read what it asks for."""
+    names = sorted(set(event_types))
+    unknown = sorted(set(names) - set(WEBHOOK_EVENT_TYPE_NAMES))
+    if unknown:
+        raise ValidationError({"event_types": [f"Unknown event types: {', '.join(unknown)}."]})
+    interaction_names = sorted(set(names) & set(INTERACTION_WEBHOOK_EVENT_TYPES.values()))
+    if (
+        interaction_names
+        and api_client is not None
+        and not api_client.has_scopes([ApiClient.Scope.INTERACTIONS_READ])
+    ):
+        raise ValidationError(
+            {
+                "event_types": [
+                    f"{', '.join(interaction_names)} need the scope "
+                    f"{ApiClient.Scope.INTERACTIONS_READ}, which this API client lacks."
+                ]
+            }
+        )
+    return names
+
+
+@transaction.atomic
 def webhook_endpoint_create(
     *,
     url: str,
@@ -83,15 +113,11 @@ def webhook_endpoint_create(
     created_by=None,
     description: str = "",
 ) -> IssuedEndpoint:
-    unknown = sorted(set(event_types or []) - set(WEBHOOK_EVENT_TYPES.values()))
-    if unknown:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({"event_types": [f"Unknown event types: {', '.join(unknown)}."]})
+    names = _event_types_check(event_types or [], api_client)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     endpoint = WebhookEndpoint(
         url=url,
-        event_types=sorted(set(event_types or [])),
+        event_types=names,
         api_client=api_client,
         created_by=created_by,
         description=description,
@@ -99,7 +125,59 @@ def webhook_endpoint_create(
     )
     endpoint.full_clean()
     endpoint.save()
+    webhook_subscriptions_refresh()
     return IssuedEndpoint(endpoint=endpoint, secret=secret)
+
+
+# What an admin may change on an endpoint (its secret never: register a new one).
+ENDPOINT_EDITABLE_FIELDS = ("url", "description", "event_types", "api_client", "is_active")
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, changes: dict) -> WebhookEndpoint:
+    """Change the fields named in `changes`; turning it active again is a re-enable."""
+    unknown = set(changes) - set(ENDPOINT_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    was_active = endpoint.is_active
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    endpoint.event_types = _event_types_check(endpoint.event_types or [], endpoint.api_client)
+    if endpoint.is_active and not was_active:
+        endpoint.disabled_at = endpoint.failing_since = None
+    endpoint.full_clean()
+    endpoint.save()
+    webhook_subscriptions_refresh()
+    return endpoint
+
+
+# Serialises the refreshes: each reads the endpoints after the previous one committed.
+_SUBSCRIPTIONS_LOCK = int.from_bytes(
+    hashlib.sha256(b"rapport.webhook-subscriptions").digest()[:8], "big", signed=True
+)
+
+
+def webhook_subscriptions_refresh() -> None:
+    """Tell the interaction floor which of its event kinds an active endpoint
+    subscribes to (interactions/events.py records only those).
+
+    Called in every change of endpoints, and by the sender's task each tick
+    (so a change made around the services heals within seconds). API client
+    scopes are not looked at here but at the fan-out, so a client granted
+    `interactions:read` later misses nothing in between.
+    """
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SUBSCRIPTIONS_LOCK])
+        wanted: set[str] = set()
+        active = WebhookEndpoint.objects.filter(is_active=True)
+        for names in active.values_list("event_types", flat=True):
+            subscribed = set(names) or set(WEBHOOK_EVENT_TYPE_NAMES)  # empty: everything
+            wanted |= {
+                kind for kind, name in INTERACTION_WEBHOOK_EVENT_TYPES.items() if name in subscribed
+            }
+        interaction_event_subscriptions_set(kinds=wanted)
 
 
 # --- signing ---------------------------------------------------------------------
@@ -149,35 +227,37 @@ def _event_type_values(mapping: dict[str, str]) -> str:
     return ", ".join(f"('{kind}', '{name}')" for kind, name in mapping.items())
 
 
-def _followup_fan_out_sql() -> str:
+def _fan_out_sql(*, outbox: str, claimed: str, subjects: str, subject_column: str) -> str:
     """Claim outbox rows (SKIP LOCKED), insert one delivery per (event, subscribed
-    active endpoint) and delete the rows, in one statement: a row is fanned out
-    once, by whoever claimed it, or not at all when the transaction fails. The
-    unique `webhook_id` (event and endpoint) makes a repeat a no-op all the same."""
-    outbox = WebhookOutbox._meta.db_table
+    active endpoint whose client may read it) and delete the rows, in one
+    statement: a row is fanned out once, by whoever claimed it, or not at all
+    when the transaction fails. The unique `webhook_id` (event and endpoint)
+    makes a repeat a no-op all the same.
+
+    `claimed` selects the claimed rows' columns; `subjects`, per claimed row
+    `c`, yields each event's `subject_id` (the delivery's `subject_column`),
+    `event_type`, `occurred_at` and `webhook_prefix` (the endpoint's id ends it).
+    """
     delivery = WebhookDelivery._meta.db_table
     endpoint = WebhookEndpoint._meta.db_table
-    event = FollowUpEvent._meta.db_table
     client = ApiClient._meta.db_table
     return f"""
     WITH claimed AS (
-        SELECT id, event_ids FROM {outbox} ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+        SELECT {claimed} FROM {outbox} ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED
     ),
     removed AS (
         DELETE FROM {outbox} o USING claimed c WHERE o.id = c.id RETURNING o.id
     ),
     inserted AS (
-        INSERT INTO {delivery} (endpoint_id, event_id, event_type, webhook_id, status, attempts,
-            next_attempt_at, last_status_code, last_error, occurred_at, created_at, delivered_at)
-        SELECT e.id, ev.id, t.name, 'msg_f' || ev.id || 'e' || e.id, 'pending', 0,
-            %(now)s, NULL, '', ev.occurred_at, %(now)s, NULL
+        INSERT INTO {delivery} (endpoint_id, {subject_column}, event_type, occurred_at,
+            webhook_id, status, attempts, next_attempt_at, last_status_code, last_error,
+            created_at, delivered_at)
+        SELECT e.id, ev.subject_id, ev.event_type, ev.occurred_at, ev.webhook_prefix || e.id,
+            'pending', 0, %(now)s, NULL, '', %(now)s, NULL
         FROM claimed c
-        CROSS JOIN LATERAL unnest(c.event_ids) AS x(id)
-        JOIN {event} ev ON ev.id = x.id
-        JOIN (VALUES {_event_type_values(WEBHOOK_EVENT_TYPES)}) AS t(kind, name)
-            ON t.kind = ev.kind
+        CROSS JOIN LATERAL ({subjects}) ev
         JOIN {endpoint} e ON e.is_active
-            AND (e.event_types = '[]'::jsonb OR e.event_types ? t.name)
+            AND (e.event_types = '[]'::jsonb OR e.event_types ? ev.event_type)
         LEFT JOIN {client} a ON a.id = e.api_client_id
         WHERE e.api_client_id IS NULL OR (a.is_active AND a.scopes ? %(scope)s)
         ON CONFLICT DO NOTHING
@@ -187,9 +267,45 @@ def _followup_fan_out_sql() -> str:
     """  # noqa: S608 (table names from _meta and fixed event names; values are parameters)
 
 
+def _followup_fan_out_sql() -> str:
+    event = FollowUpEvent._meta.db_table
+    return _fan_out_sql(
+        outbox=WebhookOutbox._meta.db_table,
+        claimed="id, event_ids",
+        subject_column="event_id",
+        subjects=f"""
+            SELECT f.id AS subject_id, t.name AS event_type, f.occurred_at,
+                'msg_f' || f.id || 'e' AS webhook_prefix
+            FROM unnest(c.event_ids) AS x(id)
+            JOIN {event} f ON f.id = x.id
+            JOIN (VALUES {_event_type_values(WEBHOOK_EVENT_TYPES)}) AS t(kind, name)
+                ON t.kind = f.kind
+        """,  # noqa: S608 (a table name from _meta and fixed event names)
+    )
+
+
+def _interaction_fan_out_sql() -> str:
+    interaction = Interaction._meta.db_table
+    return _fan_out_sql(
+        outbox=InteractionEventOutbox._meta.db_table,
+        claimed="id, kind, interaction_ids, occurred_at",
+        subject_column="interaction_id",
+        # Interactions gone since (never, but for a test's flush) are skipped.
+        subjects=f"""
+            SELECT i.id AS subject_id, t.name AS event_type, c.occurred_at,
+                'msg_i' || c.id || 'n' || i.id || 'e' AS webhook_prefix
+            FROM unnest(c.interaction_ids) AS x(id)
+            JOIN {interaction} i ON i.id = x.id
+            JOIN (VALUES {_event_type_values(INTERACTION_WEBHOOK_EVENT_TYPES)}) AS t(kind, name)
+                ON t.kind = c.kind
+        """,  # noqa: S608 (a table name from _meta and fixed event names)
+    )
+
+
 # Outbox rows per fan-out statement: a sweep's row holds up to its batch (500
-# events), so 20 rows x 3 endpoints is at most 30,000 deliveries in one short
-# transaction that locks only the outbox rows it claimed.
+# events), a sync's up to 1,000 interactions, so 20 rows x 3 endpoints is at
+# most 60,000 deliveries in one short transaction that locks only the outbox
+# rows it claimed.
 FAN_OUT_BATCH_SIZE = 20
 
 
@@ -197,49 +313,119 @@ FAN_OUT_BATCH_SIZE = 20
 class FanOut:
     outbox_rows: int = 0
     deliveries: int = 0
+    is_drained: bool = True  # False: a statement took a full batch, more may wait
 
 
 def webhook_fan_out(*, now: datetime | None = None, batch_size: int = FAN_OUT_BATCH_SIZE) -> FanOut:
-    """Turn one batch of outbox rows into deliveries (at least once, never twice)."""
+    """Turn one batch of each outbox (follow-up events, interaction events) into
+    deliveries: at least once, never twice. One transaction per outbox."""
     now = now or timezone.now()
     done = FanOut()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _followup_fan_out_sql(),
-            {"now": now, "batch": batch_size, "scope": ApiClient.Scope.FOLLOWUPS_READ},
-        )
-        rows, deliveries = cursor.fetchone()
-    done.outbox_rows += rows
-    done.deliveries += deliveries
+    for sql, scope in (
+        (_followup_fan_out_sql(), ApiClient.Scope.FOLLOWUPS_READ),
+        (_interaction_fan_out_sql(), ApiClient.Scope.INTERACTIONS_READ),
+    ):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, {"now": now, "batch": batch_size, "scope": scope})
+            rows, deliveries = cursor.fetchone()
+        done.outbox_rows += rows
+        done.deliveries += deliveries
+        done.is_drained = done.is_drained and rows < batch_size
     return done
 
 
 # --- the payload -----------------------------------------------------------------
 
 
-def _payload(delivery: WebhookDelivery) -> dict:
+def _followup_payload(delivery: WebhookDelivery) -> dict:
     event = delivery.event
     followup: FollowUp = event.followup
     return {
+        "event_id": event.pk,
+        "kind": event.kind,
+        "level": event.level,
+        "followup": {
+            "id": followup.pk,
+            "customer": followup.customer_id,
+            "owner": followup.owner_id,
+            "team": followup.team_id,
+            "action": followup.action,
+            "status": followup.status,
+            "due_at": followup.due_at.isoformat(),
+            "is_overdue": followup.is_overdue,
+            "escalation_level": followup.escalation_level,
+        },
+        "details": event.details,
+    }
+
+
+def _interaction_payload(delivery: WebhookDelivery, followups: dict[int, dict]) -> dict:
+    """Ids and categorical fields only, read when sent: never the notes, subject,
+    numbers, addresses, recording or location (personal, and behind the API's
+    scopes and erasure); a receiver that needs them reads the interaction by id."""
+    interaction: Interaction = delivery.interaction
+    data: dict = {
+        "interaction": {
+            "id": interaction.pk,
+            "customer": interaction.customer_id,
+            "rep": interaction.rep_id,
+            "team": interaction.team_id,
+            "channel": interaction.channel,
+            "direction": interaction.direction,
+            "occurred_at": interaction.occurred_at.isoformat(),
+            "duration_seconds": interaction.duration_seconds,
+            "category": interaction.category_id,
+            "outcome": interaction.outcome,
+            "matter": interaction.matter_id,
+            "source": interaction.source,
+            "external_id": interaction.external_id,
+            "followups": followups.get(interaction.pk, {"promised": [], "kept": []}),
+        }
+    }
+    if (
+        delivery.event_type
+        == INTERACTION_WEBHOOK_EVENT_TYPES[InteractionEventKind.FEEDBACK_RECEIVED]
+    ):
+        feedback = getattr(interaction, "feedback", None)  # the score, never the comment
+        data["feedback"] = (
+            {"score": feedback.score, "given_at": feedback.created_at.isoformat()}
+            if feedback is not None
+            else None
+        )
+    return data
+
+
+def _followups_of(interaction_ids: set[int]) -> dict[int, dict]:
+    """Interaction id -> the follow-ups promised in it and kept by it (one query)."""
+    found: dict[int, dict] = {pk: {"promised": [], "kept": []} for pk in interaction_ids}
+    if not interaction_ids:
+        return found
+    rows = (
+        FollowUp.objects.filter(
+            Q(origin_interaction_id__in=interaction_ids)
+            | Q(kept_by_interaction_id__in=interaction_ids)
+        )
+        .order_by("pk")
+        .values_list("pk", "origin_interaction_id", "kept_by_interaction_id")
+    )
+    for pk, origin_id, kept_by_id in rows:
+        if origin_id in found:
+            found[origin_id]["promised"].append(pk)
+        if kept_by_id in found:
+            found[kept_by_id]["kept"].append(pk)
+    return found
+
+
+def _payload(delivery: WebhookDelivery, followups: dict[int, dict]) -> dict:
+    data = (
+        _followup_payload(delivery)
+        if delivery.event_id is not None
+        else _interaction_payload(delivery, followups)
+    )
+    return {
         "type": delivery.event_type,
         "timestamp": delivery.occurred_at.isoformat(),
-        "data": {
-            "event_id": event.pk,
-            "kind": event.kind,
-            "level": event.level,
-            "followup": {
-                "id": followup.pk,
-                "customer": followup.customer_id,
-                "owner": followup.owner_id,
-                "team": followup.team_id,
-                "action": followup.action,
-                "status": followup.status,
-                "due_at": followup.due_at.isoformat(),
-                "is_overdue": followup.is_overdue,
-                "escalation_level": followup.escalation_level,
-            },
-            "details": event.details,
-        },
+        "data": data,
     }
 
 
@@ -332,6 +518,7 @@ def _disable(endpoint: WebhookEndpoint, *, now: datetime) -> None:
     WebhookDelivery.objects.filter(endpoint=endpoint, status=WebhookDelivery.Status.PENDING).update(
         status=WebhookDelivery.Status.FAILED, next_attempt_at=None
     )
+    webhook_subscriptions_refresh()
     days = _setting("WEBHOOK_DISABLE_AFTER_DAYS", 5)
     transaction.on_commit(
         lambda: mail_admins(
@@ -356,9 +543,10 @@ def webhook_deliveries_send(
         return 0
     deliveries = list(
         WebhookDelivery.objects.filter(pk__in=ids)
-        .select_related("endpoint", "event__followup")
+        .select_related("endpoint", "event__followup", "interaction__feedback")
         .order_by("pk")
     )
+    followups = _followups_of({d.interaction_id for d in deliveries if d.interaction_id})
     secrets_by_endpoint: dict[int, str] = {}
     bodies: dict[tuple, bytes] = {}  # one payload per event, whatever the endpoints
     outgoing = []
@@ -367,10 +555,15 @@ def webhook_deliveries_send(
         if secret is None:
             secret = decrypt_text(delivery.endpoint.secret_encrypted)
             secrets_by_endpoint[delivery.endpoint_id] = secret
-        key = (delivery.event_type, delivery.event_id, delivery.occurred_at)
+        key = (
+            delivery.event_type,
+            delivery.event_id,
+            delivery.interaction_id,
+            delivery.occurred_at,
+        )
         body = bodies.get(key)
         if body is None:
-            body = json.dumps(_payload(delivery), separators=(",", ":")).encode()
+            body = json.dumps(_payload(delivery, followups), separators=(",", ":")).encode()
             bodies[key] = body
         outgoing.append(
             _Outgoing(delivery.pk, delivery.endpoint.url, delivery.webhook_id, secret, body)
@@ -459,9 +652,11 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> None:
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         is_active=True, disabled_at=None, failing_since=None
     )
+    webhook_subscriptions_refresh()
 
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
     """Stop sending to it; its delivery log goes with it."""
     endpoint.delete()
+    webhook_subscriptions_refresh()

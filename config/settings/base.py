@@ -218,6 +218,10 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 # Apps above `interactions` that add fields to the rep's log form, as dotted
 # paths to classes implementing interactions.hooks.InteractionFormExtension.
 INTERACTION_FORM_EXTENSIONS: list[str] = ["followups.forms.PromiseFollowUpExtension"]
+# Called by crm.services.customer_merge, in its transaction, with (source_id, target_id,
+# moved: {"<app>.<model>.<field>": [ids]}): apps above crm follow a merge without crm
+# importing them (the interactions it moved are updated events, interactions/events.py).
+CUSTOMER_MERGE_HOOKS: list[str] = ["interactions.events.customer_merged"]
 # A new contact by the same customer in the same category within this many days
 # of an open matter's last contact joins that matter as a repeat contact.
 INTERACTION_MATTER_WINDOW_DAYS = env.int("INTERACTION_MATTER_WINDOW_DAYS", default=7)
@@ -410,6 +414,8 @@ SPECTACULAR_SETTINGS = {
         "MatterStatusEnum": "interactions.models.Matter.Status",
         "ContactPointKindEnum": "crm.models.ContactPoint.Kind",
         "FollowUpStatusEnum": "followups.models.FollowUp.Status",
+        # An endpoint's event_types and a delivery's event_type (docs/integrations.md).
+        "WebhookEventTypeEnum": "followups.models.WEBHOOK_EVENT_TYPE_NAMES",
     },
 }
 
