@@ -62,8 +62,9 @@ from interactions.models import Interaction, InteractionEventKind, InteractionEv
 
 logger = logging.getLogger(__name__)
 
-# Deliveries claimed per batch: a batch's POSTs run one after another, and a
-# lease longer than a batch's worst case (timeout x size) keeps two workers apart.
+# Deliveries claimed per batch: a batch's POSTs run WEBHOOK_SEND_CONCURRENCY at a
+# time, and a lease longer than a batch's worst case (timeout x size, as if one at
+# a time) keeps two workers apart.
 SEND_BATCH_SIZE = 100
 
 

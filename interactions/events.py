@@ -10,7 +10,6 @@ nothing. The floor above reads the outbox and deletes what it took; this floor
 never imports it.
 """
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -39,13 +38,15 @@ def interaction_events_record(
         return
     outbox = InteractionEventOutbox._meta.db_table
     subscription = InteractionEventSubscription._meta.db_table
+    rows = ", ".join(["(%s, %s::bigint[])"] * len(by_kind))
     with connection.cursor() as cursor:
+        # A VALUES list, not JSON to unpack: planned and run in a fraction of the time,
+        # and this runs in every interaction write.
         cursor.execute(
             f"INSERT INTO {outbox} (kind, interaction_ids, occurred_at) "  # noqa: S608
-            "SELECT e.key, ARRAY(SELECT jsonb_array_elements_text(e.value)::bigint), %s "
-            f"FROM jsonb_each(%s::jsonb) AS e WHERE EXISTS "
-            f"(SELECT 1 FROM {subscription} s WHERE s.kind = e.key)",
-            [occurred_at or timezone.now(), json.dumps(by_kind)],
+            f"SELECT e.kind, e.ids, %s FROM (VALUES {rows}) AS e(kind, ids) "
+            f"WHERE EXISTS (SELECT 1 FROM {subscription} s WHERE s.kind = e.kind)",
+            [occurred_at or timezone.now(), *(v for item in by_kind.items() for v in item)],
         )
 
 
