@@ -16,7 +16,8 @@ On a throw-away PostgreSQL database `<DATABASE_URL db>_bench_webhooks`:
    signed POSTs) draining that backlog against a local receiver answering 200,
    running in its own process as a real receiver would (`--receiver thread`
    puts it in the sender's process instead, competing for its interpreter).
-   Goal: >= 500/s per worker.
+   Goal: >= 500/s per worker. `--latency-ms` makes the receiver answer late,
+   as one across a network does (what WEBHOOK_SEND_CONCURRENCY is for).
 
 Writes var/bench/webhooks.md. Numbers on a shared 2-core machine are recorded,
 not asserted.
@@ -43,9 +44,12 @@ SENDER_GOAL = 500  # deliveries per second per worker
 
 class _Ok(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one connection per sender batch
+    latency = 0.0  # seconds before answering: a receiver across a network
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.latency:
+            time.sleep(self.latency)
         self.send_response(200)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -54,7 +58,8 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(port_queue) -> None:
+def _serve(port_queue, latency: float) -> None:
+    _Ok.latency = latency
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     server.daemon_threads = True
     port_queue.put(server.server_address[1])
@@ -64,12 +69,13 @@ def _serve(port_queue) -> None:
 class Receiver:
     """A local receiver answering 200: in its own process, or a thread of this one."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, latency: float = 0.0):
         self.kind = kind
+        _Ok.latency = latency
         if kind == "process":
             ports = multiprocessing.get_context("fork").Queue()
             self.process = multiprocessing.get_context("fork").Process(
-                target=_serve, args=(ports,), daemon=True
+                target=_serve, args=(ports, latency), daemon=True
             )
             self.process.start()
             self.port = ports.get(timeout=10)
@@ -130,18 +136,23 @@ def main() -> None:
     parser.add_argument("--endpoints", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--receiver", choices=["process", "thread"], default="process")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="the receiver waits this long to answer"
+    )
     args = parser.parse_args()
 
     url = bench_database_url("webhooks")
     recreate_database(url)
     setup_django(url)
+    from django.conf import settings
+
     from followups import webhooks
     from followups.models import FollowUp, WebhookDelivery, WebhookOutbox
 
     who = people()
     insert_followups(who, args.due, due=True)
     due_ids = list(FollowUp.objects.values_list("pk", flat=True))
-    receiver = Receiver(args.receiver)
+    receiver = Receiver(args.receiver, latency=args.latency_ms / 1000)
     for _ in range(args.endpoints):
         webhooks.webhook_endpoint_create(url=receiver.url)
 
@@ -194,12 +205,10 @@ def main() -> None:
         f"- **Deliveries per second, one sender: {per_second:,.0f}** (goal >= {SENDER_GOAL}/s): "
         f"{'met' if per_second >= SENDER_GOAL else 'NOT met'}. {sent:,} signed POSTs "
         f"({delivered:,} acknowledged) of a {backlog:,}-delivery backlog in {drain_seconds:.1f} s "
-        f"against a local receiver answering 200 ({args.receiver}: "
-        + (
-            "its own process)."
-            if args.receiver == "process"
-            else "a thread of the sender's process)."
-        ),
+        f"against a local receiver answering 200 after {args.latency_ms:g} ms ("
+        + ("its own process" if args.receiver == "process" else "a thread of the sender's process")
+        + f"), {settings.WEBHOOK_SEND_CONCURRENCY} POSTs in flight "
+        "(WEBHOOK_SEND_CONCURRENCY).",
     ]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines) + "\n")

@@ -367,3 +367,59 @@ def test_follow_up_events_go_only_to_endpoints_whose_client_may_read_them(receiv
         reader.pk,
         admins.pk,
     }  # not writer_only's (no followups:read) nor revoked's
+
+
+def test_a_redirect_is_not_followed_and_a_long_answer_still_acknowledges(receiver_factory):
+    elsewhere = receiver_factory()
+    redirecting = receiver_factory(statuses=[302], headers={"location": elsewhere.url})
+    chatty = receiver_factory(body=b"x" * 1_000_000)  # acknowledged, then a megabyte
+    redirecting_endpoint = webhooks.webhook_endpoint_create(url=redirecting.url).endpoint
+    chatty_endpoint = webhooks.webhook_endpoint_create(url=chatty.url).endpoint
+    _promise()
+    webhooks.webhook_fan_out()
+
+    assert webhooks.webhook_deliveries_send() == 2
+
+    assert (len(redirecting.requests), len(elsewhere.requests)) == (1, 0)
+    assert set(WebhookDelivery.objects.values_list("endpoint_id", "status", "last_error")) == {
+        (redirecting_endpoint.pk, "pending", "HTTP 302"),
+        (chatty_endpoint.pk, "sent", ""),
+    }
+
+
+def test_fan_out_and_a_send_batch_take_the_same_queries_for_6_or_30_events(
+    receiver_factory, django_assert_max_num_queries
+):
+    webhooks.webhook_endpoint_create(url=receiver_factory().url)
+    _log_and_promise(3)
+    with django_assert_max_num_queries(20) as few:
+        webhooks.webhook_fan_out()
+        assert webhooks.webhook_deliveries_send() == 6
+
+    _log_and_promise(15)  # 30 outbox rows: within one fan-out batch of each outbox
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        webhooks.webhook_fan_out()
+        assert webhooks.webhook_deliveries_send() == 30
+
+
+def _log_and_promise(count: int) -> None:
+    """`count` interactions logged, each with a promise (an event of each floor)."""
+    from interactions.services import interaction_log
+
+    rep = factories.TeamMembershipFactory().user
+    customer = factories.CustomerFactory()
+    for n in range(count):
+        interaction = interaction_log(
+            customer=customer,
+            channel="phone",
+            direction="inbound",
+            occurred_at=timezone.now() - timedelta(minutes=n + 1),
+            rep=rep,
+        )
+        services.followup_promise(
+            customer=customer,
+            owner=rep,
+            action="Call back",
+            due_at=timezone.now() + timedelta(days=1),
+            origin_interaction=interaction,
+        )

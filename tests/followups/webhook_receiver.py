@@ -10,9 +10,11 @@ from standardwebhooks import Webhook
 class Receiver:
     """A loopback HTTP server answering the scripted statuses in turn (then 200)."""
 
-    def __init__(self, statuses=(), delay: float = 0.0):
+    def __init__(self, statuses=(), delay: float = 0.0, headers=None, body: bytes = b""):
         self.statuses = list(statuses)
         self.delay = delay
+        self.headers = dict(headers or {})
+        self.body = body
         self.requests: list[tuple[dict, bytes]] = []
         receiver = self
 
@@ -23,8 +25,11 @@ class Receiver:
                 time.sleep(receiver.delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
-                self.send_header("content-length", "0")
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(receiver.body)))
                 self.end_headers()
+                self.wfile.write(receiver.body)
 
             def log_message(self, *args):
                 pass
