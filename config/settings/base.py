@@ -312,7 +312,7 @@ WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
 # POSTs a sender has in flight at once: a receiver's latency is waited for
 # alongside the others' instead of in turn (benchmarks/webhooks.py --latency-ms 20:
-# 42/s one at a time, 149/s with 4, 245/s with 8).
+# 44/s one at a time, 159/s with 4, 260/s with 8, on the shared 2-core box).
 WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
 CELERY_BEAT_SCHEDULE = {
     "followups-webhooks-send": {
