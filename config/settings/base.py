@@ -306,6 +306,9 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
+# Days an uploaded customer file and its rows' details (the error report) are kept
+# after the import's last change (spreadsheets.services.customer_imports_expire).
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "followups-webhooks-send": {
         "task": "followups.tasks.webhook_deliveries_send",
@@ -323,6 +326,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.metrics_refresh",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
+    },
+    # Uploaded customer files and failed rows' cells are personal data (spreadsheets).
+    "spreadsheets-imports-expire": {
+        "task": "spreadsheets.tasks.customer_imports_expire",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     # Idempotency-Key records only matter for 24 h (core.idempotency).
     "crm-idempotency-purge": {
