@@ -28,6 +28,7 @@ from interactions.models import (
     InteractionEventKind,
     Matter,
 )
+from interactions.selectors import interaction_day_for_customer
 
 User = get_user_model()
 
@@ -348,7 +349,7 @@ def _feedback_request_email(*, interaction: Interaction, address: str, base_url:
     context = {
         "customer_name": interaction.customer.display_name,
         "channel": interaction.get_channel_display(),
-        "occurred_at": interaction.occurred_at,
+        "occurred_on": interaction_day_for_customer(interaction=interaction),
         "subject": interaction.subject,
         "rep_first_name": interaction.rep.first_name if interaction.rep else "",
         "url": base_url.rstrip("/") + feedback_path(interaction_id=interaction_id),

@@ -314,6 +314,9 @@ WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
 # alongside the others' instead of in turn (benchmarks/webhooks.py --latency-ms 20:
 # 44/s one at a time, 159/s with 4, 260/s with 8, on the shared 2-core box).
 WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
+# Days an uploaded customer file and its rows' details (the error report) are kept
+# after the import's last change (spreadsheets.services.customer_imports_expire).
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "followups-webhooks-send": {
         "task": "followups.tasks.webhook_deliveries_send",
@@ -331,6 +334,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.metrics_refresh",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
+    },
+    # Uploaded customer files and failed rows' cells are personal data (spreadsheets).
+    "spreadsheets-imports-expire": {
+        "task": "spreadsheets.tasks.customer_imports_expire",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     # Idempotency-Key records only matter for 24 h (core.idempotency).
     "crm-idempotency-purge": {
