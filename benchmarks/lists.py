@@ -204,7 +204,7 @@ def build(shape: Shape) -> float:
     )  # fmt: skip
     template_delivery = WebhookDelivery.objects.create(
         endpoint=endpoint, event=template_event, event_type="followup.reminded",
-        webhook_id="msg_template", created_at=anchor,
+        webhook_id="msg_template", occurred_at=anchor, created_at=anchor,
     )  # fmt: skip
     template_consent = ConsentRecord.objects.create(
         customer=template_customer, channel="email", status="granted", method="verbal",
@@ -444,6 +444,7 @@ def build(shape: Shape) -> float:
                 "status": "'sent'",
                 "attempts": "1",
                 "last_status_code": "200",
+                "occurred_at": "e.occurred_at",
                 "created_at": "e.occurred_at",
                 "delivered_at": "e.occurred_at + interval '2 seconds'",
             },

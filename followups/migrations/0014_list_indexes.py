@@ -16,7 +16,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("followups", "0011_time_window")]
+    dependencies = [("followups", "0013_webhook_interaction_events")]
 
     operations = [
         AddIndexConcurrently(

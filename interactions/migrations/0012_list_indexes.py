@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("crm", "0001_initial"),
-        ("interactions", "0010_feedback_links"),
+        ("interactions", "0011_interaction_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
