@@ -53,11 +53,11 @@ MAX_PAGE_SIZE = 1000
 COUNT_CAP = 10_000
 # The most a count may cost, in PostgreSQL planner cost units (EXPLAIN's "Total
 # Cost"), before the page says the planner's estimate instead. An index answers
-# a count of COUNT_CAP rows for a few hundred; the open promises' overdue ones
-# (?overdue=true) for about 7,500 (3 ms); reading 200,000 contacts for 10,001
-# SMS about 9,000 (25-70 ms on the benchmark machine, benchmarks/lists.py);
-# a team's SMS among 10 million contacts 150,000 (0.4 s).
-COUNT_COST_LIMIT = 10_000
+# a count of COUNT_CAP rows for a few hundred. Past the limit, measured at 10
+# million contacts (benchmarks/lists.py): 10,001 SMS read from 200,000 contacts
+# costs about 8,700 (60 ms), a rep's teams' promises 5,500 (24 ms, through a
+# bitmap of every promise the team ever had), a team's SMS 150,000 (0.4 s).
+COUNT_COST_LIMIT = 5_000
 
 
 class PeekedPage(Page):

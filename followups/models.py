@@ -199,6 +199,13 @@ class FollowUp(models.Model):
             models.Index(fields=["created_at", "id"], name="followups_created_idx"),
             models.Index(fields=["escalation_level", "id"], name="followups_level_idx"),
             models.Index(fields=["priority", "id"], name="followups_priority_idx"),
+            # ?overdue=true, the API's own name for the board's work: its page and
+            # its count read only overdue promises, not every open one.
+            models.Index(
+                fields=["due_at", "id"],
+                condition=Q(status="open", is_overdue=True),
+                name="followups_overdue_idx",
+            ),
         ]
 
     def __str__(self) -> str:
