@@ -79,7 +79,7 @@ class FactSerializer(serializers.ModelSerializer):
 
 class FactWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=ProfileFact.Category.choices, required=False)
-    text = serializers.CharField(max_length=FACT_TEXT_MAX_LENGTH, required=False)
+    text = serializers.CharField(max_length=FACT_TEXT_MAX_LENGTH)  # optional on PATCH
     is_pinned = serializers.BooleanField(required=False)
     origin_interaction_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
