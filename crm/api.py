@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core import audit
+from core.errors import Conflict
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
 from core.query import query_choice, query_id
@@ -307,7 +309,15 @@ class ContactPointViewSet(
         )
         return Response(ContactPointSerializer(contact_point).data, status=201)
 
-    @extend_schema(request=ContactPointUpdateSerializer, responses=ContactPointSerializer)
+    @extend_schema(
+        request=ContactPointUpdateSerializer,
+        responses={
+            200: ContactPointSerializer,
+            409: OpenApiResponse(
+                description="is_primary false on the primary: make another one primary instead."
+            ),
+        },
+    )
     def partial_update(self, request, *args, **kwargs):
         contact_point = self.get_object()
         serializer = ContactPointUpdateSerializer(data=request.data)
@@ -319,9 +329,7 @@ class ContactPointViewSet(
             if make_primary:
                 services.contact_point_make_primary(contact_point=contact_point, actor=request.user)
             elif make_primary is False and contact_point.is_primary:
-                raise ValidationError(
-                    {"is_primary": ["Make another contact point primary instead."]}
-                )
+                raise Conflict({"is_primary": ["Make another contact point primary instead."]})
         return Response(ContactPointSerializer(contact_point).data)
 
     def perform_destroy(self, instance):

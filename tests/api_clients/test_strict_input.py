@@ -203,3 +203,42 @@ def test_a_deleted_fact_is_gone_but_its_history_stays(admin_http):
     assert [entry["action"] for entry in history.json()] == ["created", "deleted"]
     fact.refresh_from_db()
     assert fact.text == "Likes tea"
+
+
+@pytest.mark.parametrize("sent", ["21:00+02:00", "21:00Z", "2100", "21", "9:00", "24:00"])
+def test_quiet_hours_are_a_local_time_without_offset(admin_http, sent):
+    response = admin_http.post(
+        "/api/v1/customers/",
+        {"full_name": "Ann", "quiet_hours_start": sent, "quiet_hours_end": "08:00"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["quiet_hours_start"]
+    assert Customer.objects.count() == 0
+
+
+def test_quiet_hours_read_back_as_written(admin_http):
+    response = admin_http.post(
+        "/api/v1/customers/",
+        {"full_name": "Ann", "quiet_hours_start": "21:30", "quiet_hours_end": "07:15:30"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["quiet_hours_start"], body["quiet_hours_end"]) == ("21:30:00", "07:15:30")
+
+
+def test_unsetting_the_primary_contact_point_is_a_conflict(admin_http):
+    customer = factories.CustomerFactory()
+    phone = factories.ContactPointFactory(customer=customer, is_primary=True)
+    url = f"/api/v1/customers/{customer.pk}/contact-points/{phone.pk}/"
+
+    response = admin_http.patch(url, {"is_primary": False}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    assert list(response.json()["errors"]) == ["is_primary"]
+    phone.refresh_from_db()
+    assert phone.is_primary
