@@ -206,7 +206,9 @@ def logging_config(*, json_lines: bool, level: str) -> dict:
             # axes writes a line with the username and address for every login;
             # lockouts and repeated failures (warnings) are kept.
             "axes": {"level": "WARNING"},
-            # httpx logs every request at INFO: webhook sends would flood the log.
+            # httpx logs every request at INFO, urllib3 every connection at DEBUG:
+            # webhook sends would flood the log.
             "httpx": {"level": "WARNING"},
+            "urllib3": {"level": "WARNING"},
         },
     }

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from core.audit import audit_record
 from crm import access
@@ -749,6 +750,9 @@ def customer_merge(*, source: Customer, target: Customer, actor: User) -> Custom
         if ids:
             model._base_manager.filter(pk__in=ids).update(**{field_name: target.pk})
             moved[f"{model._meta.label_lower}.{field_name}"] = ids
+    # The apps above are told what moved, in this transaction (settings.CUSTOMER_MERGE_HOOKS).
+    for path in getattr(settings, "CUSTOMER_MERGE_HOOKS", ()):
+        import_string(path)(source_id=source.pk, target_id=target.pk, moved=moved)
 
     if source.last_activity_at and (
         target.last_activity_at is None or source.last_activity_at > target.last_activity_at

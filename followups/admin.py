@@ -11,7 +11,7 @@ from crm import admin as crm_admin
 from crm.models import Team
 from followups import services, webhooks
 from followups.models import (
-    WEBHOOK_EVENT_TYPES,
+    WEBHOOK_EVENT_TYPE_NAMES,
     BusinessHours,
     Closure,
     EscalationPolicy,
@@ -281,7 +281,10 @@ RECENT_DELIVERIES = 20  # on the endpoint's page; the full log is the filtered l
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(ServiceModelAdmin):
+    """Registered, changed, re-enabled and deleted through followups.webhooks, which
+    also tells the interaction floor which events to record."""
+
     list_display = ["url", "api_client", "is_active", "failing_since", "disabled_at", "created_at"]
     list_filter = ["is_active"]
     fields = [
@@ -297,13 +300,23 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     actions = ["enable"]
 
     def get_changeform_initial_data(self, request):
-        return {"event_types": sorted(set(WEBHOOK_EVENT_TYPES.values()))}
+        return {"event_types": WEBHOOK_EVENT_TYPE_NAMES}
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            changes = {
+                name: form.cleaned_data[name]
+                for name in form.changed_data
+                if name in webhooks.ENDPOINT_EDITABLE_FIELDS
+            }
+            stored = WebhookEndpoint.objects.get(pk=obj.pk)
+            adopt_saved(
+                obj,
+                service_call(webhooks.webhook_endpoint_update, endpoint=stored, changes=changes),
+            )
             return
-        issued = webhooks.webhook_endpoint_create(
+        issued = service_call(
+            webhooks.webhook_endpoint_create,
             url=obj.url,
             event_types=obj.event_types,
             api_client=obj.api_client,
@@ -350,6 +363,16 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def enable(self, request, queryset):
         for endpoint in queryset:
             webhooks.webhook_endpoint_enable(endpoint=endpoint)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request, obj) -> None:
+        webhooks.webhook_endpoint_delete(endpoint=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for endpoint in queryset:
+            webhooks.webhook_endpoint_delete(endpoint=endpoint)
 
 
 @admin.register(WebhookDelivery)

@@ -26,7 +26,7 @@ from core.schema import ID
 from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import access
 from followups import selectors, services, webhooks
-from followups.models import WEBHOOK_EVENT_TYPES, FollowUp, WebhookDelivery, WebhookEndpoint
+from followups.models import WEBHOOK_EVENT_TYPE_NAMES, FollowUp, WebhookDelivery, WebhookEndpoint
 from followups.serializers import (
     CancelSerializer,
     CompleteSerializer,
@@ -311,7 +311,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 # --- webhook endpoints (an API client's own, or admins) ------------------------------
 
-EVENT_TYPE_NAMES = sorted(set(WEBHOOK_EVENT_TYPES.values()))
+EVENT_TYPE_NAMES = WEBHOOK_EVENT_TYPE_NAMES  # followup.* and interaction.* (docs/integrations.md)
 DELIVERY_LOG_LIMIT = 100  # newest first; older ones are in the admin's full log
 
 
@@ -348,7 +348,8 @@ class WebhookEndpointCreateSerializer(RejectUnknownFieldsMixin, serializers.Seri
         child=serializers.ChoiceField(choices=EVENT_TYPE_NAMES),
         required=False,
         max_length=len(EVENT_TYPE_NAMES),
-        help_text="Empty or absent: every event type.",
+        help_text="Empty or absent: every event type (interaction.* only with the "
+        "interactions:read scope).",
     )
 
 

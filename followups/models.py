@@ -11,13 +11,14 @@ writes `Notification` rows (the outbox) in the same transaction.
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Case, F, Q, When
 
 from core.models import ApiClient
 from crm.models import Customer, Team
 from crm.time_window import STORED_EARLIEST, STORED_LATEST
-from interactions.models import Interaction
+from interactions.models import Interaction, InteractionEventKind
 
 
 class Priority(models.TextChoices):
@@ -464,6 +465,15 @@ WEBHOOK_EVENT_TYPES = {
     "renegotiated": "followup.renegotiated",
     "cancelled": "followup.cancelled",
 }
+# Interaction events (interactions/events.py), for endpoints whose client may read interactions.
+INTERACTION_WEBHOOK_EVENT_TYPES = {
+    InteractionEventKind.LOGGED: "interaction.logged",
+    InteractionEventKind.UPDATED: "interaction.updated",
+    InteractionEventKind.FEEDBACK_RECEIVED: "interaction.feedback_received",
+}
+WEBHOOK_EVENT_TYPE_NAMES = sorted(
+    set(WEBHOOK_EVENT_TYPES.values()) | set(INTERACTION_WEBHOOK_EVENT_TYPES.values())
+)
 
 
 class WebhookEndpoint(models.Model):
@@ -498,11 +508,31 @@ class WebhookEndpoint(models.Model):
         return self.url
 
 
-class WebhookDelivery(models.Model):
-    """One event for one endpoint: the outbox row, written in the event's transaction.
+class WebhookOutbox(models.Model):
+    """Follow-up events not yet fanned out to the webhook endpoints (followups.webhooks).
 
-    `webhook_id` is the Standard Webhooks `webhook-id`: the same on every retry
-    and replay, so a receiver keeps each event once.
+    One narrow row per writing transaction, whatever the number of endpoints: a
+    sweep batch writes one row holding its events' ids, a person's change one
+    holding its event's id, and only while some endpoint is active. The fan-out
+    turns a row into deliveries and deletes it in one transaction, off the sweep.
+    """
+
+    event_ids = ArrayField(models.BigIntegerField())
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{len(self.event_ids)} follow-up events"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, expanded from an outbox row by the fan-out.
+
+    `webhook_id` is the Standard Webhooks `webhook-id`, derived from the event
+    and the endpoint: the same on every retry and replay, so a receiver keeps
+    each event once.
     """
 
     class Status(models.TextChoices):
@@ -513,16 +543,32 @@ class WebhookDelivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # The event: a follow-up's, or an interaction's (its kind is `event_type`).
     event = models.ForeignKey(
-        FollowUpEvent, on_delete=models.CASCADE, related_name="webhook_deliveries"
+        FollowUpEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
     )
-    event_type = models.CharField(max_length=40)
+    interaction = models.ForeignKey(
+        Interaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhook_deliveries",
+    )
+    event_type = models.CharField(
+        max_length=40, choices=[(name, name) for name in WEBHOOK_EVENT_TYPE_NAMES]
+    )
     webhook_id = models.CharField(max_length=64, unique=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True, default="")
+    # When the event happened (the payload's `timestamp`).
+    occurred_at = models.DateTimeField()
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
 
@@ -530,6 +576,11 @@ class WebhookDelivery(models.Model):
         ordering = ["-pk"]
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False, interaction__isnull=True)
+                | Q(event__isnull=True, interaction__isnull=False),
+                name="webhook_delivery_one_subject",
+            ),
         ]
         indexes = [
             # The sender reads due rows only: cost follows the backlog, not the table.
@@ -543,7 +594,3 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.webhook_id} -> {self.endpoint_id}"
-
-
-def new_webhook_id() -> str:
-    return f"msg_{uuid.uuid4().hex}"

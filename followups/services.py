@@ -93,7 +93,7 @@ def _event(
         actor=actor,
         details=details or {},
     )
-    webhooks.webhook_fan_out(event_ids=[event.pk], now=now)  # in the change's transaction
+    webhooks.webhook_outbox_add(event_ids=[event.pk], now=now)  # in the change's transaction
     return event
 
 

@@ -2,9 +2,10 @@
 
 Each batch claims due rows with SELECT ... FOR UPDATE SKIP LOCKED, records the
 transitions as FollowUpEvents (unique per follow-up, kind, level), writes the
-outbox rows (notifications, webhook deliveries) in the same statement, and
-moves `next_action_at` on. The broker only wakes deliveries up: the outbox
-relay hands lost ones over again.
+outbox rows (notifications, and one webhook outbox row for the whole batch) in
+the same statement, and moves `next_action_at` on. The broker only wakes
+deliveries up: the outbox relay hands lost ones over again. Webhook deliveries
+per endpoint are expanded later by the sender's task (followups.webhooks).
 """
 
 import logging
@@ -83,8 +84,9 @@ inserted AS (
     ON CONFLICT DO NOTHING
     RETURNING id, followup_id, kind, level
 ),
--- Webhook deliveries for the transitions, in this same statement (followups.webhooks).
-{webhooks.sweep_fan_out_cte()},
+-- One webhook outbox row for the batch's transitions, whatever the number of
+-- endpoints (followups.webhooks fans it out later, off this statement).
+{webhooks.sweep_outbox_cte()},
 admins AS (
     SELECT u.id FROM {user} u
     WHERE u.is_active AND (u.is_superuser OR EXISTS (

@@ -1,11 +1,16 @@
 """Celery entry points: take ids, call one service, decide retry."""
 
+import time
+
 from celery import shared_task
 from django.utils import timezone
 
 from followups import notifications, operations, schedules
 from followups.sweep import followup_sweep
 
+# Fan-out budget of one sender tick: a backlog of outbox rows after an outage is
+# expanded by the next ticks while this one sends what is already due.
+WEBHOOK_FAN_OUT_MAX_SECONDS = 30
 # Work budget of one sweep: well inside the soft limit, so a backlog is left
 # for the next tick between batches instead of being interrupted in one.
 SWEEP_MAX_SECONDS = 80
@@ -46,13 +51,20 @@ def deliver_notification(self, notification_id: int) -> str:
 
 @shared_task(name="followups.tasks.webhook_deliveries_send", time_limit=300, soft_time_limit=240)
 def webhook_deliveries_send() -> int:
-    """Send due webhook deliveries in batches until none is due (beat, every few seconds).
+    """Fan the outbox out into deliveries, then send the due ones in batches until
+    none is due (beat, every few seconds).
 
     Its own task, never the sweep's: a slow receiver costs this task its timeout,
-    and the sweep goes on. Idempotent: due rows are leased by whoever claims them.
+    and the sweep goes on. Idempotent: outbox rows and due deliveries are claimed
+    with SKIP LOCKED, deliveries leased by whoever claims them.
     """
     from followups import webhooks
 
+    webhooks.webhook_subscriptions_refresh()  # heals a change made around the services
+    started = time.monotonic()
+    while not webhooks.webhook_fan_out().is_drained:
+        if time.monotonic() - started > WEBHOOK_FAN_OUT_MAX_SECONDS:
+            break  # sending waits no longer; the next tick fans out the rest
     total = 0
     while True:
         sent = webhooks.webhook_deliveries_send()

@@ -12,7 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from interactions.models import AsteriskSource, Interaction, TwilioAccount, TwilioCall
+from interactions.events import interaction_events_record
+from interactions.models import (
+    AsteriskSource,
+    Interaction,
+    InteractionEventKind,
+    TwilioAccount,
+    TwilioCall,
+)
 from interactions.sources import asterisk, twilio
 from interactions.sources.common import IngestRecord, SourceLineError
 from interactions.sync import _advisory_lock, interaction_records_upsert, record_check
@@ -65,6 +72,9 @@ def twilio_callback_apply(
                 call.save(update_fields=["started_at", "updated_at"])
                 Interaction.objects.filter(pk=call.interaction_id).update(
                     occurred_at=record.occurred_at, updated_at=timezone.now()
+                )
+                interaction_events_record(
+                    events={InteractionEventKind.UPDATED: [call.interaction_id]}
                 )
             return TwilioOutcome(call.interaction_id, applied=False)
         record.occurred_at = min(call.started_at, record.occurred_at)

@@ -29,7 +29,8 @@ from core.sql import (
     recordset_select,
     returning_fields,
 )
-from interactions.models import Feedback, Interaction, Matter
+from interactions.events import interaction_events_record
+from interactions.models import Feedback, Interaction, InteractionEventKind, Matter
 
 User = get_user_model()
 
@@ -521,6 +522,7 @@ def interaction_matter_link(*, interaction: Interaction, matter: Matter) -> Inte
     interaction.save(update_fields=["matter", "updated_at"])
     for matter_id in sorted({old_matter_id, matter.pk} - {None}):
         _matter_recount(matter_id)
+    interaction_events_record(events={InteractionEventKind.UPDATED: [interaction.pk]})
     interaction.refresh_from_db()
     return interaction
 
@@ -549,6 +551,7 @@ def interaction_matter_unlink(*, interaction: Interaction) -> Interaction:
     interaction.is_repeat_contact = False
     interaction.save(update_fields=["matter", "is_repeat_contact", "updated_at"])
     _matter_recount(old_matter_id)
+    interaction_events_record(events={InteractionEventKind.UPDATED: [interaction.pk]})
     return interaction
 
 

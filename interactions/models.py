@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -396,3 +397,46 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}/5 for interaction {self.interaction_id}"
+
+
+# --- interaction events, for listeners above this floor (interactions/events.py) ----------
+
+
+class InteractionEventKind(models.TextChoices):
+    LOGGED = "logged", "Logged"
+    UPDATED = "updated", "Updated"
+    FEEDBACK_RECEIVED = "feedback_received", "Feedback received"
+
+
+class InteractionEventSubscription(models.Model):
+    """An event kind something above this floor listens to (webhook endpoints:
+    followups.webhooks keeps these rows). A kind nobody listens to is not
+    recorded at all, so without webhooks logging and syncing write nothing more."""
+
+    kind = models.CharField(max_length=32, primary_key=True, choices=InteractionEventKind.choices)
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class InteractionEventOutbox(models.Model):
+    """Interaction events not yet taken by their listener: one narrow row per
+    writing transaction and kind (a sync batch's new contacts are one row),
+    written in the same transaction as the interactions. followups.webhooks fans
+    a row out into deliveries and deletes it."""
+
+    kind = models.CharField(max_length=32, choices=InteractionEventKind.choices)
+    interaction_ids = ArrayField(models.BigIntegerField())
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=InteractionEventKind.values),
+                name="interactions_event_outbox_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {len(self.interaction_ids)} interactions"

@@ -4,7 +4,8 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
@@ -25,6 +26,17 @@ def interaction_queryset() -> QuerySet[Interaction]:
 
 def interaction_get(*, interaction_id: int) -> Interaction:
     return interaction_queryset().get(pk=interaction_id)
+
+
+def interaction_day_for_customer(*, interaction: Interaction) -> date:
+    """The contact's date on the customer's own clock (what a customer-facing page or
+    e-mail says: a call at 23:30 in Tokyo is not "yesterday" because the server is UTC)."""
+    zone_name = interaction.customer.time_zone if interaction.customer_id else "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):  # a stored value never breaks the page
+        zone = ZoneInfo("UTC")
+    return interaction.occurred_at.astimezone(zone).date()
 
 
 def interaction_can_edit(*, user, interaction: Interaction) -> bool:

@@ -14,13 +14,22 @@ from core.errors import Conflict
 from crm.models import Customer, Team, TeamMembership
 from crm.phone import try_normalise_phone
 from crm.time_window import occurred_at_problem
+from interactions.events import interaction_events_record
 from interactions.feedback_links import feedback_link_is_expired, feedback_token_for_link
 from interactions.matters import (
     _matter_assign,
     _matter_reassign,
     _matter_set_resolved,
 )
-from interactions.models import Feedback, FeedbackLink, Interaction, InteractionCategory, Matter
+from interactions.models import (
+    Feedback,
+    FeedbackLink,
+    Interaction,
+    InteractionCategory,
+    InteractionEventKind,
+    Matter,
+)
+from interactions.selectors import interaction_day_for_customer
 
 User = get_user_model()
 
@@ -168,6 +177,7 @@ def interaction_log(
     _matter_assign(interaction, matter=matter)  # saves the interaction
     if customer is not None:
         _customer_touch(customer_id=customer.pk, at=occurred_at)
+    interaction_events_record(events={InteractionEventKind.LOGGED: [interaction.pk]})
     return interaction
 
 
@@ -227,10 +237,14 @@ def interaction_update(*, interaction: Interaction, changes: dict[str, Any]) -> 
         duration_seconds=changes.get("duration_seconds"),
     )
     old_category_id = interaction.category_id
+    attnames = [Interaction._meta.get_field(name).attname for name in changes]
+    before = [getattr(interaction, attname) for attname in attnames]
     for name, value in changes.items():
         setattr(interaction, name, value)
     interaction.full_clean()
     interaction.save(update_fields=[*changes, "updated_at"])
+    if before != [getattr(interaction, attname) for attname in attnames]:
+        interaction_events_record(events={InteractionEventKind.UPDATED: [interaction.pk]})
     if interaction.category_id != old_category_id and interaction.customer_id is not None:
         _matter_reassign(interaction)
     if "outcome" in changes and interaction.matter_id:
@@ -279,6 +293,7 @@ def interaction_feedback_give(
     )
     feedback.full_clean()
     feedback.save()
+    interaction_events_record(events={InteractionEventKind.FEEDBACK_RECEIVED: [interaction.pk]})
     return feedback
 
 
@@ -335,7 +350,7 @@ def _feedback_request_email(*, interaction: Interaction, address: str, base_url:
     context = {
         "customer_name": interaction.customer.display_name,
         "channel": interaction.get_channel_display(),
-        "occurred_at": interaction.occurred_at,
+        "occurred_on": interaction_day_for_customer(interaction=interaction),
         "subject": interaction.subject,
         "rep_first_name": interaction.rep.first_name if interaction.rep else "",
         "url": base_url.rstrip("/") + feedback_path(interaction_id=interaction_id),

@@ -43,6 +43,7 @@ from crm.models import ContactPoint, Customer
 from crm.phone import normalise_email, try_normalise_phone
 from crm.time_window import occurred_at_problem
 from crm.validators import validate_recording_url
+from interactions.events import interaction_events_record
 from interactions.matters import (
     ReservedMatter,
     contact_opens_own_matter,
@@ -50,7 +51,7 @@ from interactions.matters import (
     matter_ids_reserve,
     matters_open_reserved,
 )
-from interactions.models import Interaction, InteractionCategory
+from interactions.models import Interaction, InteractionCategory, InteractionEventKind
 from interactions.sources.common import IngestRecord
 
 MAX_RECORDS = 1000
@@ -532,13 +533,15 @@ def interaction_records_upsert(
     """Upsert validated records (errors pass through); one result per item, in order.
 
     `on_written` runs in the same transaction (and is retried with it), so what
-    follows from the rows (their matters) commits with them or not at all."""
+    follows from the rows (their matters) commits with them or not at all; so
+    do their events (created: logged, updated: updated; one statement a batch)."""
     for attempt in range(DEADLOCK_RETRIES):
         try:
             with transaction.atomic():
                 results = _upsert_once(items, creates_unmatched_customers)
                 if on_written is not None:
                     on_written(results)
+                _events_record(results)
                 return results
         except OperationalError as exc:
             is_deadlock = getattr(getattr(exc, "__cause__", None), "sqlstate", "") in {
@@ -548,6 +551,15 @@ def interaction_records_upsert(
             if not is_deadlock or attempt == DEADLOCK_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _events_record(results: list[SyncResult]) -> None:
+    interaction_events_record(
+        events={
+            InteractionEventKind.LOGGED: [r.id for r in results if r.status == "created" and r.id],
+            InteractionEventKind.UPDATED: [r.id for r in results if r.status == "updated" and r.id],
+        }
+    )
 
 
 def _upsert_once(items, creates_unmatched_customers: bool) -> list[SyncResult]:

@@ -210,7 +210,9 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     except FeedbackLinkError as exc:
         return render(request, "interactions/feedback.html", {"link_error": exc.reason}, status=410)
     link = (
-        FeedbackLink.objects.select_related("interaction__rep", "interaction__feedback")
+        FeedbackLink.objects.select_related(
+            "interaction__rep", "interaction__feedback", "interaction__customer"
+        )
         .filter(pk=link_id)
         .first()
     )
@@ -243,7 +245,7 @@ def feedback_page(request: HttpRequest, token: str) -> HttpResponse:
     context = {
         # Only what the customer may see: channel, date, subject, the rep's first name.
         "channel": interaction.get_channel_display(),
-        "occurred_at": interaction.occurred_at,
+        "occurred_on": selectors.interaction_day_for_customer(interaction=interaction),
         "subject": interaction.subject,
         "rep_first_name": interaction.rep.first_name if interaction.rep else "",
         "form": form,

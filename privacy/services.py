@@ -66,6 +66,8 @@ KEEP_FIELD_NAMES = {
     "external_id",
     "message_id",
     "call_sid",
+    # A pending webhook delivery keeps its webhook-id: receivers keep each event once by it.
+    "webhook_id",
     "delivery_status",
     "disposition",
     "kind",

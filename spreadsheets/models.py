@@ -18,6 +18,9 @@ class CustomerImport(models.Model):
         IMPORTING = "importing", "Importing"
         DONE = "done", "Imported"
         FAILED = "failed", "Failed"
+        # IMPORT_RETENTION_DAYS after its last change: the file and the rows' details
+        # (personal data of everyone in it) are removed; the counts stay.
+        EXPIRED = "expired", "Expired (file and row details removed)"
 
     class Phase(models.TextChoices):
         DRY_RUN = "dry_run", "Dry run"

@@ -120,6 +120,8 @@ def customer_import_set_mapping(*, customer_import: CustomerImport, mapping: lis
         raise ImportRefused(" ".join(problems))
     if customer_import.is_running:
         raise ImportRefused("The import is running; wait for it to finish.")
+    if customer_import.status == CustomerImport.Status.EXPIRED:
+        raise ImportRefused(EXPIRED_REFUSAL)
     customer_import.mapping = mapping
     customer_import.status = CustomerImport.Status.UPLOADED  # a new mapping needs a new dry run
     customer_import.save(update_fields=["mapping", "status", "updated_at"])
@@ -145,6 +147,8 @@ def customer_import_start(*, customer_import_id: int, dry_run: bool) -> Customer
     )
     if not dry_run and customer_import.status == Status.DONE:
         raise ImportRefused("This file is imported; upload it again to import it once more.")
+    if customer_import.status == Status.EXPIRED:
+        raise ImportRefused(EXPIRED_REFUSAL)
     customer_import.status = Status.CHECKING if dry_run else Status.IMPORTING
     if not dry_run and customer_import.phase == Phase.DRY_RUN and customer_import.rows_done:
         customer_import.dry_run_summary = _counts(customer_import)
@@ -155,6 +159,44 @@ def customer_import_start(*, customer_import_id: int, dry_run: bool) -> Customer
         _reset_phase(customer_import)
     customer_import.save()
     return customer_import
+
+
+EXPIRED_REFUSAL = "This file was removed after its retention period; upload it again."
+
+
+def customer_imports_expire(*, now: datetime | None = None) -> int:
+    """Remove the file and the row details of imports untouched for IMPORT_RETENTION_DAYS.
+
+    An uploaded file is personal data of everyone in it, and the rows that
+    failed keep their cells and messages (which quote the values) for the error
+    report; neither is tied to a customer an erasure request could find. So they
+    are kept only for the retention period, whatever the import's state (a
+    running import moves `updated_at` every batch, so one this old has stalled).
+    The counts, the file name and who imported it stay. Returns how many imports
+    expired.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.IMPORT_RETENTION_DAYS)
+    with transaction.atomic():
+        expiring = list(
+            CustomerImport.objects.filter(updated_at__lt=cutoff)
+            .exclude(status=CustomerImport.Status.EXPIRED)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)
+        )
+        if not expiring:
+            return 0
+        ImportRow.objects.filter(customer_import__in=expiring).delete()
+        CustomerImport.objects.filter(pk__in=expiring).update(
+            status=CustomerImport.Status.EXPIRED,
+            content=b"",
+            message=(
+                f"The file and the row details were removed after "
+                f"{settings.IMPORT_RETENTION_DAYS} days; the counts are kept."
+            ),
+            updated_at=now,
+        )
+    return len(expiring)
 
 
 def _reset_phase(customer_import: CustomerImport) -> None:

@@ -12,3 +12,9 @@ def customer_import_process(*, customer_import_id: int) -> None:
     redelivered task resumes, or returns when the phase is over or another
     worker holds the import)."""
     services.customer_import_process(customer_import_id=customer_import_id)
+
+
+@shared_task
+def customer_imports_expire() -> int:
+    """Beat, hourly: files and row details past IMPORT_RETENTION_DAYS go (idempotent)."""
+    return services.customer_imports_expire()

@@ -203,6 +203,8 @@ def import_run(request, customer_import_id: int):
 def import_error_report(request, customer_import_id: int):
     _require_importer(request)
     customer_import = _get(customer_import_id)
+    if customer_import.status == CustomerImport.Status.EXPIRED:
+        return HttpResponse(services.EXPIRED_REFUSAL, status=410, content_type="text/plain")
     response = StreamingHttpResponse(
         selectors.import_error_report_lines(customer_import=customer_import),
         content_type="text/csv; charset=utf-8",

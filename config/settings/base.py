@@ -218,6 +218,10 @@ PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", default="US")
 # Apps above `interactions` that add fields to the rep's log form, as dotted
 # paths to classes implementing interactions.hooks.InteractionFormExtension.
 INTERACTION_FORM_EXTENSIONS: list[str] = ["followups.forms.PromiseFollowUpExtension"]
+# Called by crm.services.customer_merge, in its transaction, with (source_id, target_id,
+# moved: {"<app>.<model>.<field>": [ids]}): apps above crm follow a merge without crm
+# importing them (the interactions it moved are updated events, interactions/events.py).
+CUSTOMER_MERGE_HOOKS: list[str] = ["interactions.events.customer_merged"]
 # A new contact by the same customer in the same category within this many days
 # of an open matter's last contact joins that matter as a repeat contact.
 INTERACTION_MATTER_WINDOW_DAYS = env.int("INTERACTION_MATTER_WINDOW_DAYS", default=7)
@@ -306,6 +310,13 @@ WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 3600)
 WEBHOOK_DISABLE_AFTER_DAYS = env.int("WEBHOOK_DISABLE_AFTER_DAYS", default=5)
 WEBHOOK_SEND_SECONDS = env.int("WEBHOOK_SEND_SECONDS", default=5)
+# POSTs a sender has in flight at once: a receiver's latency is waited for
+# alongside the others' instead of in turn (benchmarks/webhooks.py --latency-ms 20:
+# 44/s one at a time, 159/s with 4, 260/s with 8, on the shared 2-core box).
+WEBHOOK_SEND_CONCURRENCY = env.int("WEBHOOK_SEND_CONCURRENCY", default=8)
+# Days an uploaded customer file and its rows' details (the error report) are kept
+# after the import's last change (spreadsheets.services.customer_imports_expire).
+IMPORT_RETENTION_DAYS = env.int("IMPORT_RETENTION_DAYS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "followups-webhooks-send": {
         "task": "followups.tasks.webhook_deliveries_send",
@@ -323,6 +334,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reporting.tasks.metrics_refresh",
         "schedule": float(FOLLOWUP_SWEEP_SECONDS),
         "options": {"expires": max(FOLLOWUP_SWEEP_SECONDS - 1, 1)},
+    },
+    # Uploaded customer files and failed rows' cells are personal data (spreadsheets).
+    "spreadsheets-imports-expire": {
+        "task": "spreadsheets.tasks.customer_imports_expire",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
     },
     # Idempotency-Key records only matter for 24 h (core.idempotency).
     "crm-idempotency-purge": {
@@ -407,6 +424,8 @@ SPECTACULAR_SETTINGS = {
         "MatterStatusEnum": "interactions.models.Matter.Status",
         "ContactPointKindEnum": "crm.models.ContactPoint.Kind",
         "FollowUpStatusEnum": "followups.models.FollowUp.Status",
+        # An endpoint's event_types and a delivery's event_type (docs/integrations.md).
+        "WebhookEventTypeEnum": "followups.models.WEBHOOK_EVENT_TYPE_NAMES",
     },
 }
 

@@ -5,6 +5,7 @@ from django.contrib.auth.models import Group
 
 from crm.models import TeamMembership
 from tests.factories import CustomerFactory, TeamFactory, TeamMembershipFactory, UserFactory
+from tests.followups.webhook_receiver import Receiver
 
 # A Monday, 10:00 in New York (EST, UTC-5): the team is open.
 MONDAY_10_NY = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
@@ -45,3 +46,18 @@ def outsider(db):
 @pytest.fixture
 def customer(db):
     return CustomerFactory(time_zone="Europe/London", preferred_channel="email")
+
+
+@pytest.fixture
+def receiver_factory():
+    """Real webhook receivers on loopback: `make(statuses=[500], delay=0.0)`."""
+    made = []
+
+    def make(**kwargs):
+        receiver = Receiver(**kwargs)
+        made.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in made:
+        receiver.close()

@@ -372,3 +372,30 @@ def test_feedback_is_requested_once_per_contact(customer, mailoutbox, browser):
     url = reverse("interactions:interaction-feedback-request", args=[interaction.pk])
     response = browser.post(url, HTTP_HX_REQUEST="true")
     assert "already requested" in response.content.decode()
+
+
+def test_feedback_page_and_email_give_the_date_on_the_customers_clock(customer, mailoutbox):
+    """A call at 23:30 in Tokyo (14:30 UTC) is the 10th for the customer; at 01:00
+    Tokyo on the 11th (16:00 UTC on the 10th) it is the 11th, not the server's 10th."""
+    from crm.models import ContactPoint
+    from interactions.tasks import feedback_request_send
+
+    customer.time_zone = "Asia/Tokyo"
+    customer.save(update_fields=["time_zone"])
+    factories.ContactPointFactory(
+        customer=customer, kind=ContactPoint.Kind.EMAIL, value="ken@example.jp", is_primary=True
+    )
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        late = services.interaction_log(
+            customer=customer,
+            occurred_at=datetime(2026, 3, 10, 16, 0, tzinfo=UTC),
+            channel="phone",
+            direction="inbound",
+            category="complaint",
+        )
+        page = Client().get(feedback_path(interaction_id=late.pk)).content.decode()
+        assert feedback_request_send.run(late.pk, "https://crm.example.com/") is True
+
+    assert "11 March 2026" in page
+    assert "10 March 2026" not in page
+    assert "11 March 2026" in mailoutbox[0].body

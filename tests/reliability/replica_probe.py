@@ -49,6 +49,15 @@ def _replay(action: str) -> None:
         cursor.execute(f"SELECT pg_wal_replay_{action}()")
 
 
+def _scraped_replica_lag(client: Client) -> float | None:
+    """The replica-lag gauge as a Prometheus scrape of /metrics reads it."""
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    for line in response.content.decode().splitlines():
+        if line.startswith("rapport_database_replica_lag_seconds "):
+            return float(line.split()[1])
+    return None
+
+
 def main() -> None:
     seen: dict = {}
     team = TeamFactory(name="Replica team")
@@ -75,6 +84,7 @@ def main() -> None:
     board = client.get("/supervisor/board/")
     seen["board_status_while_paused"] = board.status_code
     seen["board_html_while_paused"] = board.content.decode()
+    seen["scraped_lag_while_paused"] = _scraped_replica_lag(client)
 
     with reporting_reads():  # a write inside the scope still goes to the primary
         TeamFactory(name="Written in the reporting scope")
@@ -90,6 +100,7 @@ def main() -> None:
     seen["lag_after_resume"] = replica_lag_seconds()
     board = client.get("/supervisor/board/")
     seen["board_html_after_resume"] = board.content.decode()
+    seen["scraped_lag_after_resume"] = _scraped_replica_lag(client)
     metrics = client.get("/supervisor/metrics/")
     seen["metrics_status"] = metrics.status_code
     seen["metrics_says_replica"] = "Read from a replica" in metrics.content.decode()

@@ -91,6 +91,10 @@ def test_reporting_reads_follow_the_replica_and_writes_stay_on_the_primary(prima
     assert seen["write_in_scope_on_primary"] is True
     assert seen["replica_count_after_resume"] == 4
     assert seen["lag_after_resume"] == 0
+    # The Prometheus gauge an operator alerts on says the same.
+    assert seen["scraped_lag_while_paused"] is not None
+    assert seen["scraped_lag_while_paused"] > 0
+    assert seen["scraped_lag_after_resume"] == 0
     # The board page itself read the replica: 3 overdue while paused, 4 after.
     assert seen["board_status_while_paused"] == 200
     assert _team_overdue(seen["board_html_while_paused"]) == 3

@@ -463,3 +463,38 @@ def test_a_run_whose_worker_vanished_can_be_resumed_after_it_stalls(monkeypatch)
     done = services.customer_import_process(customer_import_id=upload.pk)
     assert (done.status, done.rows_done, done.created_count) == ("done", 5, 5)
     assert Customer.objects.count() == 5
+
+
+def test_files_and_failed_rows_expire_after_the_retention_period(settings):
+    """An abandoned dry run and a finished import with a failed row both lose the
+    file and the rows' cells after IMPORT_RETENTION_DAYS; a recent one keeps them."""
+    settings.IMPORT_RETENTION_DAYS = 30
+    content = b"Name,Phone\nAda Lovelace,415 555 0100\nBad Phone,12\n"
+    finished = run_import(content)
+    abandoned = run_import(b"Name,Phone\nGrace Hopper,415 555 0199\n", dry_run=True)
+    recent = run_import(b"Name,Phone\nRecent Person,12\n", dry_run=True)
+    assert errors(finished)
+    assert bytes(abandoned.content)
+    now = datetime.now(tz=UTC)
+    old = now.replace(year=now.year - 1)
+    CustomerImport.objects.filter(pk__in=[finished.pk, abandoned.pk]).update(updated_at=old)
+
+    assert services.customer_imports_expire(now=now) == 2
+    assert services.customer_imports_expire(now=now) == 0  # idempotent
+
+    for expired in (finished, abandoned):
+        expired.refresh_from_db()
+        assert expired.status == CustomerImport.Status.EXPIRED
+        assert bytes(expired.content) == b""
+        assert not ImportRow.objects.filter(customer_import=expired).exists()
+        assert "removed after 30 days" in expired.message
+    assert finished.created_count == 1
+    assert finished.error_count == 1
+    recent.refresh_from_db()
+    assert recent.status == CustomerImport.Status.CHECKED
+    assert ImportRow.objects.filter(customer_import=recent, outcome="error").exists()
+    # Nothing left anywhere quotes the failed row's values.
+    assert not ImportRow.objects.filter(cells__contains=["Bad Phone"]).exists()
+    # An expired dry run cannot be run: the file is gone.
+    with pytest.raises(services.ImportRefused, match="upload it again"):
+        services.customer_import_start(customer_import_id=abandoned.pk, dry_run=False)

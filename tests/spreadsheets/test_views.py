@@ -3,14 +3,17 @@
 import csv
 import io
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from core.models import AuditEntry
 from crm import services as crm_services
 from crm.models import Customer, TeamMembership
+from spreadsheets import services
 from spreadsheets.models import CustomerImport
 from tests.factories import InteractionFactory, TeamMembershipFactory, UserFactory
 
@@ -210,3 +213,27 @@ def test_interaction_history_upload_dry_run_then_import(supervisor_client):
     again = post(dry_run=False)
     assert '<td id="count-unchanged">1</td>' in again
     assert Interaction.objects.count() == 1
+
+
+def test_an_expired_import_says_so_and_offers_no_error_report(supervisor_client):
+    upload(supervisor_client, b"Name,Phone\nBad Phone,12\n")
+    customer_import = CustomerImport.objects.get()
+    supervisor_client.post(
+        reverse("spreadsheets:import-mapping", args=[customer_import.pk]),
+        {"column_0": "name", "column_1": "phone"},
+    )
+    CustomerImport.objects.filter(pk=customer_import.pk).update(
+        updated_at=timezone.now() - timedelta(days=400)
+    )
+    assert services.customer_imports_expire() == 1
+
+    detail = reverse("spreadsheets:import-detail", args=[customer_import.pk])
+    page = supervisor_client.get(detail).content.decode()
+    assert "row details were removed" in page
+    assert "error-report" not in page
+    assert "Bad Phone" not in page
+    report = supervisor_client.get(reverse("spreadsheets:import-errors", args=[customer_import.pk]))
+    assert report.status_code == 410
+    run = supervisor_client.post(reverse("spreadsheets:import-run", args=[customer_import.pk]))
+    assert run.status_code == 400
+    assert "upload it again" in run.content.decode()
