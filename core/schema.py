@@ -24,6 +24,8 @@ a raw body it cannot do without (a CSV, an e-mail) says
 `request_body_required = True` (a viewset: the set of such actions).
 """
 
+import re
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from rest_framework import serializers
@@ -131,3 +133,43 @@ class ApiAutoSchema(AutoSchema):
         if self.view.throttle_classes:
             codes.append("429")
         return codes
+
+
+_METHODS = ("get", "put", "patch", "post", "delete")
+
+
+def link_created_resources(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a create's 201 links (OpenAPI `links`) to
+    each operation on what it created, the new row's `id` filling the path parameter
+    that follows the collection's path and the request's own path parameters carried
+    over: POST customers/ -> GET customers/{id}/, POST customers/{customer_pk}/facts/;
+    POST customers/{customer_pk}/facts/ -> DELETE customers/{customer_pk}/facts/{id}/.
+    A client (and schemathesis' stateful phase) follows them from a create on."""
+    paths = result.get("paths", {})
+    for path, operations in paths.items():
+        create = operations.get("post", {}).get("responses", {}).get("201")
+        if create is None:
+            continue
+        links = {}
+        for other_path, others in paths.items():
+            rest = other_path[len(path) :] if other_path.startswith(path) else ""
+            new = re.fullmatch(r"\{(\w+)\}/[^{}]*", rest)
+            if new is None:
+                continue
+            for method in _METHODS:
+                operation = others.get(method)
+                if operation is None:
+                    continue
+                parameters = {
+                    parameter["name"]: f"$request.path.{parameter['name']}"
+                    for parameter in operation.get("parameters", [])
+                    if parameter["in"] == "path"
+                }
+                parameters[new.group(1)] = "$response.body#/id"
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": parameters,
+                }
+        if links:
+            create["links"] = links
+    return result

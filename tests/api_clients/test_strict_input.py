@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from core.models import ApiClient
 from crm import services as crm_services
 from crm.models import Customer, ProfileFact
+from followups.webhooks import webhook_endpoint_create
 from interactions.models import Interaction
 from tests import factories
 from tests.api_clients.helpers import bearer_client
@@ -242,3 +244,37 @@ def test_unsetting_the_primary_contact_point_is_a_conflict(admin_http):
     assert list(response.json()["errors"]) == ["is_primary"]
     phone.refresh_from_db()
     assert phone.is_primary
+
+
+def _delete_operations() -> list[str]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(path for path, operations in schema["paths"].items() if "delete" in operations)
+
+
+DELETE_PATHS = _delete_operations()
+
+
+def test_the_schema_lists_the_deletes():
+    assert len(DELETE_PATHS) >= 3  # guards the parametrisation below
+
+
+@pytest.mark.parametrize("path", DELETE_PATHS)
+def test_a_deleted_resource_is_gone_for_every_method(admin_http, path):
+    """What use_after_free checks, for every DELETE the schema has: afterwards each
+    operation on the resource answers 404 (a fact's history excepted: kept on purpose)."""
+    customer = factories.CustomerFactory()
+    ids = {
+        "customer_pk": customer.pk,
+        "contact-points": factories.ContactPointFactory(customer=customer).pk,
+        "facts": crm_services.fact_add(customer=customer, text="Likes tea", actor=None).pk,
+        "endpoints": webhook_endpoint_create(url="https://crm.example.org/hooks").endpoint.pk,
+    }
+    collection = path.rstrip("/").split("/")[-2]
+    url = path.replace("{customer_pk}", str(customer.pk)).replace("{id}", str(ids[collection]))
+    operations = SchemaGenerator().get_schema(request=None, public=True)["paths"][path]
+
+    assert admin_http.delete(url).status_code == 204
+
+    for method in sorted(set(operations) & {"get", "put", "patch", "delete"}):
+        response = getattr(admin_http, method)(url, {}, format="json")
+        assert response.status_code == 404, (method, response.content)
