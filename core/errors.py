@@ -26,6 +26,12 @@ class ErrorSerializer(serializers.Serializer):
     )
 
 
+class Conflict(DjangoValidationError):
+    """A valid request the resource's current state refuses (completing a promise that is
+    already done): the API answers 409 Conflict, naming the field as a 400 would. A
+    Django ValidationError still, so pages that show validation errors show it too."""
+
+
 def _field_errors(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
         return {str(key): value for key, value in detail.items()}
@@ -49,6 +55,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return error_response(
             code="invalid",
             detail="A value in the request cannot be stored: " + str(exc).splitlines()[0],
+        )
+    if isinstance(exc, Conflict):
+        errors = _field_errors(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        return error_response(
+            code="conflict",
+            detail=" ".join(str(message) for messages in errors.values() for message in messages),
+            errors=errors,
+            status_code=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):

@@ -36,7 +36,7 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -77,10 +77,10 @@ def run_idempotent(view, request: Request, work: Callable[[], Response]) -> Resp
     scope = _scope(request)
     if key is None or scope is None:
         return work()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
         return _error(
             "invalid_idempotency_key",
-            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
+            f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters, not only blanks.",
             status.HTTP_400_BAD_REQUEST,
         )
     fingerprint = _fingerprint(request)

@@ -47,6 +47,8 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from core.query import MAX_ID, in_utc
+
 MAX_PAGE_SIZE = 1000
 # The most rows a page-number list counts. 10,000 rows count in a few ms from an
 # index; past that a client pages by the change feed instead of page numbers.
@@ -155,6 +157,13 @@ class CappedPageNumberPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
 
+    def get_page_size(self, request):
+        # DRF falls back to the default on a bad size and clips a large one: a client
+        # asking for 0, 5000 or "ten" would never learn its pages are not what it asked.
+        if self.page_size_query_param not in request.query_params:
+            return self.page_size
+        return _page_size(request.query_params[self.page_size_query_param])
+
     def get_paginated_response(self, data):
         paginator = self.page.paginator
         counted = paginator.count
@@ -200,6 +209,13 @@ class CappedPageNumberPagination(PageNumberPagination):
         }
 
 
+def _page_size(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        message = f"Must be a whole number from 1 to {MAX_PAGE_SIZE}."
+        raise ValidationError({"page_size": [message]})
+    return int(raw)
+
+
 def _encode(updated_at: datetime, pk: int) -> str:
     raw = json.dumps([updated_at.isoformat(), pk]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -210,11 +226,11 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         moment = parse_datetime(stamp)
-        if moment is None or not isinstance(pk, int):
+        if moment is None or moment.tzinfo is None or not isinstance(pk, int) or pk > MAX_ID:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise ValidationError({"cursor": ["Invalid cursor."]}) from exc
-    return moment, pk
+    return in_utc(moment, "cursor"), pk
 
 
 def _parse_since(raw: str) -> datetime:
@@ -230,7 +246,7 @@ def _parse_since(raw: str) -> datetime:
         )
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)
-    return moment
+    return in_utc(moment, "updated_since")
 
 
 class ChangeFeedPagination(BasePagination):
@@ -247,15 +263,7 @@ class ChangeFeedPagination(BasePagination):
 
     def _page_size(self, request) -> int:
         raw = request.query_params.get("page_size")
-        if raw is None:
-            return self.page_size
-        try:
-            size = int(raw)
-        except ValueError as exc:
-            raise ValidationError({"page_size": ["Must be an integer."]}) from exc
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise ValidationError({"page_size": [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
-        return size
+        return self.page_size if raw is None else _page_size(raw)
 
     def paginate_queryset(self, queryset: QuerySet, request, view=None):
         self.request = request
@@ -271,8 +279,9 @@ class ChangeFeedPagination(BasePagination):
             rows = rows.filter(
                 Q(updated_at__gt=after_time) | Q(updated_at=after_time, pk__gt=after_pk)
             )
-        elif since := request.query_params.get("updated_since"):
-            rows = rows.filter(updated_at__gte=_parse_since(since))
+        elif "updated_since" in request.query_params:  # empty too: a 400, not the whole feed
+            since = _parse_since(request.query_params["updated_since"])
+            rows = rows.filter(updated_at__gte=since)
         size = self._page_size(request)
         page = list(rows[: size + 1])
         self._has_more = len(page) > size

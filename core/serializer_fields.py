@@ -45,16 +45,111 @@ def unknown_field_errors(data: object, known: "set[str] | frozenset[str]") -> di
     return {name: [f"Unknown field. Accepted fields: {accepted}."] for name in unknown}
 
 
+_JSON_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "an object",
+}
+_STRING_FIELDS = (
+    serializers.CharField,  # and EmailField, URLField, SlugField, RegexField...
+    serializers.DateTimeField,
+    serializers.DateField,
+    serializers.TimeField,
+    serializers.DurationField,
+    serializers.UUIDField,
+    serializers.SlugRelatedField,
+)
+
+
+def _json_type_name(value: object) -> str:
+    return next((name for kind, name in _JSON_TYPE_NAMES.items() if type(value) is kind), "null")
+
+
+def _json_base(kind: type) -> type:
+    """str for a TextChoices value, int for an IntegerChoices one (bool before int)."""
+    return next((base for base in _JSON_TYPE_NAMES if issubclass(kind, base)), kind)
+
+
+def _accepted_types(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON types a field reads; None for any (JSON, dict, nested serializers)."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField):
+        return (int,)
+    if isinstance(field, serializers.FloatField):
+        return (int, float)
+    if isinstance(field, serializers.DecimalField):
+        return (int, float, str)  # DRF renders decimals as strings: they come back so
+    if isinstance(field, serializers.MultipleChoiceField):
+        return (list,)
+    if isinstance(field, serializers.ChoiceField):
+        kinds = {_json_base(type(choice)) for choice in field.choices}
+        return tuple(kind for kind in _JSON_TYPE_NAMES if kind in kinds) or None
+    if isinstance(field, _STRING_FIELDS):
+        return (str,)
+    if isinstance(field, serializers.ListField | serializers.ManyRelatedField):
+        return (list,)
+    return None
+
+
+def _type_error(field: serializers.Field, value: object) -> str | None:
+    if value is None:
+        return None  # allow_null decides, with DRF's own message
+    if value == "" and isinstance(field, serializers.RelatedField):
+        return "Expected a value; null for none."  # DRF would read "" as null
+    accepted = _accepted_types(field)
+    if accepted is None:
+        return None
+    if type(value) not in accepted or (isinstance(value, bool) and bool not in accepted):
+        expected = " or ".join(_JSON_TYPE_NAMES[kind] for kind in accepted)
+        return f"Expected {expected}, got {_json_type_name(value)}."
+    child = getattr(field, "child", None) or getattr(field, "child_relation", None)
+    if isinstance(value, list) and isinstance(child, serializers.Field):
+        for item in value:
+            if message := _type_error(child, item):
+                return message
+    return None
+
+
+def wrong_type_errors(
+    data: object, fields: Mapping[str, serializers.Field]
+) -> dict[str, list[str]]:
+    """{name: [message]} for each value of a JSON object whose type its field does not read.
+
+    DRF reads loosely: `0` for a string ("0"), `"yes"` or `0` for a boolean,
+    `"5"` for an integer. A JSON client sending those has a bug the API should
+    name, not guess around (the schema says the type). Form-encoded bodies
+    (a QueryDict, everything a string) are not JSON and are left to the fields.
+    """
+    if not isinstance(data, dict):
+        return {}
+    errors = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is None or field.read_only:
+            continue
+        if message := _type_error(field, value):
+            errors[name] = [message]
+    return errors
+
+
 class RejectUnknownFieldsMixin:
-    """Put first in a write serializer's bases: unknown input fields are a 400 naming them.
+    """Put first in a write serializer's bases: unknown input fields, and values of a
+    JSON type their field does not read, are a 400 naming them.
 
     Known read-only fields (an `id` sent back as read) are ignored as DRF does.
-    The unknown names are reported together with the other fields' errors, nested
+    The names are reported together with the other fields' errors, nested
     serializers and list items included (`contact_points[1].phones`).
     """
 
     def to_internal_value(self, data):
-        errors = unknown_field_errors(data, set(self.fields))
+        errors = {
+            **unknown_field_errors(data, set(self.fields)),
+            **wrong_type_errors(data, self.fields),
+        }
         if not errors:
             return super().to_internal_value(data)
         try:

@@ -1,11 +1,11 @@
 """Customer API under /api/v1/customers/: parse, authorise, call a service or selector, render."""
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -17,8 +17,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core import audit
+from core.errors import Conflict
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
+from core.query import query_choice, query_id
+from core.schema import ID
 from crm import access, selectors, services
 from crm.models import ConsentRecord, ContactPoint, Customer, ProfileFact
 from crm.search import NAME_SEARCH_LIMIT
@@ -39,7 +42,8 @@ from crm.serializers import (
     MergeSerializer,
 )
 
-ORDERING_FIELDS = {"full_name", "created_at", "updated_at", "last_activity_at"}
+ORDERING_FIELDS = ["full_name", "created_at", "updated_at", "last_activity_at"]
+ORDERINGS = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
 CUSTOMER_SCOPES = {"GET": ["customers:read"], "*": ["customers:write"]}
 
 
@@ -71,15 +75,15 @@ LIST_PARAMETERS = [
         f"search returns at most the best {NAME_SEARCH_LIMIT:,} matches, so its `count` "
         f"is at most {NAME_SEARCH_LIMIT:,}: narrow the query to reach others.",
     ),
-    OpenApiParameter("owner", int, description="Owner rep's user id."),
+    OpenApiParameter("owner", ID, description="Owner rep's user id."),
     OpenApiParameter("tag", str),
     OpenApiParameter("preferred_language", str, description="BCP 47 tag, e.g. de-DE."),
     OpenApiParameter("preferred_channel", str, enum=[c for c, _ in Customer.Channel.choices]),
     OpenApiParameter(
         "ordering",
         str,
-        description="Without q: one of full_name, created_at, updated_at, last_activity_at "
-        "(prefix - for descending).",
+        enum=ORDERINGS,
+        description="Without q (a name search is ranked, best first); - for descending.",
     ),
 ]
 
@@ -112,21 +116,14 @@ class CustomerViewSet(
         if self.action != "list":
             return selectors.customer_profile_queryset()
         params = self.request.query_params
-        ordering = params.get("ordering", "")
-        if ordering and ordering.lstrip("-") not in ORDERING_FIELDS:
-            raise ValidationError(
-                {"ordering": [f"Order by one of: {', '.join(sorted(ORDERING_FIELDS))}."]}
-            )
-        owner = params.get("owner") or None
-        if owner is not None and not owner.isdigit():
-            raise ValidationError({"owner": ["Give the owner's user id."]})
+        channels = [channel for channel, _ in Customer.Channel.choices]
         return selectors.customer_list(
             query=params.get("q", ""),
-            owner_id=int(owner) if owner else None,
+            owner_id=query_id(params, "owner"),
             tag=params.get("tag", ""),
             preferred_language=params.get("preferred_language", ""),
-            preferred_channel=params.get("preferred_channel", ""),
-            ordering=ordering,
+            preferred_channel=query_choice(params, "preferred_channel", channels) or "",
+            ordering=query_choice(params, "ordering", ORDERINGS) or "",
         )
 
     def get_object(self):
@@ -312,7 +309,15 @@ class ContactPointViewSet(
         )
         return Response(ContactPointSerializer(contact_point).data, status=201)
 
-    @extend_schema(request=ContactPointUpdateSerializer, responses=ContactPointSerializer)
+    @extend_schema(
+        request=ContactPointUpdateSerializer,
+        responses={
+            200: ContactPointSerializer,
+            409: OpenApiResponse(
+                description="is_primary false on the primary: make another one primary instead."
+            ),
+        },
+    )
     def partial_update(self, request, *args, **kwargs):
         contact_point = self.get_object()
         serializer = ContactPointUpdateSerializer(data=request.data)
@@ -324,9 +329,7 @@ class ContactPointViewSet(
             if make_primary:
                 services.contact_point_make_primary(contact_point=contact_point, actor=request.user)
             elif make_primary is False and contact_point.is_primary:
-                raise ValidationError(
-                    {"is_primary": ["Make another contact point primary instead."]}
-                )
+                raise Conflict({"is_primary": ["Make another contact point primary instead."]})
         return Response(ContactPointSerializer(contact_point).data)
 
     def perform_destroy(self, instance):
@@ -352,9 +355,12 @@ class FactViewSet(
         facts = ProfileFact.objects.filter(customer=_customer_from_url(self)).select_related(
             "recorded_by"
         )
-        if self.action == "list" and self.request.query_params.get("include_deleted") != "true":
-            facts = facts.filter(deleted_at__isnull=True)
-        return facts
+        if self.action == "history":
+            return facts  # a deleted fact's history stays readable: delete is soft and audited
+        if self.action == "list" and self.request.query_params.get("include_deleted") == "true":
+            return facts
+        # A deleted fact is gone for reading and changing: 404, as after any DELETE.
+        return facts.filter(deleted_at__isnull=True)
 
     @extend_schema(
         request=FactWriteSerializer,
@@ -375,8 +381,6 @@ class FactViewSet(
         serializer = FactWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if not data.get("text"):
-            raise ValidationError({"text": ["This field is required."]})
         fact = services.fact_add(
             customer=_customer_from_url(self),
             actor=request.user,
@@ -410,7 +414,7 @@ class FactViewSet(
     @extend_schema(responses=FactRevisionSerializer(many=True), summary="Edit history")
     @action(detail=True, methods=["get"])
     def history(self, request, *args, **kwargs):
-        fact = get_object_or_404(ProfileFact, pk=kwargs["pk"], customer=_customer_from_url(self))
+        fact = self.get_object()
         return Response(FactRevisionSerializer(selectors.fact_history(fact=fact), many=True).data)
 
 

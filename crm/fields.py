@@ -1,5 +1,9 @@
 """Customer fields for serializers of every app."""
 
+import re
+from datetime import time
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import Customer
@@ -28,3 +32,27 @@ class CustomerIdField(serializers.PrimaryKeyRelatedField):
         if customer is None:
             self.fail("does_not_exist", pk_value=data)
         return customer
+
+
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": LOCAL_TIME_PATTERN,
+        "example": "21:00",
+        "description": "Wall-clock time in the customer's time zone: HH:MM or HH:MM:SS, no offset.",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day on the customer's clock (quiet hours). ISO 8601's `time` format
+    carries an offset; this has none, and one sent is refused rather than dropped
+    (Python's reader would also take "0755" or "07")."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.match(LOCAL_TIME_PATTERN, value):
+            raise serializers.ValidationError(
+                "Use HH:MM or HH:MM:SS, the customer's local time (no offset)."
+            )
+        return time.fromisoformat(value)

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import selectors
+from crm.fields import LocalTimeField
 from crm.models import (
     FACT_TEXT_MAX_LENGTH,
     ConsentRecord,
@@ -79,7 +80,7 @@ class FactSerializer(serializers.ModelSerializer):
 
 class FactWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     category = serializers.ChoiceField(choices=ProfileFact.Category.choices, required=False)
-    text = serializers.CharField(max_length=FACT_TEXT_MAX_LENGTH, required=False)
+    text = serializers.CharField(max_length=FACT_TEXT_MAX_LENGTH)  # optional on PATCH
     is_pinned = serializers.BooleanField(required=False)
     origin_interaction_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
@@ -118,6 +119,8 @@ PROFILE_FIELDS = [
 
 class CustomerSerializer(serializers.ModelSerializer):
     contact_points = ContactPointSerializer(many=True, read_only=True)
+    quiet_hours_start = LocalTimeField(read_only=True, allow_null=True)
+    quiet_hours_end = LocalTimeField(read_only=True, allow_null=True)
     # Declared so the schema's enum admits "" (no preference) on a read-only field.
     preferred_channel = serializers.ChoiceField(
         choices=Customer.Channel.choices, allow_blank=True, read_only=True
@@ -198,6 +201,8 @@ class CustomerWriteSerializer(RejectUnknownFieldsMixin, serializers.ModelSeriali
     contact_points = ContactPointCreateSerializer(
         many=True, required=False, help_text="Only on create; later use the nested resource."
     )
+    quiet_hours_start = LocalTimeField(required=False, allow_null=True)
+    quiet_hours_end = LocalTimeField(required=False, allow_null=True)
 
     class Meta:
         model = Customer

@@ -3,10 +3,11 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -20,6 +21,8 @@ from rest_framework.settings import api_settings
 from core.authentication import api_client_of
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
+from core.query import query_bool, query_choice, query_datetime, query_id
+from core.schema import ID
 from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import access
 from followups import selectors, services, webhooks
@@ -34,7 +37,8 @@ from followups.serializers import (
     RenegotiateSerializer,
 )
 
-ORDERING_FIELDS = {"due_at", "created_at", "updated_at", "escalation_level", "priority"}
+ORDERING_FIELDS = ["due_at", "created_at", "updated_at", "escalation_level", "priority"]
+ORDERINGS = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
 FOLLOWUP_SCOPES = {"GET": ["followups:read"], "*": ["followups:write"]}
 
 EXAMPLE_FOLLOWUP = {
@@ -79,36 +83,19 @@ class IsCrmUser(BasePermission):
         return access.is_staff_member(request.user)
 
 
-def _bool_param(raw: str | None, name: str) -> bool | None:
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ValidationError({name: ["Use true or false."]})
-
-
-def _int_param(raw: str | None, name: str) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise ValidationError({name: ["Give a numeric id."]})
-    return int(raw)
-
+ALREADY_CLOSED = OpenApiResponse(description="The promise is already done or cancelled.")
 
 LIST_PARAMETERS = [
     OpenApiParameter("overdue", bool, description="true: open promises past due."),
-    OpenApiParameter("owner", int, description="Owner's user id."),
-    OpenApiParameter("team", int, description="Team id."),
-    OpenApiParameter("customer", int, description="Customer id."),
-    OpenApiParameter("due_before", str, description="ISO 8601 date-time; due strictly before."),
+    OpenApiParameter("owner", ID, description="Owner's user id."),
+    OpenApiParameter("team", ID, description="Team id."),
+    OpenApiParameter("customer", ID, description="Customer id."),
+    OpenApiParameter(
+        "due_before", OpenApiTypes.DATETIME, description="With a UTC offset; due strictly before."
+    ),
     OpenApiParameter("status", str, enum=[s for s, _ in FollowUp.Status.choices]),
     OpenApiParameter(
-        "ordering",
-        str,
-        description="One of due_at (default), created_at, updated_at, escalation_level, "
-        "priority; prefix - for descending.",
+        "ordering", str, enum=ORDERINGS, description="Default due_at; - for descending."
     ),
 ]
 
@@ -137,36 +124,15 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         params = self.request.query_params
-        status_filter = params.get("status") or None
-        if status_filter is not None and status_filter not in FollowUp.Status.values:
-            raise ValidationError({"status": [f"One of: {', '.join(FollowUp.Status.values)}."]})
-        due_before = None
-        if raw := params.get("due_before"):
-            try:
-                due_before = parse_datetime(raw)
-            except ValueError:
-                due_before = None
-            if due_before is None or due_before.tzinfo is None:
-                raise ValidationError(
-                    {
-                        "due_before": [
-                            "Use an ISO 8601 date-time with offset, e.g. 2026-11-27T17:00Z."
-                        ]
-                    }
-                )
-        ordering = params.get("ordering", "")
-        if ordering and ordering.lstrip("-") not in ORDERING_FIELDS:
-            raise ValidationError(
-                {"ordering": [f"Order by one of: {', '.join(sorted(ORDERING_FIELDS))}."]}
-            )
+        ordering = query_choice(params, "ordering", ORDERINGS) or ""
         rows = selectors.followup_list(
             user=self._viewer(),
-            status=status_filter,
-            is_overdue=_bool_param(params.get("overdue"), "overdue"),
-            owner_id=_int_param(params.get("owner"), "owner"),
-            team_id=_int_param(params.get("team"), "team"),
-            customer_id=_int_param(params.get("customer"), "customer"),
-            due_before=due_before,
+            status=query_choice(params, "status", FollowUp.Status.values),
+            is_overdue=query_bool(params, "overdue"),
+            owner_id=query_id(params, "owner"),
+            team_id=query_id(params, "team"),
+            customer_id=query_id(params, "customer"),
+            due_before=query_datetime(params, "due_before"),
         )
         return (
             rows.order_by(ordering, "pk" if not ordering.startswith("-") else "-pk")
@@ -236,7 +202,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=CompleteSerializer,
-        responses={200: FollowUpDetailSerializer},
+        responses={200: FollowUpDetailSerializer, 409: ALREADY_CLOSED},
         summary="Complete a promise (kept)",
         description="With `interaction`, the logged interaction with the customer kept it. "
         "Records on time or late against the latest agreed due time.",
@@ -268,7 +234,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=ReassignSerializer,
-        responses={200: FollowUpDetailSerializer},
+        responses={200: FollowUpDetailSerializer, 409: ALREADY_CLOSED},
         summary="Reassign a promise",
         description="Pending reminders and escalations follow the new owner.",
         examples=[
@@ -292,7 +258,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=RenegotiateSerializer,
-        responses={200: FollowUpDetailSerializer},
+        responses={200: FollowUpDetailSerializer, 409: ALREADY_CLOSED},
         summary="Renegotiate the due time with the customer",
         description="Starts a new reminder/overdue/escalation cycle; counted apart from misses.",
         examples=[
@@ -320,7 +286,7 @@ class FollowUpViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=CancelSerializer,
-        responses={200: FollowUpDetailSerializer},
+        responses={200: FollowUpDetailSerializer, 409: ALREADY_CLOSED},
         summary="Cancel a promise (with a reason)",
         examples=[
             OpenApiExample(

@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from core.audit import audit_customers_viewed
 from core.authentication import api_client_of
 from core.errors import error_response
-from core.serializer_fields import unknown_field_errors
+from core.schema import NON_BLANK
+from core.serializer_fields import RejectUnknownFieldsMixin
 from crm import access
 from crm.models import Customer
 from followups import selectors
@@ -80,9 +81,13 @@ class LookupResponseSerializer(serializers.Serializer):
     results = LookupCustomerSerializer(many=True)
 
 
-class LookupRequestSerializer(serializers.Serializer):
-    phone = serializers.CharField(required=False, allow_blank=True)
-    email = serializers.CharField(required=False, allow_blank=True)
+class LookupRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Exactly one of phone or email."""
+
+    request_schema_constraints = {"minProperties": 1, "maxProperties": 1}
+
+    phone = serializers.CharField(required=False, help_text="Any written form.")
+    email = serializers.CharField(required=False)
 
 
 class CallerLookupView(APIView):
@@ -100,14 +105,21 @@ class CallerLookupView(APIView):
         parameters=[
             OpenApiParameter(
                 "phone",
-                str,
+                NON_BLANK,
                 OpenApiParameter.QUERY,
                 required=False,
+                description="Any written form. Give exactly one of phone or email.",
                 examples=[
                     OpenApiExample("US national", value="(415) 555-2671"),
                 ],
             ),
-            OpenApiParameter("email", str, OpenApiParameter.QUERY, required=False),
+            OpenApiParameter(
+                "email",
+                NON_BLANK,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Give exactly one of phone or email.",
+            ),
         ],
         responses={200: LookupResponseSerializer},
         examples=[
@@ -155,21 +167,9 @@ class CallerLookupView(APIView):
         responses={200: LookupResponseSerializer},
     )
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
-        if unknown := unknown_field_errors(data, {"phone", "email"}):
-            return error_response(
-                code="invalid",
-                detail="Invalid input in: " + ", ".join(unknown) + ".",
-                errors=unknown,
-            )
-        params = {name: data.get(name) for name in ("phone", "email")}
-        if not all(value is None or isinstance(value, str) for value in params.values()):
-            return error_response(
-                code="invalid",
-                detail="Invalid input in: phone, email.",
-                errors={name: ["Expected a string."] for name in ("phone", "email")},
-            )
-        return self._lookup(request, {k: v for k, v in params.items() if v is not None})
+        serializer = LookupRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._lookup(request, serializer.validated_data)
 
     def _lookup(self, request, params):
         phone = params.get("phone", "").strip()

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.errors import Conflict
 from crm import access
 from crm.models import Customer, Team
 from crm.time_window import due_at_problem
@@ -76,7 +77,7 @@ def _locked(followup_id: int) -> FollowUp:
 
 def _require_open(followup: FollowUp) -> None:
     if followup.status != FollowUp.Status.OPEN:
-        raise ValidationError(
+        raise Conflict(
             {"status": [f"This promise is already {followup.get_status_display().lower()}."]}
         )
 

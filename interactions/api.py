@@ -19,9 +19,13 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from core.authentication import api_client_of
+from core.errors import Conflict
+from core.filters import IdFilter, StrictFilterSet, UtcDateTimeFilter
 from core.idempotency import idempotent
 from core.pagination import ChangeFeedPagination
 from core.permissions import HasScope
+from core.query import query_choice, query_id, query_int
+from core.schema import ID, NON_EMPTY_FILE
 from core.serializer_fields import unknown_field_errors
 from crm import selectors as crm_selectors
 from crm.api import IsCrmUser
@@ -38,21 +42,21 @@ from interactions.serializers import (
 INTERACTION_SCOPES = {"GET": ["interactions:read"], "*": ["interactions:write"]}
 
 
-class InteractionFilter(filters.FilterSet):
-    customer = filters.NumberFilter(field_name="customer_id")
+class InteractionFilter(StrictFilterSet):
+    customer = IdFilter(field_name="customer_id")
     channel = filters.ChoiceFilter(choices=Interaction.Channel.choices)
     direction = filters.ChoiceFilter(choices=Interaction.Direction.choices)
-    rep = filters.NumberFilter(field_name="rep_id")
-    team = filters.NumberFilter(field_name="team_id")
+    rep = IdFilter(field_name="rep_id")
+    team = IdFilter(field_name="team_id")
     category = filters.CharFilter(field_name="category_id", help_text="Category slug.")
-    matter = filters.NumberFilter(field_name="matter_id")
-    occurred_after = filters.IsoDateTimeFilter(
+    matter = IdFilter(field_name="matter_id")
+    occurred_after = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", help_text="Inclusive."
     )
-    occurred_before = filters.IsoDateTimeFilter(
+    occurred_before = UtcDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", help_text="Exclusive."
     )
-    updated_since = filters.IsoDateTimeFilter(
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="Change feed: rows changed at or after this time, oldest change first; "
@@ -67,6 +71,8 @@ class InteractionFilter(filters.FilterSet):
 def _service_call(function, **kwargs):
     try:
         return function(**kwargs)
+    except Conflict:
+        raise  # a 409 (core.errors.exception_handler)
     except DjangoValidationError as exc:
         raise ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -92,6 +98,7 @@ class InteractionViewSet(
     required_scopes = INTERACTION_SCOPES
     serializer_class = InteractionSerializer
     filterset_class = InteractionFilter
+    request_body_required = {"matter"}  # {"matter": null} unlinks; no body is a 400
     pagination_class = ChangeFeedPagination
 
     def get_queryset(self):
@@ -121,7 +128,13 @@ class InteractionViewSet(
 
     @extend_schema(
         request=InteractionWriteSerializer,
-        responses={201: InteractionSerializer},
+        responses={
+            201: InteractionSerializer,
+            409: OpenApiResponse(
+                description="An interaction with this `source` and `external_id` exists "
+                "(replays: send an `Idempotency-Key`, or use the batch sync)."
+            ),
+        },
         examples=[
             OpenApiExample(
                 "A phone call",
@@ -182,7 +195,9 @@ class InteractionViewSet(
         request={
             "application/json": {
                 "type": "object",
-                "properties": {"matter": {"type": "integer", "nullable": True}},
+                "properties": {"matter": {"type": "integer", "minimum": 1, "nullable": True}},
+                "required": ["matter"],
+                "additionalProperties": False,
             }
         },
         responses={200: InteractionSerializer},
@@ -234,6 +249,7 @@ class EmailIngestView(APIView):
     permission_classes = [HasScope, IsCrmUser]
     required_scopes = {"POST": ["interactions:write"]}
     parser_classes = [RawMessageParser]
+    request_body_required = True
 
     @extend_schema(
         summary="Ingest a raw e-mail",
@@ -245,7 +261,7 @@ class EmailIngestView(APIView):
         "outgoing mail gateway); otherwise it is inbound whatever its From: says. A message "
         "without Message-ID gets a stable id from a hash of its content, so a re-delivery answers 200 with "
         "the first interaction instead of a duplicate.",
-        request={"message/rfc822": {"type": "string", "format": "binary"}},
+        request={"message/rfc822": NON_EMPTY_FILE},
         responses={
             201: EmailIngestResponseSerializer,
             200: OpenApiResponse(EmailIngestResponseSerializer, description="Re-delivery."),
@@ -289,43 +305,28 @@ class CustomerTimelineView(APIView):
         parameters=[
             OpenApiParameter("channel", str, enum=Interaction.Channel.values),
             OpenApiParameter("category", str, description="Category slug."),
-            OpenApiParameter("matter", int),
+            OpenApiParameter("matter", ID),
             OpenApiParameter("cursor", str),
-            OpenApiParameter("page_size", int, description="1..100, default 25."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": selectors.TIMELINE_MAX_PAGE_SIZE},
+                description=f"Default {selectors.TIMELINE_PAGE_SIZE}.",
+            ),
         ],
         responses={200: TimelineResponseSerializer},
     )
     def get(self, request, customer_id: int):
         customer = crm_selectors.customer_get(customer_id=customer_id)
         params = request.query_params
-        errors = {}
-        channel = params.get("channel") or None
-        if channel and channel not in Interaction.Channel.values:
-            errors["channel"] = [f"Expected one of {', '.join(Interaction.Channel.values)}."]
-        matter_id = None
-        if params.get("matter"):
-            try:
-                matter_id = int(params["matter"])
-            except ValueError:
-                errors["matter"] = ["Expected a matter id."]
-        page_size = selectors.TIMELINE_PAGE_SIZE
-        if params.get("page_size"):
-            try:
-                page_size = int(params["page_size"])
-                if not 1 <= page_size <= selectors.TIMELINE_MAX_PAGE_SIZE:
-                    raise ValueError
-            except ValueError:
-                errors["page_size"] = ["Expected 1 to 100."]
-        if errors:
-            raise ValidationError(errors)
+        page_size = query_int(params, "page_size", maximum=selectors.TIMELINE_MAX_PAGE_SIZE)
         page = _service_call(
             selectors.customer_timeline,
             customer_id=customer.pk,
-            channel=channel,
+            channel=query_choice(params, "channel", Interaction.Channel.values),
             category=params.get("category") or None,
-            matter_id=matter_id,
+            matter_id=query_id(params, "matter"),
             cursor=params.get("cursor") or None,
-            page_size=page_size,
+            page_size=page_size or selectors.TIMELINE_PAGE_SIZE,
         )
         next_url = None
         if page.next_cursor:

@@ -123,7 +123,7 @@ class InteractionWriteSerializer(
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices)
     occurred_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(required=False, help_text="Sets the duration.")
-    duration_seconds = serializers.IntegerField(required=False, max_value=2**31 - 1)
+    duration_seconds = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
     rep = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
@@ -159,13 +159,17 @@ class InteractionWriteSerializer(
 
 
 class InteractionUpdateSerializer(InteractionWriteSerializer):
-    """PUT and PATCH: any of the fields, each optional; who, when it ended and where it
-    came from are fixed once logged (sending them is an unknown-field 400)."""
+    """PUT and PATCH: any of the fields, each optional; who, when it ended, where it
+    came from and an e-mail's addresses are fixed once logged (sending them is an
+    unknown-field 400; interactions.services.INTERACTION_EDITABLE_FIELDS)."""
 
     customer = None
     ended_at = None
     source = None
     external_id = None
+    email_from = None
+    email_to = None
+    email_cc = None
     channel = serializers.ChoiceField(choices=Interaction.Channel.choices, required=False)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices, required=False)
     occurred_at = serializers.DateTimeField(required=False)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import Conflict
 from crm.models import Customer, Team, TeamMembership
 from crm.phone import try_normalise_phone
 from crm.time_window import occurred_at_problem
@@ -170,7 +171,7 @@ def interaction_log(
         validate_constraints=False,
     )
     if external_id and Interaction.objects.filter(source=source, external_id=external_id).exists():
-        raise ValidationError(
+        raise Conflict(
             {"external_id": [f"An interaction from {source!r} with this external_id exists."]}
         )
     _matter_assign(interaction, matter=matter)  # saves the interaction

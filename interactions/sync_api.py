@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from core.authentication import api_client_of
 from core.encryption import decrypt_text
 from core.errors import ErrorSerializer, error_response
-from core.serializer_fields import unknown_field_errors
+from core.schema import NON_BLANK, NON_EMPTY_FILE
+from core.serializer_fields import RejectUnknownFieldsMixin, unknown_field_errors
 from interactions.integrations import asterisk_cdr_ingest, twilio_callback_apply
 from interactions.models import AsteriskSource, Interaction, TwilioAccount
 from interactions.sources import twilio
@@ -26,37 +27,51 @@ from interactions.sources.common import SourceLineError
 from interactions.sync import MAX_RECORDS, interaction_sync
 
 
-class SyncRecordSerializer(serializers.Serializer):
-    """Schema of one record (validated leniently per item by the sync engine)."""
+def _optional_text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, trim_whitespace=False, **kwargs
+    )
 
-    source = serializers.CharField(max_length=64)
-    external_id = serializers.CharField(max_length=255)
+
+class SyncRecordSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Schema of one record (validated per item by the sync engine, interactions.sync:
+    a record it refuses, an unknown field included, is a result with status `error`).
+    Optional fields may be null, read as absent; text is taken as sent (not trimmed)."""
+
+    source = serializers.CharField(max_length=64, trim_whitespace=False)
+    external_id = serializers.CharField(max_length=255, trim_whitespace=False)
     channel = serializers.ChoiceField(choices=Interaction.Channel.choices)
     direction = serializers.ChoiceField(choices=Interaction.Direction.choices)
     occurred_at = serializers.DateTimeField()
-    duration_seconds = serializers.IntegerField(min_value=0, required=False, default=0)
-    from_number = serializers.CharField(required=False, allow_blank=True)
-    to_number = serializers.CharField(required=False, allow_blank=True)
-    summary = serializers.CharField(required=False, allow_blank=True)
+    duration_seconds = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, allow_null=True, default=0
+    )
+    from_number = _optional_text()
+    to_number = _optional_text()
+    summary = _optional_text()
     outcome = serializers.ChoiceField(
-        choices=Interaction.Outcome.choices, required=False, allow_blank=True
+        choices=Interaction.Outcome.choices, required=False, allow_blank=True, allow_null=True
     )
-    category = serializers.CharField(required=False, allow_blank=True)
-    rep = serializers.CharField(required=False, allow_blank=True, help_text="Username or e-mail.")
-    customer = serializers.IntegerField(required=False, help_text="Customer id.")
-    customer_phone = serializers.CharField(
-        required=False, allow_blank=True, help_text="Any format."
-    )
-    customer_email = serializers.CharField(required=False, allow_blank=True)
-    customer_name = serializers.CharField(
+    category = _optional_text(help_text="Category slug.")
+    rep = _optional_text(help_text="Username or e-mail.")
+    customer = serializers.IntegerField(
         required=False,
-        allow_blank=True,
+        allow_null=True,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="Customer id; null or absent: matched by customer_phone / customer_email.",
+    )
+    customer_phone = _optional_text(help_text="Any format.")
+    customer_email = _optional_text()
+    customer_name = _optional_text(
         help_text="Name for a customer created for an unmatched caller.",
     )
 
 
-class SyncRequestSerializer(serializers.Serializer):
-    records = SyncRecordSerializer(many=True, help_text=f"1 to {MAX_RECORDS} records.")
+class SyncRequestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    records = SyncRecordSerializer(
+        many=True, min_length=1, max_length=MAX_RECORDS, help_text=f"1 to {MAX_RECORDS} records."
+    )
 
 
 class SyncResultSerializer(serializers.Serializer):
@@ -309,6 +324,7 @@ _SOURCE_HOW_TO = (
 
 class AsteriskCdrView(APIView):
     required_scopes = {"POST": ["interactions:write"]}
+    request_body_required = True
     parser_classes = [
         CsvTextParser,
         PlainTextCdrParser,
@@ -332,16 +348,20 @@ class AsteriskCdrView(APIView):
         ),
         parameters=[
             OpenApiParameter(
-                "source", str, OpenApiParameter.QUERY, required=False, default="asterisk"
+                "source",
+                {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,50}$"},
+                OpenApiParameter.QUERY,
+                required=False,
+                default="asterisk",
             )
         ],
         request={
-            "text/csv": OpenApiTypes.STR,
-            "text/plain": OpenApiTypes.STR,
-            "application/octet-stream": OpenApiTypes.BINARY,
+            "text/csv": NON_BLANK,
+            "text/plain": NON_BLANK,
+            "application/octet-stream": NON_EMPTY_FILE,
             "multipart/form-data": {
                 "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
+                "properties": {"file": NON_EMPTY_FILE},
                 "required": ["file"],
             },
         },

@@ -418,6 +418,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A create's 201 links to the operations on what it created (core.schema).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.link_created_resources",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "SyncStatusEnum": ["created", "updated", "unchanged", "error"],
         "InteractionChannelEnum": "interactions.models.Interaction.Channel",

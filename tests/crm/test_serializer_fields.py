@@ -227,7 +227,7 @@ def test_threads_use_the_interaction_serializers_without_cross_talk():
             partial = {"customer": [thread], "channel": f"fax{thread}"}
             write = errors(InteractionWriteSerializer(data=partial))
             assert write["channel"] == [f'"fax{thread}" is not a valid choice.']
-            assert write["customer"] == ["Incorrect type. Expected pk value, received list."]
+            assert write["customer"] == ["Expected an integer, got a list."]
         return INTERACTION_ROUNDS
 
     assert _at_once(work) == [INTERACTION_ROUNDS] * THREADS

@@ -137,8 +137,12 @@ def test_complete_with_the_keeping_interaction(customer, rep):
         call.pk,
     )
     again = _client(rep).post(f"{URL}{followup.pk}/complete/", {}, format="json")
-    assert again.status_code == 400
-    assert "status" in again.json()["errors"]
+    assert again.status_code == 409  # valid, but the promise's state refuses it
+    assert again.json() == {
+        "code": "conflict",
+        "detail": "This promise is already done.",
+        "errors": {"status": ["This promise is already done."]},
+    }
 
 
 def test_reassign_renegotiate_cancel(customer, rep, other_rep, supervisor, outsider):
