@@ -199,7 +199,9 @@ def customer_detail_page(request, customer_id: int):
     audit.audit_customer_viewed(actor=request.user, customer_id=customer.pk, request=request)
     context = _profile_context(request, customer)
     context["panels"] = customer_panels(customer)
-    context["duplicates"] = selectors.customer_duplicates(customer=customer, limit=5)
+    context["duplicates"] = selectors.customer_duplicates(
+        customer=customer, limit=5, with_profiles=False
+    )
     return render(request, "crm/customer_detail.html", context)
 
 
