@@ -54,7 +54,6 @@ AUDIENCE = {
     "timeline panel": "rep",
     "log form (post)": "rep",
     "my day": "rep",
-    "nav board link": "rep, supervisor",
     "nav bell": "rep, supervisor",
     "/api/v1/lookup/": "rep (screen-pop)",
     "login page": "rep, supervisor (sign-in, once a session)",

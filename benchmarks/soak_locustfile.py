@@ -11,7 +11,7 @@ at 10x) and now and then the metrics.
 The mix is what a browser asks for, not a shortcut through the API. Per contact
 a rep searches the caller by name (one match redirects to the customer page; a
 list is clicked through), and the customer page's shell loads, as its htmx
-attributes say, the nav's board link and notification bell and the three panels
+attributes say, the nav's notification bell and the three panels
 (log form, open promises, timeline) at once, as a browser does; the rep logs the
 contact with the page's form (one time in three with a promise due in minutes,
 so the sweep has reminders and overdue transitions to make), and the
@@ -44,7 +44,7 @@ def _now() -> datetime:
 
 
 class _BrowserUser(FastHttpUser):
-    """A signed-in browser: a page brings the nav's fragments (templates/base.html)."""
+    """A signed-in browser: a page brings the nav's bell (templates/base.html)."""
 
     abstract = True
     usernames: list[str] = []
@@ -77,11 +77,7 @@ class _BrowserUser(FastHttpUser):
 
     def page(self, path: str, name: str, *fragments: tuple[str, str]) -> None:
         self.client.get(path, name=name)
-        self.together(
-            ("/supervisor/nav/", "nav board link"),
-            ("/followups/notifications/bell/", "nav bell"),
-            *fragments,
-        )
+        self.together(("/followups/notifications/bell/", "nav bell"), *fragments)
 
 
 class Rep(_BrowserUser):
@@ -101,10 +97,7 @@ class Rep(_BrowserUser):
         if found.status_code == 200:
             # Several names start so ("Okafor12": Okafor120..129): a list page; the rep
             # picks the caller from it.
-            self.together(
-                ("/supervisor/nav/", "nav board link"),
-                ("/followups/notifications/bell/", "nav bell"),
-            )
+            self.fragment("/followups/notifications/bell/", "nav bell")
         self.page(
             f"/customers/{pk}/",
             "customer page",

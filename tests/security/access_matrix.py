@@ -508,8 +508,6 @@ MATRIX: list[Entry] = [
         admin=302,
     ),
     # --- Supervisor pages (team-private) ----------------------------------------
-    # The nav link to the board: shown to supervisors, empty for everyone else.
-    page("GET", "/supervisor/nav/", **staff(200)),
     page("GET", "/supervisor/board/", **SUPERVISORS),
     page("GET", "/supervisor/board/summary/", **SUPERVISORS),
     page("GET", "/supervisor/board/list/", **SUPERVISORS),
