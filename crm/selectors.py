@@ -4,6 +4,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.search import TrigramSimilarity
@@ -484,10 +485,16 @@ def user_time_zone(user) -> str:
     return own_zone or team_zone or settings.TIME_ZONE
 
 
-def viewer_roles_and_time_zone(user) -> tuple[KnownRoles, str]:
-    """A signed-in user's roles (core.roles.KnownRoles) and clock (as user_time_zone),
-    in one query: what crm.middleware reads once per page request."""
-    from django.conf import settings
+# A user id no row has: the viewer query is compiled once with it, then run with
+# the signed-in user's id in its place.
+_ANY_USER_ID = -1
+
+
+@cache
+def _viewer_sql() -> tuple[str, tuple]:
+    """The viewer query's SQL, compiled by the ORM once per process: it runs on
+    every page request, and compiling its five subqueries costs ~1.5 ms of Python
+    each time, ten times what the database takes to answer (as core.fixed_reads)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.contrib.postgres.expressions import ArraySubquery
@@ -496,9 +503,9 @@ def viewer_roles_and_time_zone(user) -> tuple[KnownRoles, str]:
     from crm.models import StaffProfile, TeamMembership
 
     memberships = TeamMembership.objects.filter(user_id=OuterRef("pk")).order_by("pk")
-    row = (
+    query = (
         get_user_model()
-        .objects.filter(pk=user.pk)
+        .objects.filter(pk=_ANY_USER_ID)
         .annotate(
             in_admin_group=Exists(Group.objects.filter(name=ADMIN_GROUP, user=OuterRef("pk"))),
             team_ids=ArraySubquery(memberships.values("team_id")),
@@ -511,8 +518,23 @@ def viewer_roles_and_time_zone(user) -> tuple[KnownRoles, str]:
             team_zone=Subquery(memberships.values("team__time_zone")[:1]),
         )
         .values_list("in_admin_group", "team_ids", "supervised_team_ids", "own_zone", "team_zone")
-        .first()
+        .query
     )
+    sql, params = query.sql_with_params()
+    if list(params).count(_ANY_USER_ID) != 1:
+        raise RuntimeError("The viewer query must name the user's id exactly once.")
+    return sql, tuple(params)
+
+
+def viewer_roles_and_time_zone(user) -> tuple[KnownRoles, str]:
+    """A signed-in user's roles (core.roles.KnownRoles) and clock (as user_time_zone),
+    in one query: what crm.middleware reads once per page request."""
+    from django.conf import settings
+
+    sql, params = _viewer_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk if value == _ANY_USER_ID else value for value in params])
+        row = cursor.fetchone()
     in_admin_group, team_ids, supervised, own_zone, team_zone = row or (False, [], [], None, None)
     roles = KnownRoles(
         is_admin=bool(user.is_superuser or in_admin_group),
