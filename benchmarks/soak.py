@@ -187,7 +187,7 @@ def generate(*, reps: int, supervisors: int, customers: int) -> dict:
 
 
 class Processes:
-    def __init__(self, env: dict, port: int, *, web_workers: int) -> None:
+    def __init__(self, env: dict, port: int, *, web_workers: int, web_threads: int) -> None:
         bin_dir = ROOT / ".venv" / "bin"
         logs = REPORTS / "soak-logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -196,6 +196,9 @@ class Processes:
             "WEB_CONCURRENCY": str(web_workers),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
         }
+        if web_threads > 1:
+            # gunicorn's own environment variable: gthread workers, this many threads each.
+            self.env["GUNICORN_CMD_ARGS"] = f"--worker-class gthread --threads {web_threads}"
         self.procs = {}
         commands = {
             # The production command (Procfile.production): config/gunicorn.py's settings.
@@ -398,6 +401,9 @@ def main() -> None:
     parser.add_argument(
         "--web-workers", type=int, default=4, help="gunicorn workers (WEB_CONCURRENCY)"
     )
+    parser.add_argument(
+        "--web-threads", type=int, default=1, help="threads per gunicorn worker (gthread if > 1)"
+    )
     args = parser.parse_args()
 
     REPORTS.mkdir(parents=True, exist_ok=True)
@@ -422,7 +428,7 @@ def main() -> None:
         "FOLLOWUP_SWEEP_SECONDS": str(args.sweep_seconds),
         "PYTHONUNBUFFERED": "1",
     }
-    processes = Processes(env, port, web_workers=args.web_workers)
+    processes = Processes(env, port, web_workers=args.web_workers, web_threads=args.web_threads)
     try:
         time.sleep(5)
         isolated = run_locust(host=host, data_file=data_file, seconds=args.isolated_seconds,
@@ -469,7 +475,9 @@ def write_report(
         f"supervisors, {args.screen_pops} screen-pop clients, a PBX uploading its CDR lines "
         f"every 10 s, one sync client back to back "
         f"({args.sync_batch} records a batch); {args.customers} customers (made in "
-        f"{generation_seconds:.0f} s); gunicorn {args.web_workers} workers, Celery worker (2), "
+        f"{generation_seconds:.0f} s); gunicorn {args.web_workers} workers"
+        + (f" x {args.web_threads} threads (gthread)" if args.web_threads > 1 else " (sync)")
+        + ", Celery worker (2), "
         f"beat; sweep every "
         f"{args.sweep_seconds} s. Load average at the end: "
         + " / ".join(f"{value:.1f}" for value in os.getloadavg())
