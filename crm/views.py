@@ -65,8 +65,10 @@ def customer_list_page(request):
         request.GET.get("page")
     )
     if query and page.paginator.count == 1 and not request.GET.get("list"):
-        # One match (by name, phone in any format or e-mail): open the customer at once.
-        return redirect("crm:customer-detail", page.object_list[0].pk)
+        # One match (by name, phone in any format or e-mail): open the customer at once,
+        # reading its row alone (the prefetches are for the rows a list shows).
+        (match,) = page.object_list.prefetch_related(None)
+        return redirect("crm:customer-detail", match.pk)
     return render(
         request,
         "crm/customer_list.html",
