@@ -6,7 +6,8 @@ with one contact every 10 s replay. Every inbound call pops the caller's id (4
 lookups/s) and its call record reaches Rapport through the PBX's CDR upload;
 one integration meanwhile syncs call records back to back (its throughput is
 what is measured). Supervisors reload the board every 2-4 s (a 30-s refresh
-at 10x) and now and then the metrics.
+at 10x) and now and then the metrics. Each rep and screen-pop client starts at
+a random point of its period, so calls arrive spread over time, as they do.
 
 The mix is what a browser asks for, not a shortcut through the API. Per contact
 a rep searches the caller by name (one match redirects to the customer page; a
@@ -41,6 +42,14 @@ LOG_FORM_TIME = "%Y-%m-%dT%H:%M"  # the form's datetime-local, in the rep's cloc
 
 def _now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+def _random_phase(seconds: float) -> None:
+    """Start after a random part of one period. Users are spawned within a few
+    seconds; paced from there, all 40 reps would call at the same instant every
+    10 s (bursts of hundreds of requests, then idle), which no contact centre does:
+    calls arrive spread over time."""
+    gevent.sleep(random.uniform(0, seconds))  # noqa: S311
 
 
 class _BrowserUser(FastHttpUser):
@@ -84,6 +93,10 @@ class Rep(_BrowserUser):
     weight = 40
     usernames = DATA["reps"]
     wait_time = constant_pacing(CONTACT_SECONDS)
+
+    def on_start(self) -> None:
+        super().on_start()
+        _random_phase(CONTACT_SECONDS)
 
     @task
     def contact(self) -> None:
@@ -162,6 +175,10 @@ class _ApiClient(FastHttpUser):
 class ScreenPop(_ApiClient):
     weight = 4
     wait_time = constant_pacing(1)
+
+    def on_start(self) -> None:
+        super().on_start()
+        _random_phase(1)
 
     @task
     def lookup(self) -> None:
