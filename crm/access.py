@@ -16,7 +16,7 @@ The policy (docs/access.md has the full matrix):
 
 from django.core.exceptions import PermissionDenied
 
-from core.roles import ADMIN_GROUP, AnyUser, is_admin, require_admin
+from core.roles import ADMIN_GROUP, AnyUser, is_admin, known_roles, require_admin
 from crm.models import TeamMembership
 
 __all__ = [
@@ -31,19 +31,30 @@ def is_staff_member(user: AnyUser) -> bool:
     """A rep, supervisor or admin: anyone who may use the CRM at all."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    return is_admin(user) or TeamMembership.objects.filter(user=user).exists()
+    if is_admin(user):
+        return True
+    roles = known_roles(user)
+    if roles is not None:
+        return bool(roles.team_ids)
+    return TeamMembership.objects.filter(user=user).exists()
 
 
 def team_ids_of(user: AnyUser) -> set[int]:
     """Teams the user belongs to in any role."""
     if not getattr(user, "is_authenticated", False):
         return set()
+    roles = known_roles(user)
+    if roles is not None:
+        return set(roles.team_ids)
     return set(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
 
 
 def supervised_team_ids(user: AnyUser) -> set[int]:
     if not getattr(user, "is_authenticated", False):
         return set()
+    roles = known_roles(user)
+    if roles is not None:
+        return set(roles.supervised_team_ids)
     return set(
         TeamMembership.objects.filter(user=user, role=TeamMembership.Role.SUPERVISOR).values_list(
             "team_id", flat=True

@@ -4,14 +4,18 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from crm.selectors import user_time_zone
+from core.roles import remember_roles
+from crm.selectors import viewer_roles_and_time_zone
 
 
 class ViewerTimeZoneMiddleware:
-    """Activates the user's zone (crm.selectors.user_time_zone) for the request, so
+    """Activates the user's zone (as crm.selectors.user_time_zone) for the request, so
     templates' date filters, form initial values and parsed form datetimes all use it.
     The API (/api/) and requests without a signed-in user (the public feedback page)
-    stay in UTC: API clients read times in UTC whoever signed in."""
+    stay in UTC: API clients read times in UTC whoever signed in.
+
+    The same query reads the user's roles, kept on the user for the request
+    (core.roles.KnownRoles): a page's access checks then cost no query each."""
 
     API_PREFIX = "/api/"
 
@@ -25,7 +29,9 @@ class ViewerTimeZoneMiddleware:
             and user.is_authenticated
             and not request.path_info.startswith(self.API_PREFIX)
         ):
-            timezone.activate(ZoneInfo(user_time_zone(user)))
+            roles, zone = viewer_roles_and_time_zone(user)
+            remember_roles(user, roles)
+            timezone.activate(ZoneInfo(zone))
         else:
             timezone.deactivate()
         try:

@@ -4,21 +4,24 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.contrib.postgres.search import TrigramSimilarity
 from django.core.exceptions import ValidationError
-from django.db import connections
+from django.db import connection, transaction
 from django.db.models import (
     F,
     Prefetch,
     Q,
     QuerySet,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from core.fixed_reads import FixedRowRead
+from core.roles import ADMIN_GROUP, KnownRoles
 from crm import search
 from crm.models import (
     ConsentRecord,
@@ -225,10 +228,8 @@ def live_facts() -> Prefetch:
     )
 
 
-def customer_profile_queryset() -> QuerySet[Customer]:
-    """Everything the profile card, the page and the API detail show, in a fixed
-    number of queries whatever the number of contact points, facts or consents."""
-    return Customer.objects.select_related("owner", "merged_into").prefetch_related(
+def _profile_prefetches() -> list:
+    return [
         "tags",
         "contact_points",
         live_facts(),
@@ -236,18 +237,30 @@ def customer_profile_queryset() -> QuerySet[Customer]:
             "consent_records",
             queryset=ConsentRecord.objects.select_related("recorded_by"),
         ),
+    ]
+
+
+def customer_profile_queryset() -> QuerySet[Customer]:
+    """Everything the profile card, the page and the API detail show, in a fixed
+    number of queries whatever the number of contact points, facts or consents."""
+    return Customer.objects.select_related("owner", "merged_into").prefetch_related(
+        *_profile_prefetches()
     )
 
 
 def customer_profile(*, customer_id: int) -> Customer:
     """The profile of the customer (or of its survivor), fully prefetched."""
-    # Active ids (nearly all reads) cost no extra query; a merged id costs one more.
-    customer = Customer.objects.filter(pk=customer_id).only("pk", "merged_into_id").first()
+    customer = (
+        Customer.objects.select_related("owner", "merged_into").filter(pk=customer_id).first()
+    )
     if customer is None:
         raise Http404("No such customer.")
     if customer.merged_into_id is not None:
-        customer = customer_get(customer_id=customer_id)
-    return customer_profile_queryset().get(pk=customer.pk)
+        # A merged id (an old link): one more query, for the survivor's row.
+        survivor = customer_get(customer_id=customer_id)
+        customer = Customer.objects.select_related("owner", "merged_into").get(pk=survivor.pk)
+    prefetch_related_objects([customer], *_profile_prefetches())
+    return customer
 
 
 def fact_history(*, fact: ProfileFact) -> QuerySet[ProfileFactRevision]:
@@ -312,9 +325,48 @@ class DuplicateCandidate:
     score: float
 
 
-def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[DuplicateCandidate]:
+def _similar_names(*, customer: Customer, limit: int) -> list[tuple[int, float]]:
+    """(id, similarity) of the active customers whose names are at least
+    DUPLICATE_NAME_SIMILARITY alike, most alike first.
+
+    pg_trgm's `%` operator filters by `pg_trgm.similarity_threshold` (0.3 by
+    default, which name search's typo matching relies on). Set to the duplicates'
+    own threshold for this one query, it lets the trigram index on search_name skip
+    every name below it; otherwise the planner scans and compares every customer's
+    name (a cost growing with the table, on every customer page)."""
+    similar = (
+        _active()
+        .exclude(pk=customer.pk)
+        .filter(search_name__trigram_similar=customer.search_name)
+        .annotate(similarity=TrigramSimilarity("search_name", customer.search_name))
+        .filter(similarity__gte=DUPLICATE_NAME_SIMILARITY)
+        .order_by("-similarity")
+        .values_list("pk", "similarity")[:limit]
+    )
+    nested = connection.in_atomic_block
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        if nested:  # set_config(..., true) would last until the caller's transaction ends
+            cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+            (previous,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(DUPLICATE_NAME_SIMILARITY)],
+        )
+        rows = list(similar)
+        if nested:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [previous]
+            )
+    return rows
+
+
+def customer_duplicates(
+    *, customer: Customer, limit: int = 10, with_profiles: bool = True
+) -> list[DuplicateCandidate]:
     """Active customers that may be the same person: a shared phone or e-mail,
-    or a very similar name (trigram similarity)."""
+    or a very similar name (trigram similarity). `with_profiles`: each candidate's
+    tags, contact points and consents prefetched (the API shows them; the
+    customer page's list only names and links them)."""
     reasons: dict[int, list[str]] = {}
     scores: dict[int, float] = {}
     shared = (
@@ -331,41 +383,21 @@ def customer_duplicates(*, customer: Customer, limit: int = 10) -> list[Duplicat
     for customer_id, kind, value in shared[: limit * 4]:
         reasons.setdefault(customer_id, []).append(f"same {kind} {value}")
         scores[customer_id] = scores.get(customer_id, 0.0) + 1.0
-    similar = _active().exclude(pk=customer.pk)
-    similar = (
-        similar.filter(search_name__trigram_similar=customer.search_name)
-        .annotate(similarity=TrigramSimilarity("search_name", customer.search_name))
-        .filter(similarity__gte=DUPLICATE_NAME_SIMILARITY)
-        .order_by("-similarity")
-        .values_list("pk", "similarity")[:limit]
-    )
-    # pg_trgm's `%` takes its threshold from a setting (0.3 unless set): at ours,
-    # the trigram index drops the weaker names itself instead of handing every
-    # third-alike to the recheck (70 ms -> 10 ms among 500,000 customers,
-    # benchmarks/lists.py). Reset at once: name search (crm.search) wants 0.3.
-    with connections[similar.db].cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pg_trgm.similarity_threshold', %s, false)",
-            [str(DUPLICATE_NAME_SIMILARITY)],
-        )
-        try:
-            similar = list(similar)
-        finally:
-            cursor.execute("RESET pg_trgm.similarity_threshold")
-    for customer_id, similarity in similar:
+    for customer_id, similarity in _similar_names(customer=customer, limit=limit):
         reasons.setdefault(customer_id, []).append(f"similar name ({similarity:.0%})")
         scores[customer_id] = scores.get(customer_id, 0.0) + float(similarity)
-    found = (
-        Customer.objects.select_related("owner")
-        .prefetch_related(
+    if not reasons:
+        return []
+    found_customers = Customer.objects.select_related("owner")
+    if with_profiles:
+        found_customers = found_customers.prefetch_related(
             "tags",
             "contact_points",
             Prefetch(
                 "consent_records", queryset=ConsentRecord.objects.select_related("recorded_by")
             ),
         )
-        .in_bulk(list(reasons))
-    )
+    found = found_customers.in_bulk(list(reasons))
     candidates = [
         DuplicateCandidate(customer=found[pk], reasons=reasons[pk], score=scores[pk])
         for pk in reasons
@@ -466,3 +498,62 @@ def user_time_zone(user) -> str:
     )
     own_zone, team_zone = row or (None, None)
     return own_zone or team_zone or settings.TIME_ZONE
+
+
+# A user id no row has: the viewer query is compiled once with it, then run with
+# the signed-in user's id in its place.
+_ANY_USER_ID = -1
+
+
+@cache
+def _viewer_sql() -> tuple[str, tuple]:
+    """The viewer query's SQL, compiled by the ORM once per process: it runs on
+    every page request, and compiling its five subqueries costs ~1.5 ms of Python
+    each time, ten times what the database takes to answer (as core.fixed_reads)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from crm.models import StaffProfile, TeamMembership
+
+    memberships = TeamMembership.objects.filter(user_id=OuterRef("pk")).order_by("pk")
+    query = (
+        get_user_model()
+        .objects.filter(pk=_ANY_USER_ID)
+        .annotate(
+            in_admin_group=Exists(Group.objects.filter(name=ADMIN_GROUP, user=OuterRef("pk"))),
+            team_ids=ArraySubquery(memberships.values("team_id")),
+            supervised_team_ids=ArraySubquery(
+                memberships.filter(role=TeamMembership.Role.SUPERVISOR).values("team_id")
+            ),
+            own_zone=Subquery(
+                StaffProfile.objects.filter(user_id=OuterRef("pk")).values("time_zone")[:1]
+            ),
+            team_zone=Subquery(memberships.values("team__time_zone")[:1]),
+        )
+        .values_list("in_admin_group", "team_ids", "supervised_team_ids", "own_zone", "team_zone")
+        .query
+    )
+    sql, params = query.sql_with_params()
+    if list(params).count(_ANY_USER_ID) != 1:
+        raise RuntimeError("The viewer query must name the user's id exactly once.")
+    return sql, tuple(params)
+
+
+def viewer_roles_and_time_zone(user) -> tuple[KnownRoles, str]:
+    """A signed-in user's roles (core.roles.KnownRoles) and clock (as user_time_zone),
+    in one query: what crm.middleware reads once per page request."""
+    from django.conf import settings
+
+    sql, params = _viewer_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk if value == _ANY_USER_ID else value for value in params])
+        row = cursor.fetchone()
+    in_admin_group, team_ids, supervised, own_zone, team_zone = row or (False, [], [], None, None)
+    roles = KnownRoles(
+        is_admin=bool(user.is_superuser or in_admin_group),
+        team_ids=frozenset(team_ids),
+        supervised_team_ids=frozenset(supervised),
+    )
+    return roles, own_zone or team_zone or settings.TIME_ZONE

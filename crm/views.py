@@ -67,8 +67,10 @@ def customer_list_page(request):
     )
     page = paginator.get_page(request.GET.get("page"))
     if query and paginator.count == 1 and not request.GET.get("list"):
-        # One match (by name, phone in any format or e-mail): open the customer at once.
-        return redirect("crm:customer-detail", page.object_list[0].pk)
+        # One match (by name, phone in any format or e-mail): open the customer at once,
+        # reading its row alone (the prefetches are for the rows a list shows).
+        (match,) = page.object_list.prefetch_related(None)
+        return redirect("crm:customer-detail", match.pk)
     return render(
         request,
         "crm/customer_list.html",
@@ -208,7 +210,9 @@ def customer_detail_page(request, customer_id: int):
     audit.audit_customer_viewed(actor=request.user, customer_id=customer.pk, request=request)
     context = _profile_context(request, customer)
     context["panels"] = customer_panels(customer)
-    context["duplicates"] = selectors.customer_duplicates(customer=customer, limit=5)
+    context["duplicates"] = selectors.customer_duplicates(
+        customer=customer, limit=5, with_profiles=False
+    )
     return render(request, "crm/customer_detail.html", context)
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
+from core.form_fields import ModelMultipleChoiceField
 from followups.models import FollowUp, Priority
 
 
@@ -13,7 +14,7 @@ class CompleteForm(forms.Form):
     note = forms.CharField(max_length=5000, required=False, widget=forms.TextInput)
 
 
-class KeptPromiseField(forms.ModelMultipleChoiceField):
+class KeptPromiseField(ModelMultipleChoiceField):
     """Open promises labelled with their due time in the rep's clock."""
 
     time_zone = "UTC"
@@ -67,7 +68,9 @@ class PromiseFields(forms.Form):
                 from followups.schedules import team_calendar, user_team
 
                 try:
-                    due_at_from_phrase(
+                    # Kept: the service then records this due time (and the phrase)
+                    # instead of reading the team's calendar a second time.
+                    data["due_at"] = due_at_from_phrase(
                         phrase,
                         now=timezone.now(),
                         calendar=team_calendar(team=user_team(self.user)),
@@ -95,9 +98,8 @@ class PromiseFollowUpExtension:
         form.fields["due_at"].label = f"Or exact time (your time, {zone_now:%Z})"
         form.customer = customer
         form.user = user
-        from followups.schedules import user_time_zone
-
-        form.fields["keeps"].time_zone = user_time_zone(user)
+        # The same clock: labels of the promises it may keep, in the rep's time.
+        form.fields["keeps"].time_zone = timezone.get_current_timezone_name()
         form.fields["keeps"].queryset = FollowUp.objects.filter(
             customer=customer, owner_id=user.pk, status=FollowUp.Status.OPEN
         ).order_by("due_at", "pk")

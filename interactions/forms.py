@@ -3,6 +3,7 @@
 from django import forms
 from django.utils import timezone
 
+from core.form_fields import ModelChoiceField
 from interactions.models import Interaction, InteractionCategory
 from interactions.selectors import categories_active
 
@@ -28,7 +29,7 @@ class InteractionLogForm(forms.Form):
     duration_minutes = forms.IntegerField(
         label="Minutes", required=False, min_value=0, max_value=24 * 60
     )
-    category = forms.ModelChoiceField(
+    category = ModelChoiceField(
         queryset=InteractionCategory.objects.none(),
         to_field_name="slug",
         required=False,

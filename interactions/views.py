@@ -24,6 +24,7 @@ from interactions.tasks import feedback_request_send
 
 # Fired on the page after a successful log; the timeline fragment reloads on it.
 LOGGED_EVENT = "interaction-logged"
+# A contact can be moved into an open matter (the newest this many), or out into its own.
 LINKABLE_MATTERS = 20
 
 
@@ -138,8 +139,6 @@ def _timeline_context(request: HttpRequest, customer_id: int) -> dict:
         "channels": Interaction.Channel.choices,
         "categories": selectors.categories_active(),
         "matters": matters,
-        # A contact can be moved into an open matter (few), or out into its own.
-        "link_matters": [m for m in matters if m.is_open][:LINKABLE_MATTERS],
     }
 
 
@@ -155,12 +154,30 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def interaction_matter_change(request: HttpRequest, interaction_id: int) -> HttpResponse:
-    """Link to the chosen matter, or unlink ("new") into a matter of its own."""
+    """GET: the control that moves the contact to another matter, loaded when a rep
+    opens a timeline item's "More". POST: link to the chosen matter, or unlink
+    ("new") into a matter of its own."""
     _require_staff(request)
-    interaction = get_object_or_404(Interaction, pk=interaction_id)
-    if not selectors.interaction_can_edit(user=request.user, interaction=interaction):
+    interaction = get_object_or_404(Interaction.objects.select_related("matter"), pk=interaction_id)
+    can_edit = selectors.interaction_can_edit(user=request.user, interaction=interaction)
+    if request.method == "GET":
+        customer_matters = (
+            selectors.customer_matters(customer_id=interaction.customer_id)
+            if can_edit and interaction.customer_id
+            else []
+        )
+        return render(
+            request,
+            "interactions/_matter_link.html",
+            {
+                "interaction": interaction,
+                "can_edit": can_edit,
+                "link_matters": [m for m in customer_matters if m.is_open][:LINKABLE_MATTERS],
+            },
+        )
+    if not can_edit:
         raise PermissionDenied("You may change your own interactions (supervisors: their teams').")
     choice = request.POST.get("matter", "")
     with transaction.atomic():

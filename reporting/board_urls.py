@@ -8,7 +8,6 @@ app_name = "board"
 
 urlpatterns = [
     path("board/", views.board_page, name="board"),
-    path("nav/", views.board_nav_link, name="nav"),
     path("board/summary/", views.board_summary_fragment, name="summary"),
     path("board/list/", views.board_list_fragment, name="list"),
     path("board/reassign/", views.board_bulk_reassign, name="reassign"),

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -237,17 +237,6 @@ def board_page(request: HttpRequest) -> HttpResponse:
         return form
     context = _summary_context(scope) | _list_context(request, scope, form)
     return render(request, "reporting/board/board.html", context)
-
-
-@login_required
-@require_GET
-def board_nav_link(request: HttpRequest) -> HttpResponse:
-    """The topbar's "Board" link, loaded by htmx so other pages pay no query for it."""
-    try:
-        selectors.board_scope(request.user)
-    except PermissionDenied:
-        return HttpResponse("")
-    return render(request, "reporting/board/_nav_link.html")
 
 
 @login_required

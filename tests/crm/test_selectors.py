@@ -141,6 +141,26 @@ def test_duplicates_by_shared_contact_and_similar_name():
     ]
 
 
+def test_duplicates_leave_the_typo_threshold_of_name_search_as_it_was():
+    from django.db import connection
+
+    ann = customer_create(full_name="Ann Lee")
+    customer_create(full_name="Anne Lee")
+    customer_create(full_name="Jürgen Müller")
+
+    def threshold() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')")
+            return cursor.fetchone()[0]
+
+    before = threshold()
+    # The test runs inside a transaction: the duplicates' own threshold (0.6) must
+    # not outlive their query, or a typo search later in it would find less.
+    assert [c.customer.full_name for c in customer_duplicates(customer=ann)] == ["Anne Lee"]
+    assert threshold() == before == "0.3"
+    assert names(customer_list(query="Jurgen Mueler")) == ["Jürgen Müller"]
+
+
 @pytest.mark.parametrize(
     ("start", "end", "local", "quiet"),
     [

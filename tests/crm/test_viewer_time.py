@@ -174,3 +174,45 @@ def test_the_api_answers_in_utc_even_to_a_signed_in_rep(browser, customer):
         "2026-11-02T00:00:00Z",
         "2026-11-02T00:00:00+00:00",
     )
+
+
+def test_the_viewers_roles_come_with_the_time_zone_in_one_query(rep, django_assert_num_queries):
+    from django.contrib.auth.models import Group
+
+    from core.roles import ADMIN_GROUP
+    from crm import access
+
+    supervised = TeamFactory(time_zone="Europe/Berlin")
+    TeamMembershipFactory(user=rep, team=supervised, role=TeamMembership.Role.SUPERVISOR)
+    first_team = TeamMembership.objects.get(user=rep, role=TeamMembership.Role.REP).team_id
+
+    with django_assert_num_queries(1):
+        roles, zone = selectors.viewer_roles_and_time_zone(rep)
+    assert zone == "America/New_York"  # the first team's
+    assert roles.team_ids == {first_team, supervised.pk}
+    assert roles.supervised_team_ids == {supervised.pk}
+    assert roles.is_admin is False
+
+    rep.groups.add(Group.objects.get_or_create(name=ADMIN_GROUP)[0])
+    roles, _ = selectors.viewer_roles_and_time_zone(rep)
+    assert roles.is_admin is True
+    assert access.is_admin(rep) is True  # without remembered roles: asks the database
+
+
+def test_a_page_asks_the_viewers_roles_once(browser, rep, customer, django_assert_num_queries):
+    from crm import access
+    from tests.factories import UserFactory
+
+    TeamMembershipFactory(user=rep, role=TeamMembership.Role.SUPERVISOR)
+    url = reverse("interactions:customer-timeline", args=[customer.pk])
+    # session, user, roles and time zone (one), the customer, its timeline, its
+    # matters, the categories: the view's staff check adds none.
+    with django_assert_num_queries(7):
+        assert browser.get(url).status_code == 200
+
+    outsider = UserFactory()  # no team: refused, and the refusal costs no query either
+    stranger = Client()
+    stranger.force_login(outsider)
+    with django_assert_num_queries(3):
+        assert stranger.get(url).status_code == 403
+    assert access.is_staff_member(outsider) is False

@@ -94,3 +94,23 @@ def test_rep_logs_call_email_and_visit_and_sees_one_timeline(page, login_as, scr
     # Filter the timeline to e-mails only.
     timeline.locator("select[name=channel]").select_option("email")
     expect(items).to_have_count(1)
+
+    # The matter control loads when "More" is opened (not rendered in every item), and
+    # moving the newest e-mail into the oldest call's matter reloads the timeline.
+    page.goto(f"/customers/{customer.pk}/")
+    expect(items).to_have_count(3)
+    newest = items.first
+    assert newest.locator("select[name=matter]").count() == 0
+    newest.locator("details.internal summary").click()
+    control = newest.locator("select[name=matter]")
+    control.wait_for()
+    call = Interaction.objects.get(channel="phone")
+    control.select_option(str(call.matter_id))
+    with page.expect_response(
+        lambda response: "/matter/" in response.url and response.request.method == "POST"
+    ) as moved:
+        newest.locator("form.matter-link button[type=submit]").click()
+    assert moved.value.status == 200
+    expect(items).to_have_count(3)
+    visit = Interaction.objects.get(channel="in_person")
+    assert visit.matter_id == call.matter_id

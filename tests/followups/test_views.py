@@ -111,9 +111,14 @@ def test_bell_counts_unread_and_mark_read_clears_it(client, customer, rep):
     assert "unread-count" not in client.get("/followups/notifications/bell/").content.decode()
 
 
-def test_interaction_form_promises_a_follow_up_in_the_same_transaction(client, customer, rep):
+def test_interaction_form_promises_a_follow_up_in_the_same_transaction(
+    client, customer, rep, django_assert_max_num_queries
+):
     client.force_login(rep)
-    form = client.get(f"/interactions/customers/{customer.pk}/log/")
+    # session, user, roles and zone, the customer, the categories, the rep's open
+    # promises to this customer (none): no server-side cursor, no second zone query.
+    with django_assert_max_num_queries(6):
+        form = client.get(f"/interactions/customers/{customer.pk}/log/")
     assert 'name="promise-due_phrase"' in form.content.decode()
     payload = {
         "channel": "phone",
@@ -135,9 +140,17 @@ def test_interaction_form_promises_a_follow_up_in_the_same_transaction(client, c
     assert bad.status_code == 400
     assert (Interaction.objects.count(), FollowUp.objects.count()) == (0, 0)
 
-    response = client.post(
-        f"/interactions/customers/{customer.pk}/log/", payload, HTTP_HX_REQUEST="true"
-    )
+    # session, user, roles and zone, the customer; the phrase read in the team's
+    # calendar (team, hours, closures: once, the service records that due time);
+    # the interaction (its team, the interaction with its matter, the customer's
+    # activity, its webhook event row); the promise (hours, closures and policy for its schedule, the row,
+    # its event, its webhooks); the transaction and two savepoints (6); the fresh
+    # form (categories, the rep's open promises). Validating each check constraint
+    # and related row would add a query each (21 more).
+    with django_assert_max_num_queries(25):
+        response = client.post(
+            f"/interactions/customers/{customer.pk}/log/", payload, HTTP_HX_REQUEST="true"
+        )
 
     assert response.status_code == 200, response.content.decode()[:2000]
     followup = FollowUp.objects.get()

@@ -227,6 +227,31 @@ def test_timeline_fragment_filters_by_channel(browser, customer):
     assert f'data-interaction="{mail.pk}"' in html
 
 
+def test_the_matter_control_loads_when_a_rep_opens_more(
+    browser, rep, customer, django_assert_max_num_queries
+):
+    with time_machine.travel(NOW, tick=False):
+        first = log(customer, 5, rep=rep)
+        second = log(customer, 1, category="question", rep=rep)
+        someone_elses = log(customer, 2, category="question", rep=factories.UserFactory())
+    timeline = browser.get(reverse("interactions:customer-timeline", args=[customer.pk]))
+    html = timeline.content.decode()
+    # No select of matters in each item: a slot that loads it when "More" opens.
+    assert 'id="matter-of-' not in html
+    control_url = reverse("interactions:interaction-matter", args=[second.pk])
+    assert f'hx-get="{control_url}" hx-trigger="toggle once from:closest details"' in html
+
+    # session, user, roles, the interaction with its matter, the customer's matters
+    with django_assert_max_num_queries(5):
+        control = browser.get(control_url, HTTP_HX_REQUEST="true").content.decode()
+    assert f'<option value="{first.matter_id}">' in control
+    assert f'<option value="{second.matter_id}" selected>' in control
+    assert '<option value="new">' in control
+    others = browser.get(reverse("interactions:interaction-matter", args=[someone_elses.pk]))
+    assert others.status_code == 200
+    assert 'id="matter-of-' not in others.content.decode()  # a note: not theirs to change
+
+
 def test_matter_form_links_and_unlinks(browser, rep, customer):
     with time_machine.travel(NOW, tick=False):
         first = log(customer, 5, rep=rep)

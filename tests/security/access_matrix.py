@@ -457,6 +457,8 @@ MATRIX: list[Entry] = [
     page("POST", "/interactions/customers/{customer_id}/log/", **staff(400)),
     page("GET", "/interactions/customers/{customer_id}/timeline/", **staff(200)),
     page("POST", "/interactions/customers/{customer_id}/timeline/", **staff(200)),
+    # The matter control of a timeline item (those who may not change it read a note).
+    page("GET", "/interactions/{interaction_id}/matter/", **staff(200)),
     page(
         "POST",
         "/interactions/{interaction_id}/matter/",
@@ -508,8 +510,6 @@ MATRIX: list[Entry] = [
         admin=302,
     ),
     # --- Supervisor pages (team-private) ----------------------------------------
-    # The nav link to the board: shown to supervisors, empty for everyone else.
-    page("GET", "/supervisor/nav/", **staff(200)),
     page("GET", "/supervisor/board/", **SUPERVISORS),
     page("GET", "/supervisor/board/summary/", **SUPERVISORS),
     page("GET", "/supervisor/board/list/", **SUPERVISORS),
