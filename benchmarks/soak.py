@@ -12,8 +12,8 @@ overdue the promises falling due.
 
 Reported (var/bench/soak.md): p50/p95/p99, rate and errors per route with who waits
 for it, the sweep lag sampled every 5 s (goal: never above one sweep interval),
-RSS of the web and worker processes after warm-up and at the end (goal: growth
-under 10%), the database connections used, the sync client's throughput against
+memory (PSS) of the web and worker processes after warm-up and at the end (goal:
+growth under 10%), the database connections used, the sync client's throughput against
 its rate measured alone in the same run (goal >= 50%), where the machine's CPU
 went (web, database, worker, the load generator itself, everything else) and the
 load average. Goal for rep-facing pages and lookups: p99 < 300 ms.
@@ -116,8 +116,15 @@ def generate(*, reps: int, supervisors: int, customers: int) -> dict:
     teams = [Team.objects.create(name=f"Soak team {n + 1}") for n in range(10)]
     password = make_password(PASSWORD)
     users = user_model.objects.bulk_create(
-        [user_model(username=f"rep{n}", password=password) for n in range(reps)]
-        + [user_model(username=f"sup{n}", password=password) for n in range(supervisors)]
+        # With addresses: reminders and overdue notices are e-mailed, as to real reps.
+        [
+            user_model(username=f"rep{n}", email=f"rep{n}@soak.example", password=password)
+            for n in range(reps)
+        ]
+        + [
+            user_model(username=f"sup{n}", email=f"sup{n}@soak.example", password=password)
+            for n in range(supervisors)
+        ]
     )
     rep_users, supervisor_users = users[:reps], users[reps:]
     TeamMembership.objects.bulk_create(
@@ -226,15 +233,27 @@ class Processes:
         else:
             raise RuntimeError("gunicorn did not start")
 
-    def rss_mb(self) -> dict[str, float]:
+    def memory_mb(self) -> dict[str, dict[str, float]]:
+        """RSS and PSS of each role's process tree. A forked child's RSS also counts the
+        pages it shares with its parent, and grows as it touches them (copy-on-write
+        makes them its own only when written), so the tree's summed RSS can grow with
+        no new memory; PSS divides each shared page among its sharers: the tree's
+        real cost, on which the growth goal is judged."""
         sizes = {}
         for role, proc in self.procs.items():
+            rss = pss = 0
             try:
                 parent = psutil.Process(proc.pid)
-                tree = [parent, *parent.children(recursive=True)]
-                sizes[role] = sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20
+                for member in [parent, *parent.children(recursive=True)]:
+                    try:
+                        info = member.memory_full_info()
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        continue
+                    rss += info.rss
+                    pss += getattr(info, "pss", info.rss)
             except psutil.NoSuchProcess:
-                sizes[role] = 0.0
+                pass
+            sizes[role] = {"rss": rss / 2**20, "pss": pss / 2**20}
         return sizes
 
     def stop(self) -> None:
@@ -318,6 +337,27 @@ class CpuAccount:
         return totals
 
 
+class MailSink:
+    """The mail server the worker sends reminders and overdue notices to: aiosmtpd on
+    loopback that accepts and counts each message (the test settings' locmem backend
+    would keep every message sent in the worker's memory, django.core.mail.outbox)."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.received = 0
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook)
+        self.received += 1
+        return "250 OK"
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 class Sampler(threading.Thread):
     """Every 5 s: the sweep lag, promises due, database connections, RSS, load
     average, CPU by role."""
@@ -354,7 +394,7 @@ class Sampler(threading.Thread):
                         "sweep_lag_s": float(lag),
                         "due": due,
                         "db_connections": connections - 1,  # less the sampler's own
-                        "rss_mb": self.processes.rss_mb(),
+                        "memory_mb": self.processes.memory_mb(),
                         "load": os.getloadavg()[0],
                     }
                 )
@@ -421,12 +461,16 @@ def main() -> None:
 
     port = free_port()
     host = f"http://127.0.0.1:{port}"
+    mail = MailSink()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "benchmarks.soak_settings",
         "DATABASE_URL": url,
         "FOLLOWUP_SWEEP_SECONDS": str(args.sweep_seconds),
         "PYTHONUNBUFFERED": "1",
+        # Reminders and overdue notices go out over SMTP, as in production.
+        "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
     }
     processes = Processes(env, port, web_workers=args.web_workers, web_threads=args.web_threads)
     try:
@@ -442,18 +486,20 @@ def main() -> None:
         sampler.stopping.set()
         sampler.join()
         sampler.cpu.sample()
-        rss_end = processes.rss_mb()
+        memory_end = processes.memory_mb()
     finally:
         processes.stop()
+        mail.stop()
     # "Start" is after a warm-up (a fifth of the run, at most a minute): the first
     # requests import modules and fill caches; growth after that is what leaks.
     warm = min(60, args.seconds // 5)
-    rss_start = next(
-        (sample["rss_mb"] for sample in sampler.samples if sample["t"] >= warm), rss_end
+    memory_start = next(
+        (sample["memory_mb"] for sample in sampler.samples if sample["t"] >= warm), memory_end
     )
     write_report(
-        args, routes, isolated, sampler, rss_start, rss_end, generation_seconds, statistics_note
-    )
+        args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
+        statistics_note, mail.received,
+    )  # fmt: skip
 
 
 def _number(value: str) -> float:
@@ -464,8 +510,9 @@ def _number(value: str) -> float:
 
 
 def write_report(
-    args, routes, isolated, sampler, rss_start, rss_end, generation_seconds, statistics_note
-) -> None:
+    args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
+    statistics_note, mails_received,
+) -> None:  # fmt: skip
     samples = sampler.samples
     lines = [
         "## soak: a day under load",
@@ -521,8 +568,10 @@ def write_report(
     soak_rate = _number(routes.get(SYNC_ROUTE, {}).get("Requests/s")) * args.sync_batch
     ratio = soak_rate / isolated_rate if isolated_rate else 0.0
     growth = {
-        role: (rss_end[role] - rss_start[role]) / rss_start[role] if rss_start.get(role) else 0.0
-        for role in rss_start
+        role: (memory_end[role]["pss"] - memory_start[role]["pss"]) / memory_start[role]["pss"]
+        if memory_start[role]["pss"]
+        else 0.0
+        for role in memory_start
     }
     connections_max = max((sample["db_connections"] for sample in samples), default=0)
     lines += [
@@ -535,13 +584,22 @@ def write_report(
         + ".",
         f"- Sync: {soak_rate:.0f} records/s under the soak against {isolated_rate:.0f} records/s "
         f"alone, {ratio:.0%} (goal >= 50%).",
-        "- RSS after warm-up and at the end: "
+        "- Memory (PSS: shared pages divided among the processes sharing them) after "
+        "warm-up and at the end: "
         + ", ".join(
-            f"{role} {rss_start[role]:.0f} -> {rss_end[role]:.0f} MB ({growth[role]:+.0%})"
-            for role in rss_start
+            f"{role} {memory_start[role]['pss']:.0f} -> {memory_end[role]['pss']:.0f} MB "
+            f"({growth[role]:+.0%})"
+            for role in memory_start
         )
-        + " (goal: growth under 10%).",
+        + " (goal: growth under 10%); "
+        + "RSS summed over each process tree: "
+        + ", ".join(
+            f"{role} {memory_start[role]['rss']:.0f} -> {memory_end[role]['rss']:.0f} MB"
+            for role in memory_start
+        )
+        + ".",
         f"- Database connections used: at most {connections_max}.",
+        f"- E-mails (reminders, overdue notices) the mail server received: {mails_received}.",
         *cpu_lines(sampler.cpu, samples),
         "",
         "Sweep lag over time (s since start: lag s, promises due):",

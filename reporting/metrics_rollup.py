@@ -44,6 +44,12 @@ BACKFILL_CHUNK_DAYS = 14
 REPEAT_WINDOW_DAYS = 30  # the longest repeat window (reporting.contact_selectors)
 LOCK_KEY = 7_000_007  # pg_advisory_xact_lock: one refresh at a time
 
+# Facts recomputed per statement: a refresh after a busy interval touches every matter
+# and promise written in it plus WATERMARK_OVERLAP (a sync at 1,000 records/s: 300,000
+# matters), and the old and new rows of all of them at once held the worker's memory
+# at hundreds of MB; a chunk at a time it stays at a few.
+FACT_CHUNK_ROWS = 5_000
+
 # Lateness buckets: 0 under a minute, then 16 a doubling (each ~4.4 % wide).
 LATENESS_BUCKETS_PER_DOUBLING = 16
 
@@ -219,9 +225,32 @@ def _replace_facts(
     covered_from: date,
 ) -> set[date]:
     """Recompute the facts of `ids` (ids whose source row is gone lose their fact);
-    write only those that changed; return the days (old and new) they touch."""
-    if not ids:
-        return set()
+    write only those that changed; return the days (old and new) they touch.
+    FACT_CHUNK_ROWS ids at a time, all in the caller's transaction."""
+    days: set[date] = set()
+    for start in range(0, len(ids), FACT_CHUNK_ROWS):
+        days |= _replace_facts_chunk(
+            cursor,
+            table=table,
+            key=key,
+            columns=columns,
+            ids=ids[start : start + FACT_CHUNK_ROWS],
+            select_sql=select_sql,
+            covered_from=covered_from,
+        )
+    return days
+
+
+def _replace_facts_chunk(
+    cursor,  # noqa: ANN001
+    *,
+    table: str,
+    key: str,
+    columns: str,
+    ids: list[int],
+    select_sql: str,
+    covered_from: date,
+) -> set[date]:
     cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [ids])  # noqa: S608
     old = {row[0]: row for row in cursor.fetchall()}
     cursor.execute(select_sql, [ids])

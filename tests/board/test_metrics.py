@@ -382,7 +382,12 @@ def _age_sources() -> None:
     Feedback.objects.update(created_at=a_day_ago)
 
 
-def test_refresh_is_idempotent_and_incremental(org, promises, contacts, settings):
+@pytest.mark.parametrize("fact_chunk_rows", [None, 1], ids=["default chunks", "a fact a chunk"])
+def test_refresh_is_idempotent_and_incremental(
+    org, promises, contacts, settings, monkeypatch, fact_chunk_rows
+):
+    if fact_chunk_rows:  # the facts of many touched rows are recomputed a chunk at a time
+        monkeypatch.setattr(metrics_rollup, "FACT_CHUNK_ROWS", fact_chunk_rows)
     first = refresh()
     assert first.backfilled[metrics_rollup.CONTACTS] >= 1
     assert metrics_rollup.rollup_covers(RANGE.start)
