@@ -229,44 +229,25 @@ def _replace_facts(
     FACT_CHUNK_ROWS ids at a time, all in the caller's transaction."""
     days: set[date] = set()
     for start in range(0, len(ids), FACT_CHUNK_ROWS):
-        days |= _replace_facts_chunk(
-            cursor,
-            table=table,
-            key=key,
-            columns=columns,
-            ids=ids[start : start + FACT_CHUNK_ROWS],
-            select_sql=select_sql,
-            covered_from=covered_from,
-        )
+        chunk = ids[start : start + FACT_CHUNK_ROWS]
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [chunk])  # noqa: S608
+        old = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(select_sql, [chunk])
+        new = {row[0]: row for row in cursor.fetchall() if row[1] >= covered_from}
+        changed = [pk for pk in set(old) | set(new) if old.get(pk) != new.get(pk)]
+        if not changed:
+            continue
+        cursor.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", [changed])  # noqa: S608
+        rows = [new[pk] for pk in changed if pk in new]
+        if rows:
+            placeholders = ", ".join(["%s"] * len(rows[0]))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                rows,
+            )
+        days |= {old[pk][1] for pk in changed if pk in old}
+        days |= {new[pk][1] for pk in changed if pk in new}
     return days
-
-
-def _replace_facts_chunk(
-    cursor,  # noqa: ANN001
-    *,
-    table: str,
-    key: str,
-    columns: str,
-    ids: list[int],
-    select_sql: str,
-    covered_from: date,
-) -> set[date]:
-    cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [ids])  # noqa: S608
-    old = {row[0]: row for row in cursor.fetchall()}
-    cursor.execute(select_sql, [ids])
-    new = {row[0]: row for row in cursor.fetchall() if row[1] >= covered_from}
-    changed = [pk for pk in set(old) | set(new) if old.get(pk) != new.get(pk)]
-    if not changed:
-        return set()
-    cursor.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", [changed])  # noqa: S608
-    rows = [new[pk] for pk in changed if pk in new]
-    if rows:
-        placeholders = ", ".join(["%s"] * len(rows[0]))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-            rows,
-        )
-    return {old[pk][1] for pk in changed if pk in old} | {new[pk][1] for pk in changed if pk in new}
 
 
 # --- one refresh -------------------------------------------------------------------------
