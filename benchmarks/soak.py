@@ -65,6 +65,9 @@ REP_FACING = {
     name for name, who in AUDIENCE.items() if who.startswith("rep") and "sign-in" not in who
 }
 SYNC_ROUTE = "/api/v1/interactions/sync/"
+# The bulk pool's niceness: the kernel then gives it about a tenth of a core's share
+# while the reps' pool wants the CPU (CFS weights 110 against 1024), all of it otherwise.
+BULK_NICE = 10
 
 
 # Without autovacuum (some shared test servers turn it off) the planner would plan
@@ -93,7 +96,8 @@ def refresh_statistics() -> str:
         return "VACUUM ANALYZE after generating the data; autovacuum on during the run."
     return (
         "VACUUM ANALYZE after generating the data; autovacuum is off on this server, so "
-        f"the sampler runs VACUUM ANALYZE every {VACUUM_EVERY_SECONDS} s in its place."
+        f"the sampler runs VACUUM ANALYZE every {VACUUM_EVERY_SECONDS} s in its place, at "
+        "autovacuum's pace (cost delay 2 ms per 200 units)."
     )
 
 
@@ -194,7 +198,9 @@ def generate(*, reps: int, supervisors: int, customers: int) -> dict:
 
 
 class Processes:
-    def __init__(self, env: dict, port: int, *, web_workers: int, web_threads: int) -> None:
+    def __init__(
+        self, env: dict, port: int, *, web_workers: int, web_threads: int, bulk: tuple[int, int]
+    ) -> None:
         bin_dir = ROOT / ".venv" / "bin"
         logs = REPORTS / "soak-logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -215,23 +221,37 @@ class Processes:
             "beat": [str(bin_dir / "celery"), "-A", "config", "beat", "-l", "WARNING",
                      "--schedule", str(logs / "beat-schedule")],
         }  # fmt: skip
+        bulk_port, bulk_workers = bulk
+        if bulk_workers:
+            # The bulk pool (docs/operations.md): the proxy sends batch integration
+            # endpoints here, at a lower CPU priority than the reps' pool.
+            commands["web-bulk"] = ["nice", "-n", str(BULK_NICE), *commands["web"]]
         for role, command in commands.items():
+            role_env = self.env
+            if role == "web-bulk":
+                role_env = {
+                    **self.env,
+                    "WEB_CONCURRENCY": str(bulk_workers),
+                    "GUNICORN_BIND": f"127.0.0.1:{bulk_port}",
+                }
+                role_env.pop("GUNICORN_CMD_ARGS", None)
             self.procs[role] = subprocess.Popen(
                 command,
                 cwd=ROOT,
-                env=self.env,
+                env=role_env,
                 stdout=open(logs / f"{role}.log", "w"),  # noqa: SIM115
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise RuntimeError("gunicorn did not start")
+        for listening in [port, *([bulk_port] if bulk_workers else [])]:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    with socket.create_connection(("127.0.0.1", listening), timeout=1):
+                        break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                raise RuntimeError(f"gunicorn did not start on port {listening}")
 
     def memory_mb(self) -> dict[str, dict[str, float]]:
         """RSS and PSS of each role's process tree. A forked child's RSS also counts the
@@ -366,6 +386,7 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.processes = url, processes
         self.samples: list[dict] = []
+        self.vacuums: list[tuple[int, float]] = []  # (s since start, seconds taken)
         self.stopping = threading.Event()
         self.cpu = CpuAccount(urlparse(url).path.lstrip("/"), processes)
 
@@ -376,11 +397,19 @@ class Sampler(threading.Thread):
         vacuumed = started
         with psycopg.connect(self.url, autocommit=True) as conn:
             vacuums = not autovacuum_is_on(conn)
+            if vacuums:
+                # Autovacuum's own pace (autovacuum_vacuum_cost_delay/limit defaults):
+                # it sleeps 2 ms after every 200 cost units instead of taking the
+                # disk and a core for as long as it runs, as a bare VACUUM would.
+                conn.execute("SET vacuum_cost_delay = '2ms'")
+                conn.execute("SET vacuum_cost_limit = 200")
             while not self.stopping.wait(5):
                 self.cpu.sample()
                 if vacuums and time.monotonic() - vacuumed >= VACUUM_EVERY_SECONDS:
+                    began = time.monotonic()
                     conn.execute("VACUUM ANALYZE")
                     vacuumed = time.monotonic()
+                    self.vacuums.append((round(began - started), vacuumed - began))
                 lag, due = conn.execute(
                     "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(next_action_at)), 0), count(*) "
                     "FROM followups_followup WHERE status = 'open' AND next_action_at <= now()"
@@ -445,6 +474,13 @@ def main() -> None:
         "--web-threads", type=int, default=1, help="threads per gunicorn worker (gthread if > 1)"
     )
     parser.add_argument(
+        "--bulk-workers",
+        type=int,
+        default=2,
+        help="gunicorn workers of the bulk pool that sync and CDR uploads go to, at nice "
+        f"{BULK_NICE} (0: they share the reps' pool)",
+    )
+    parser.add_argument(
         "--no-sync",
         action="store_true",
         help="leave the back-to-back sync client out (what it costs the reps)",
@@ -477,7 +513,15 @@ def main() -> None:
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_URL": f"smtp://127.0.0.1:{mail.port}",
     }
-    processes = Processes(env, port, web_workers=args.web_workers, web_threads=args.web_threads)
+    bulk_port = free_port()
+    if args.bulk_workers:
+        # What the proxy would do by path: the integrations' batch uploads reach the bulk pool.
+        data["bulk_host"] = f"http://127.0.0.1:{bulk_port}"
+        data_file.write_text(json.dumps(data))
+    processes = Processes(
+        env, port, web_workers=args.web_workers, web_threads=args.web_threads,
+        bulk=(bulk_port, args.bulk_workers),
+    )  # fmt: skip
     try:
         time.sleep(5)
         isolated = {} if args.no_sync else run_locust(
@@ -486,6 +530,11 @@ def main() -> None:
         )  # fmt: skip
         sampler = Sampler(url, processes)
         sampler.start()
+        web_logs = {
+            REPORTS / "soak-logs" / f"{role}.log": 0 for role in ("web", "web-bulk")
+            if role in processes.procs
+        }  # fmt: skip
+        web_logs = {log: log.stat().st_size for log in web_logs}
         # + the PBX's CDR uploads and (unless --no-sync) the sync client
         users = args.rep_users + args.supervisor_users + args.screen_pops + 1 + (not args.no_sync)
         routes = run_locust(host=host, data_file=data_file, seconds=args.seconds, users=users,
@@ -505,10 +554,34 @@ def main() -> None:
     memory_start = next(
         (sample["memory_mb"] for sample in sampler.samples if sample["t"] >= warm), memory_end
     )
+    inside = server_times(web_logs)
     write_report(
         args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
-        statistics_note, mail.received,
+        statistics_note, mail.received, inside,
     )  # fmt: skip
+
+
+def server_times(logs: dict[Path, int]) -> dict[str, list[float]]:
+    """duration_ms of each request the web pools finished during the mixed run (each
+    log read from the offset given), by route pattern, from their JSON request lines
+    (config/structured_logs.py)."""
+    durations: dict[str, list[float]] = {}
+    for log, offset in logs.items():
+        with open(log, "rb") as lines:
+            lines.seek(offset)
+            for raw in lines:
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    continue
+                if line.get("message") == "request finished":
+                    durations.setdefault(line["route"], []).append(float(line["duration_ms"]))
+    return durations
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 def _number(value: str) -> float:
@@ -520,7 +593,7 @@ def _number(value: str) -> float:
 
 def write_report(
     args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
-    statistics_note, mails_received,
+    statistics_note, mails_received, inside,
 ) -> None:  # fmt: skip
     samples = sampler.samples
     lines = [
@@ -533,6 +606,12 @@ def write_report(
         f"({args.sync_batch} records a batch); {args.customers} customers (made in "
         f"{generation_seconds:.0f} s); gunicorn {args.web_workers} workers"
         + (f" x {args.web_threads} threads (gthread)" if args.web_threads > 1 else " (sync)")
+        + (
+            f" for the browsers and lookups, a bulk pool of {args.bulk_workers} at nice "
+            f"{BULK_NICE} for sync and CDR uploads"
+            if args.bulk_workers
+            else ", every request in one pool"
+        )
         + ", Celery worker (2), "
         f"beat; sweep every "
         f"{args.sweep_seconds} s. Load average at the end: "
@@ -613,6 +692,23 @@ def write_report(
         f"- E-mails (reminders, overdue notices) the mail server received: {mails_received}.",
         *cpu_lines(sampler.cpu, samples),
         "",
+        "Time inside the web server (its request log's duration_ms, from the view's "
+        "first middleware to its response) by route: what the clients waited beyond "
+        "this was spent queued for a free worker or on the wire.",
+        "",
+        "| route pattern | requests | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {route} | {len(values)} | {_percentile(values, 0.5):.0f} | "
+            f"{_percentile(values, 0.95):.0f} | {_percentile(values, 0.99):.0f} | "
+            f"{max(values):.0f} |"
+            for route, values in sorted(inside.items(), key=lambda item: -len(item[1]))
+        ),
+        "",
+        "VACUUM ANALYZE runs (s since start: seconds taken): "
+        + (" ".join(f"{at}:{took:.1f}" for at, took in sampler.vacuums) or "none (autovacuum on)")
+        + ".",
+        "",
         "Sweep lag over time (s since start: lag s, promises due):",
         "",
         " ".join(f"{s['t']}:{s['sweep_lag_s']:.0f}/{s['due']}" for s in samples),
@@ -627,7 +723,7 @@ def cpu_lines(cpu: CpuAccount, samples: list[dict]) -> list[str]:
     used = cpu.seconds_by_role()
     capacity = sum(used.values()) or 1.0
     loads = sorted(sample["load"] for sample in samples) or [0.0]
-    order = ["web", "database", "worker", "beat", "locust", "other", "idle"]
+    order = ["web", "web-bulk", "database", "worker", "beat", "locust", "other", "idle"]
     return [
         f"- CPU over the run ({psutil.cpu_count()} cores, {capacity:.0f} core-seconds): "
         + ", ".join(

@@ -35,6 +35,9 @@ from locust import between, constant, constant_pacing, task
 from locust.contrib.fasthttp import FastHttpUser
 
 DATA = json.loads(open(os.environ["SOAK_DATA"]).read())  # noqa: SIM115
+# Batch uploads (sync, CDR) go to the bulk pool when the soak runs one, as the proxy
+# in front of a production install routes them (docs/operations.md); "" is the host.
+BULK = DATA.get("bulk_host", "")
 CONTACT_SECONDS = float(os.environ.get("SOAK_CONTACT_SECONDS", "10"))
 CDR_SECONDS = 10.0
 LOG_FORM_TIME = "%Y-%m-%dT%H:%M"  # the form's datetime-local, in the rep's clock (UTC here)
@@ -214,7 +217,7 @@ class CdrUpload(_ApiClient):
                 )
             )
         self.client.post(
-            "/api/v1/integrations/asterisk/cdr/?source=soak-pbx",
+            f"{BULK}/api/v1/integrations/asterisk/cdr/?source=soak-pbx",
             data="\n".join(lines) + "\n",
             headers={"Content-Type": "text/csv"},
             name="/api/v1/integrations/asterisk/cdr/",
@@ -244,7 +247,7 @@ class Sync(_ApiClient):
                 }
             )
         self.client.post(
-            "/api/v1/interactions/sync/",
+            f"{BULK}/api/v1/interactions/sync/",
             json={"records": records},
             name="/api/v1/interactions/sync/",
         )
