@@ -104,8 +104,11 @@ def insert_rows_from_values(
     rows that name the same fields (by attname, or `pk`), without an instance
     per row (a 35-field model instance costs 20 us to build): a field no row names
     takes the default a new instance gets (a callable default is called for each
-    row), and a field whose class has its own `pre_save` (`auto_now`, ...) runs it
-    for each row. (No pre_init/post_init signals are sent.)"""
+    row), and a field whose class has its own `pre_save` runs it for each row,
+    except `auto_now`/`auto_now_add`: the rows are written by one statement, so
+    they take one instant, read once (as PostgreSQL's `now()` is one per
+    transaction); it is then one value, bound once, not prepared and sent again
+    for each of a batch's rows. (No pre_init/post_init signals are sent.)"""
     meta = model._meta
     names = set(rows[0]) if rows else set()
     if any(len(row) != len(names) or row.keys() != names for row in rows):
@@ -129,7 +132,10 @@ def insert_rows_from_values(
             values = [field.get_default() for _ in rows]
         else:
             values = [getattr(probe, field.attname)] * len(rows)
-        if type(field).pre_save is not Field.pre_save:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            # pre_save ignores the value given and returns the clock: one reading.
+            values = [_pre_save(field, values[0])] * len(rows) if rows else []
+        elif type(field).pre_save is not Field.pre_save:
             values = [_pre_save(field, value) for value in values]
         columns.append(values)
     return _prepared(fields, columns, len(rows), connection)

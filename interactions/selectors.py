@@ -15,6 +15,7 @@ from interactions.models import Interaction, InteractionCategory, Matter
 
 TIMELINE_PAGE_SIZE = 25
 TIMELINE_MAX_PAGE_SIZE = 100
+TIMELINE_REP_DEFERRED = ("password", "last_login", "is_superuser", "is_staff", "date_joined")
 
 
 def interaction_queryset() -> QuerySet[Interaction]:
@@ -102,7 +103,14 @@ def customer_timeline(
     customer's history length and of the table size. One query.
     """
     page_size = max(1, min(page_size, TIMELINE_MAX_PAGE_SIZE))
-    rows = interaction_queryset().filter(customer_id=customer_id)
+    # What an item shows (interactions/_timeline_items.html): not its customer (the
+    # page's own) nor its team; a rep's name, not the password hash and the rest.
+    # Building those instances was a third of the fragment's time, the query a tenth.
+    rows = (
+        Interaction.objects.select_related("rep", "category", "matter", "feedback")
+        .defer(*(f"rep__{name}" for name in TIMELINE_REP_DEFERRED))
+        .filter(customer_id=customer_id)
+    )
     if channel:
         rows = rows.filter(channel=channel)
     if category:

@@ -193,7 +193,8 @@ def interaction_log_with_extensions(
 ) -> Interaction:
     """The rep's form submission: log, then every InteractionFormExtension's save,
     in one transaction (interactions.hooks). `extensions` are (extension, valid form)."""
-    interaction = interaction_log(**log_arguments)
+    # Inside this function's transaction already: no savepoint (interaction_log_attributed).
+    interaction = interaction_log.__wrapped__(**log_arguments)
     for extension, form in extensions:
         extension.save(form=form, interaction=interaction, user=user)
     return interaction

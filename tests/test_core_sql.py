@@ -113,3 +113,18 @@ def test_rows_from_values_are_what_instances_of_those_values_give(probe):
         insert_rows_from_values(probe, [{"nope": 1}], connection=connection)
     with pytest.raises(ValueError, match="same fields"):
         insert_rows_from_values(probe, [{"name": "a"}, {"size": 2}], connection=connection)
+
+
+def test_a_batch_takes_one_instant_for_its_auto_now_columns_bound_once(probe):
+    """The clock ticks between rows (tick=True); the batch is one statement, so one
+    reading stamps every row, and recordset_select binds it as one parameter."""
+    rows = [{"name": str(n)} for n in range(50)]
+    with time_machine.travel(datetime(2026, 3, 5, 10, tzinfo=UTC), tick=True):
+        insert = insert_rows_from_values(probe, rows, connection=connection)
+    stamped = insert.columns.index("stamped")
+    instants = {row[stamped] for row in insert.rows}
+    assert len(instants) == 1
+    assert next(iter(instants)) >= datetime(2026, 3, 5, 10, tzinfo=UTC)
+    select = recordset_select(insert, connection=connection)
+    assert select.expressions[stamped] == "%s::timestamp with time zone"
+    assert next(iter(instants)) in select.params
