@@ -4,8 +4,14 @@
 task every FOLLOWUP_SWEEP_SECONDS. Each run, per rollup:
 
 1. Incremental: source rows changed since the rollup's watermark (minus
-   WATERMARK_OVERLAP, for transactions that committed after a later one) are
-   found by indexed updated_at (feedback by id); the days they touch are
+   WATERMARK_OVERLAP) are found by indexed updated_at (feedback by id). The
+   watermark is not the refresh's own instant but the start of the oldest
+   transaction then still open on the database (`pg_stat_activity`): a row
+   such a transaction wrote, invisible to the refresh, is committed later with
+   an older updated_at, and the next refresh still reaches back to it however
+   long the transaction ran. WATERMARK_OVERLAP only covers what the database
+   cannot see: the moment between an application process reading its clock for
+   updated_at and its transaction's start, and the clocks' skew. The days they touch are
    recomputed from the source (interactions) or from per-row facts (matters,
    promises: the fact keeps the old day, so a row that moved leaves its old day
    too). Recomputing a day replaces its rows, so a run is idempotent, and only
@@ -37,17 +43,20 @@ MATTERS = "matters"
 PROMISES = "promises"
 ROLLUPS = (CONTACTS, MATTERS, PROMISES)
 
-# Rows committed this long after their updated_at are still seen.
-WATERMARK_OVERLAP = timedelta(minutes=5)
+# Before the oldest transaction open at the last refresh: what a process may take
+# between reading its clock for updated_at and starting the transaction that writes
+# it, plus clock skew between hosts. (It was 5 minutes for every transaction: under a
+# sync of 1,000 records/s each 30-s refresh re-read 300,000 rows it had already folded.)
+WATERMARK_OVERLAP = timedelta(minutes=1)
 FEEDBACK_ID_OVERLAP = 1000
 BACKFILL_CHUNK_DAYS = 14
 REPEAT_WINDOW_DAYS = 30  # the longest repeat window (reporting.contact_selectors)
 LOCK_KEY = 7_000_007  # pg_advisory_xact_lock: one refresh at a time
 
-# Facts recomputed per statement: a refresh after a busy interval touches every matter
-# and promise written in it plus WATERMARK_OVERLAP (a sync at 1,000 records/s: 300,000
-# matters), and the old and new rows of all of them at once held the worker's memory
-# at hundreds of MB; a chunk at a time it stays at a few.
+# Facts recomputed per statement: a refresh after a busy interval (or behind a long
+# transaction) touches every matter and promise written since, and the old and new rows
+# of all of them at once held the worker's memory at hundreds of MB (300,000 matters
+# under a 1,000 records/s sync); a chunk at a time it stays at a few.
 FACT_CHUNK_ROWS = 5_000
 
 # Lateness buckets: 0 under a minute, then 16 a doubling (each ~4.4 % wide).
@@ -275,12 +284,11 @@ def metrics_rollup_refresh(
                 result.skipped = True
                 return result
             _session_settings(cursor)
-            cursor.execute("SELECT now()")
-            now = cursor.fetchone()[0]
+            now, horizon = _now_and_horizon(cursor)
             today = today or now.date()
             states = _states()
             for name in ROLLUPS:
-                result.days[name] = _incremental(cursor, states[name], now=now, today=today)
+                result.days[name] = _incremental(cursor, states[name], horizon=horizon, today=today)
             result.days[CONTACTS] += _recheck_contacts(cursor, states[CONTACTS], today=today)
             for state in states.values():
                 state.refreshed_at = now
@@ -304,6 +312,18 @@ def metrics_rollup_refresh(
     return result
 
 
+def _now_and_horizon(cursor) -> tuple[datetime, datetime]:  # noqa: ANN001
+    """The database's now, and the start of the oldest transaction still open on this
+    database (now when none is): rows it writes commit after this refresh with an
+    updated_at after its start. Sessions of other database roles show no xact_start
+    without pg_read_all_stats; Rapport's processes share one role."""
+    cursor.execute(
+        "SELECT now(), LEAST(now(), min(xact_start)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return cursor.fetchone()
+
+
 def _session_settings(cursor) -> None:  # noqa: ANN001
     """For this transaction only: no JIT (compiling costs more than it saves
     here) and room to group a back-fill chunk in memory."""
@@ -319,11 +339,17 @@ def _states() -> dict[str, RollupState]:
     return states
 
 
-def _incremental(cursor, state: RollupState, *, now: datetime, today: date) -> int:  # noqa: ANN001, C901
+def _incremental(  # noqa: C901
+    cursor,  # noqa: ANN001
+    state: RollupState,
+    *,
+    horizon: datetime,
+    today: date,
+) -> int:
     if state.watermark is None:
         # First run: everything from tomorrow on is "covered" (nothing there yet
         # or computed below), older days are back-filled.
-        state.watermark = now
+        state.watermark = horizon
         state.covered_from = today + timedelta(days=1)
         if state.name == CONTACTS:
             cursor.execute("SELECT COALESCE(max(id), 0) FROM interactions_feedback")
@@ -400,7 +426,7 @@ def _incremental(cursor, state: RollupState, *, now: datetime, today: date) -> i
         )
         days = {day for day in days if day >= covered_from}
         _promise_days(cursor, days)
-    state.watermark = now
+    state.watermark = horizon
     return len(days)
 
 

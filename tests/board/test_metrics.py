@@ -446,3 +446,36 @@ def test_histogram_median_is_percentile_cont_for_lone_values():
     assert histogram_median(hist(600)) == timedelta(minutes=10)
     assert histogram_median(hist(3600, 7200, 86400)) == timedelta(hours=2)
     assert histogram_median(hist(3600, 86400)) == timedelta(seconds=(3600 + 86400) / 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_open_across_a_refresh_is_folded_in_by_the_next(monkeypatch):
+    """A row written by a transaction still open while a refresh runs commits later,
+    with an updated_at older than that refresh; the next refresh reaches back to the
+    start of that transaction (the watermark), however long it was open. (Promises:
+    the contacts rollup also re-checks a day a run, which would hide a miss.)"""
+    import time
+
+    import psycopg
+
+    monkeypatch.setattr(metrics_rollup, "WATERMARK_OVERLAP", timedelta(seconds=1))
+    followup = factories.FollowUpFactory()
+    refresh()
+
+    def renegotiations() -> int:
+        return PromiseFact.objects.get(followup_id=followup.pk).renegotiation_count
+
+    assert renegotiations() == 0
+    with psycopg.connect(**connection.get_connection_params()) as late:
+        late.execute(
+            "UPDATE followups_followup SET renegotiation_count = 7, updated_at = now() "
+            "WHERE id = %s",
+            [followup.pk],
+        )
+        time.sleep(2.5)  # open longer than WATERMARK_OVERLAP
+        refresh()  # cannot see the change yet
+        late.commit()
+    assert renegotiations() == 0
+
+    refresh()
+    assert renegotiations() == 7
