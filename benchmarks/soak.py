@@ -476,7 +476,7 @@ def main() -> None:
     parser.add_argument(
         "--bulk-workers",
         type=int,
-        default=2,
+        default=0,
         help="gunicorn workers of the bulk pool that sync and CDR uploads go to, at nice "
         f"{BULK_NICE} (0: they share the reps' pool)",
     )

@@ -162,8 +162,9 @@ class Server:
         self.port = free_port()
         self.workers = workers
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--workers", str(workers),
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
+            # The production command (config/gunicorn.py); workers and address given.
+            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--config", "python:config.gunicorn",
+             "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{self.port}"

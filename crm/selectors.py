@@ -94,19 +94,27 @@ def _active() -> QuerySet[Customer]:
 
 def customers_by_phone(*, phone: str) -> QuerySet[Customer]:
     """All active customers with this number (households share lines), newest activity first."""
-    numbers = phone_candidates(phone)
-    if not numbers:
-        return Customer.objects.none()
-    owners = ContactPoint.objects.filter(kind=ContactPoint.Kind.PHONE, value__in=numbers)
-    return _active().filter(pk__in=owners.values("customer_id")).order_by(*newest_activity_first())
+    return customers_with_contact(kind=ContactPoint.Kind.PHONE, values=phone_candidates(phone))
+
+
+def email_candidates(raw: str) -> list[str]:
+    """The stored form of an e-mail address, or nothing when `raw` is not one."""
+    try:
+        return [normalise_email(raw)]
+    except ValidationError:
+        return []
 
 
 def customers_by_email(*, email: str) -> QuerySet[Customer]:
-    try:
-        normalised = normalise_email(email)
-    except ValidationError:
+    return customers_with_contact(kind=ContactPoint.Kind.EMAIL, values=email_candidates(email))
+
+
+def customers_with_contact(*, kind: str, values: list[str]) -> QuerySet[Customer]:
+    """Active customers with a contact point of `kind` among `values` (stored form:
+    E.164, a normalised address), newest activity first."""
+    if not values:
         return Customer.objects.none()
-    owners = ContactPoint.objects.filter(kind=ContactPoint.Kind.EMAIL, value=normalised)
+    owners = ContactPoint.objects.filter(kind=kind, value__in=values)
     return _active().filter(pk__in=owners.values("customer_id")).order_by(*newest_activity_first())
 
 

@@ -261,3 +261,27 @@ def test_production_refuses_the_console_mail_backend_unless_allowed():
     assert refused.returncode != 0
     assert "EMAIL_URL must name a real mail server" in refused.stderr
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_server_processes_freeze_their_loaded_application():
+    """gunicorn workers (config/gunicorn.py) and Celery worker processes (config/celery.py)
+    move what is loaded at start out of the cyclic collector's full walks."""
+    import gc
+
+    from celery.signals import worker_process_init
+
+    from config import gunicorn
+    from config.celery import _gc_freeze
+
+    gc.unfreeze()
+    try:
+        gunicorn.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        assert gc.get_freeze_count() == 0
+        _gc_freeze(sender=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    # Connected strongly (weak=False): the receiver itself is held.
+    assert _gc_freeze in [receiver for _, receiver in worker_process_init.receivers]
