@@ -309,6 +309,8 @@ class CpuAccount:
             return "database" if f" {self.database} " in cmdline else "other"
         if proc.pid in roles:
             return roles[proc.pid]
+        if proc.info["ppid"] in roles:  # a worker gunicorn forked since the last sample
+            return roles[proc.info["ppid"]]
         if "locust" in cmdline:
             return "locust"
         return "other"
@@ -322,7 +324,7 @@ class CpuAccount:
                     roles[member.pid] = role
             except psutil.NoSuchProcess:
                 pass
-        for proc in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        for proc in psutil.process_iter(["name", "cmdline", "cpu_times", "ppid"]):
             times = proc.info["cpu_times"]
             if times is None:
                 continue
