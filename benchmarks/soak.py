@@ -33,7 +33,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -556,18 +557,21 @@ def main() -> None:
     memory_start = next(
         (sample["memory_mb"] for sample in sampler.samples if sample["t"] >= warm), memory_end
     )
-    inside = server_times(web_logs)
+    inside, per_second = server_times(web_logs)
     write_report(
         args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
-        statistics_note, mail.received, inside,
+        statistics_note, mail.received, inside, per_second,
     )  # fmt: skip
 
 
-def server_times(logs: dict[Path, int]) -> dict[str, list[float]]:
+def server_times(logs: dict[Path, int]) -> tuple[dict[str, list[float]], list[int]]:
     """duration_ms of each request the web pools finished during the mixed run (each
     log read from the offset given), by route pattern, from their JSON request lines
-    (config/structured_logs.py)."""
+    (config/structured_logs.py); and how many finished in each second of the run
+    (their time has one-second resolution), quiet seconds included: how evenly the
+    load arrived."""
     durations: dict[str, list[float]] = {}
+    per_second: Counter[datetime] = Counter()
     for log, offset in logs.items():
         with open(log, "rb") as lines:
             lines.seek(offset)
@@ -578,7 +582,12 @@ def server_times(logs: dict[Path, int]) -> dict[str, list[float]]:
                     continue
                 if line.get("message") == "request finished":
                     durations.setdefault(line["route"], []).append(float(line["duration_ms"]))
-    return durations
+                    per_second[datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S%z")] += 1
+    if not per_second:
+        return durations, []
+    first, last = min(per_second), max(per_second)
+    seconds = int((last - first).total_seconds()) + 1
+    return durations, [per_second[first + timedelta(seconds=n)] for n in range(seconds)]
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -595,7 +604,7 @@ def _number(value: str) -> float:
 
 def write_report(
     args, routes, isolated, sampler, memory_start, memory_end, generation_seconds,
-    statistics_note, mails_received, inside,
+    statistics_note, mails_received, inside, per_second,
 ) -> None:  # fmt: skip
     samples = sampler.samples
     lines = [
@@ -693,6 +702,7 @@ def write_report(
         f"- Database connections used: at most {connections_max}.",
         f"- E-mails (reminders, overdue notices) the mail server received: {mails_received}.",
         *cpu_lines(sampler.cpu, samples),
+        arrival_line(per_second),
         "",
         "Time inside the web server (its request log's duration_ms, from the view's "
         "first middleware to its response) by route: what the clients waited beyond "
@@ -718,6 +728,23 @@ def write_report(
     ]
     (REPORTS / "soak.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def arrival_line(per_second: list[int]) -> str:
+    """Requests the server finished per second: a mean near the median and a p95 near
+    it say the load came spread over time, as calls do; a cycle of bursts and quiet
+    seconds (as when every rep's pacing started at the same instant) shows as a
+    median far below the mean and a max several times it."""
+    if not per_second:
+        return "- Requests finished per second at the server: none logged."
+    ordered = sorted(per_second)
+    mean = sum(ordered) / len(ordered)
+    return (
+        f"- Requests finished per second at the server (its request log, {len(ordered)} s): "
+        f"mean {mean:.0f}, median {_percentile(ordered, 0.5):.0f}, p95 "
+        f"{_percentile(ordered, 0.95):.0f}, max {ordered[-1]} (an even arrival keeps "
+        "the median near the mean and the max within about twice it)."
+    )
 
 
 def cpu_lines(cpu: CpuAccount, samples: list[dict]) -> list[str]:

@@ -27,11 +27,12 @@ so the generator takes less of the machine it measures (soak.py reports its shar
 import json
 import os
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import gevent
-from locust import between, constant, constant_pacing, task
+from locust import between, constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 DATA = json.loads(open(os.environ["SOAK_DATA"]).read())  # noqa: SIM115
@@ -47,12 +48,28 @@ def _now() -> datetime:
     return datetime.now(tz=UTC)
 
 
-def _random_phase(seconds: float) -> None:
-    """Start after a random part of one period. Users are spawned within a few
-    seconds; paced from there, all 40 reps would call at the same instant every
-    10 s (bursts of hundreds of requests, then idle), which no contact centre does:
-    calls arrive spread over time."""
+def paced(seconds: float):
+    """A wait_time that starts each user's task every `seconds`, counted from the end
+    of its own on_start. locust's constant_pacing counts from when the user was
+    spawned: a random phase slept in on_start was then taken back by the first wait,
+    and every rep called in the same few seconds of each 10-s cycle (the spawn's
+    two seconds plus the queue it made: 2.5x the average rate in bursts, idle between).
+    A slow answer does not move the schedule: calls keep coming at their pace."""
+
+    def wait_time(user) -> float:
+        user.next_task_at += seconds
+        return max(0.0, user.next_task_at - time.monotonic())
+
+    return wait_time
+
+
+def start_pacing(user, seconds: float) -> None:
+    """Begin the user's schedule after a random part of one period. Users are spawned
+    within a few seconds; started together, all 40 reps would call at the same
+    instant every 10 s (bursts of hundreds of requests, then idle), which no
+    contact centre does: calls arrive spread over time."""
     gevent.sleep(random.uniform(0, seconds))  # noqa: S311
+    user.next_task_at = time.monotonic()
 
 
 class _BrowserUser(FastHttpUser):
@@ -95,11 +112,11 @@ class _BrowserUser(FastHttpUser):
 class Rep(_BrowserUser):
     weight = 40
     usernames = DATA["reps"]
-    wait_time = constant_pacing(CONTACT_SECONDS)
+    wait_time = paced(CONTACT_SECONDS)
 
     def on_start(self) -> None:
         super().on_start()
-        _random_phase(CONTACT_SECONDS)
+        start_pacing(self, CONTACT_SECONDS)
 
     @task
     def contact(self) -> None:
@@ -177,11 +194,11 @@ class _ApiClient(FastHttpUser):
 
 class ScreenPop(_ApiClient):
     weight = 4
-    wait_time = constant_pacing(1)
+    wait_time = paced(1)
 
     def on_start(self) -> None:
         super().on_start()
-        _random_phase(1)
+        start_pacing(self, 1)
 
     @task
     def lookup(self) -> None:
@@ -193,7 +210,11 @@ class CdrUpload(_ApiClient):
     """The PBX uploads the Master.csv lines of the calls of the last 10 s (4 calls/s)."""
 
     fixed_count = 1
-    wait_time = constant_pacing(CDR_SECONDS)
+    wait_time = paced(CDR_SECONDS)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.next_task_at = time.monotonic()
 
     @task
     def upload(self) -> None:
