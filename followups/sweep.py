@@ -145,7 +145,7 @@ updated AS (
             CASE WHEN f.due_at > %(now)s THEN f.due_at END,
             CASE WHEN f.escalate_1_at > %(now)s THEN f.escalate_1_at END,
             CASE WHEN f.escalate_2_at > %(now)s THEN f.escalate_2_at END),
-        updated_at = %(now)s
+        updated_at = %(written_at)s
     FROM claimed c WHERE f.id = c.id
     RETURNING f.id
 )
@@ -167,12 +167,22 @@ def _enqueue_deliveries(notification_ids: list[int]) -> None:
 
 
 def followup_sweep_batch(*, now: datetime, batch_size: int = SWEEP_BATCH_SIZE) -> tuple[int, int]:
-    """One batch in one transaction. Returns (rows claimed, transitions made)."""
+    """One batch in one transaction. Returns (rows claimed, transitions made).
+
+    `now` decides what is due (one instant for a whole sweep); the rows' updated_at is
+    when this batch writes them. A sweep working off a backlog commits batches for
+    up to a minute and more after its `now`: stamped with it, a late batch's rows
+    would carry a time older than readers of updated_at (the metrics rollup, change
+    feeds) had already read past, and never be seen by them."""
+    params = {
+        "now": now,
+        "written_at": timezone.now(),
+        "batch": batch_size,
+        "admin_group": access.ADMIN_GROUP,
+    }
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(
-                _sweep_sql(), {"now": now, "batch": batch_size, "admin_group": access.ADMIN_GROUP}
-            )
+            cursor.execute(_sweep_sql(), params)
             claimed, transitions, email_ids = cursor.fetchone()
         if email_ids:
             transaction.on_commit(lambda ids=list(email_ids): _enqueue_deliveries(ids))

@@ -6,12 +6,13 @@ task every FOLLOWUP_SWEEP_SECONDS. Each run, per rollup:
 1. Incremental: source rows changed since the rollup's watermark (minus
    WATERMARK_OVERLAP) are found by indexed updated_at (feedback by id). The
    watermark is not the refresh's own instant but the start of the oldest
-   transaction then still open on the database (`pg_stat_activity`): a row
-   such a transaction wrote, invisible to the refresh, is committed later with
-   an older updated_at, and the next refresh still reaches back to it however
-   long the transaction ran. WATERMARK_OVERLAP only covers what the database
-   cannot see: the moment between an application process reading its clock for
-   updated_at and its transaction's start, and the clocks' skew. The days they touch are
+   transaction then still open on the database that has written
+   (`pg_stat_activity`): a row such a transaction wrote, invisible to the
+   refresh, is committed later with an older updated_at, and the next refresh
+   still reaches back to it however long the transaction ran. WATERMARK_OVERLAP
+   only covers what the database cannot see: the moment between an application
+   process reading its clock for updated_at and writing the row, and the clocks'
+   skew. The days they touch are
    recomputed from the source (interactions) or from per-row facts (matters,
    promises: the fact keeps the old day, so a row that moved leaves its old day
    too). Recomputing a day replaces its rows, so a run is idempotent, and only
@@ -54,9 +55,9 @@ REPEAT_WINDOW_DAYS = 30  # the longest repeat window (reporting.contact_selector
 LOCK_KEY = 7_000_007  # pg_advisory_xact_lock: one refresh at a time
 
 # Facts recomputed per statement: a refresh after a busy interval (or behind a long
-# transaction) touches every matter and promise written since, and the old and new rows
-# of all of them at once held the worker's memory at hundreds of MB (300,000 matters
-# under a 1,000 records/s sync); a chunk at a time it stays at a few.
+# transaction) touches every matter and promise written since (300,000 matters under a
+# 1,000 records/s sync); a chunk at a time keeps each statement's id list and
+# materialized rows small, whatever the interval held.
 FACT_CHUNK_ROWS = 5_000
 
 # Lateness buckets: 0 under a minute, then 16 a doubling (each ~4.4 % wide).
@@ -124,7 +125,14 @@ _MATTER_FACT_SELECT = f"""
         COALESCE(r.occurred_at <= m.opened_at + interval '7 days', false),
         r.id IS NOT NULL, r.id
     FROM interactions_matter m
-    LEFT JOIN interactions_interaction fi ON fi.id = m.first_interaction_id
+    -- One primary-key probe a matter: as a plain join the planner hashed the whole
+    -- interactions table for each chunk of 5,000 matters (a sequential scan of 385,000
+    -- rows at the soak's size, 70 of a chunk's 125 ms; more with every row). LIMIT
+    -- keeps the planner from flattening the lateral back into that join.
+    LEFT JOIN LATERAL (
+        SELECT team_id, rep_id, channel FROM interactions_interaction
+        WHERE id = m.first_interaction_id LIMIT 1
+    ) fi ON true
     LEFT JOIN LATERAL (
         SELECT i.id, i.occurred_at FROM interactions_interaction i
         WHERE i.customer_id = m.customer_id AND i.category_id = m.category_id
@@ -233,29 +241,46 @@ def _replace_facts(
     select_sql: str,
     covered_from: date,
 ) -> set[date]:
-    """Recompute the facts of `ids` (ids whose source row is gone lose their fact);
-    write only those that changed; return the days (old and new) they touch.
-    FACT_CHUNK_ROWS ids at a time, all in the caller's transaction."""
+    """Recompute the facts of `ids` (ids whose source row is gone, or now falls before
+    `covered_from`, lose their fact); write only those that changed; return the days
+    (old and new) they touch. FACT_CHUNK_ROWS ids a statement, all in the caller's
+    transaction, compared and written inside the database: only the touched days come
+    back (fetching each chunk's old and new rows to compare them in Python took half
+    of a refresh under a busy sync, and its allocations were the worker's growth).
+
+    One statement: its parts see the same snapshot, so `old` holds the facts as they
+    were before it, and the delete and the upsert never meet (an id is either kept
+    or not)."""
+    names = [name.strip() for name in columns.split(",")]
+    values = [name for name in names if name != key]
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in values)
+    current = ", ".join(f"{table}.{name}" for name in values)
+    excluded = ", ".join(f"EXCLUDED.{name}" for name in values)
+    statement = f"""
+        WITH new ({columns}) AS MATERIALIZED ({select_sql}),
+        kept AS (SELECT * FROM new WHERE day >= %(covered_from)s),
+        old AS (SELECT {key}, day FROM {table} WHERE {key} = ANY(%(ids)s)),
+        gone AS (
+            DELETE FROM {table} WHERE {key} = ANY(ARRAY(
+                SELECT unnest(%(ids)s::bigint[]) EXCEPT SELECT {key} FROM kept
+            ))
+            RETURNING day
+        ),
+        written AS (
+            INSERT INTO {table} ({columns}) SELECT {columns} FROM kept
+            ON CONFLICT ({key}) DO UPDATE SET {updates}
+            WHERE ({current}) IS DISTINCT FROM ({excluded})
+            RETURNING {table}.{key}, {table}.day
+        )
+        SELECT day FROM gone
+        UNION SELECT day FROM written
+        UNION SELECT old.day FROM old JOIN written USING ({key})
+    """  # noqa: S608 - our own tables and columns
     days: set[date] = set()
     for start in range(0, len(ids), FACT_CHUNK_ROWS):
         chunk = ids[start : start + FACT_CHUNK_ROWS]
-        cursor.execute(f"SELECT {columns} FROM {table} WHERE {key} = ANY(%s)", [chunk])  # noqa: S608
-        old = {row[0]: row for row in cursor.fetchall()}
-        cursor.execute(select_sql, [chunk])
-        new = {row[0]: row for row in cursor.fetchall() if row[1] >= covered_from}
-        changed = [pk for pk in set(old) | set(new) if old.get(pk) != new.get(pk)]
-        if not changed:
-            continue
-        cursor.execute(f"DELETE FROM {table} WHERE {key} = ANY(%s)", [changed])  # noqa: S608
-        rows = [new[pk] for pk in changed if pk in new]
-        if rows:
-            placeholders = ", ".join(["%s"] * len(rows[0]))
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                rows,
-            )
-        days |= {old[pk][1] for pk in changed if pk in old}
-        days |= {new[pk][1] for pk in changed if pk in new}
+        cursor.execute(statement, {"ids": chunk, "covered_from": covered_from})
+        days |= {row[0] for row in cursor.fetchall()}
     return days
 
 
@@ -314,12 +339,19 @@ def metrics_rollup_refresh(
 
 def _now_and_horizon(cursor) -> tuple[datetime, datetime]:  # noqa: ANN001
     """The database's now, and the start of the oldest transaction still open on this
-    database (now when none is): rows it writes commit after this refresh with an
-    updated_at after its start. Sessions of other database roles show no xact_start
-    without pg_read_all_stats; Rapport's processes share one role."""
+    database that has written (now when none has): rows it writes commit after this
+    refresh with an updated_at after its start. Only client sessions holding a
+    transaction id count. A reader (pg_dump's hours-long snapshot, a report) writes
+    no row, and autovacuum none of ours; had they held the watermark back, every
+    refresh while they ran would re-read every change since they started. A writer
+    that has not written yet reads its clock for updated_at when it writes, after
+    this refresh (WATERMARK_OVERLAP covers the moment between). Sessions of other
+    database roles show no xact_start without pg_read_all_stats; Rapport's
+    processes share one role."""
     cursor.execute(
         "SELECT now(), LEAST(now(), min(xact_start)) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' AND backend_xid IS NOT NULL"
     )
     return cursor.fetchone()
 
@@ -407,7 +439,7 @@ def _incremental(  # noqa: C901
             key="matter_id",
             columns=_MATTER_FACT_COLUMNS,
             ids=ids,
-            select_sql=_MATTER_FACT_SELECT + " WHERE m.id = ANY(%s)",
+            select_sql=_MATTER_FACT_SELECT + " WHERE m.id = ANY(%(ids)s)",
             covered_from=covered_from,
         )
         days = {day for day in days if day >= covered_from}
@@ -421,7 +453,7 @@ def _incremental(  # noqa: C901
             key="followup_id",
             columns=_PROMISE_FACT_COLUMNS,
             ids=ids,
-            select_sql=_PROMISE_FACT_SELECT.format(where="f.id = ANY(%s)"),
+            select_sql=_PROMISE_FACT_SELECT.format(where="f.id = ANY(%(ids)s)"),
             covered_from=covered_from,
         )
         days = {day for day in days if day >= covered_from}

@@ -17,6 +17,7 @@ from reporting.metrics_models import (
     PromiseDay,
     PromiseFact,
     PromiseLateness,
+    RollupState,
 )
 from reporting.metrics_selectors import MetricsFilter
 from tests import factories
@@ -479,3 +480,47 @@ def test_a_transaction_open_across_a_refresh_is_folded_in_by_the_next(monkeypatc
 
     refresh()
     assert renegotiations() == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_reader_does_not_hold_the_watermark_back():
+    """pg_dump, a report: a transaction that only reads writes no row the rollup could
+    miss. Had it held the watermark at its start, every refresh while it ran would
+    re-read every change since (a nightly backup under a busy sync: each refresh
+    longer than the last)."""
+    import psycopg
+
+    refresh()
+    with psycopg.connect(**connection.get_connection_params()) as reader:
+        reader.execute("SELECT count(*) FROM followups_followup")
+        reader_start = reader.execute("SELECT now()").fetchone()[0]
+        refresh()
+        watermarks = set(RollupState.objects.values_list("watermark", flat=True))
+        reader.rollback()
+    assert len(watermarks) == 1
+    assert watermarks.pop() > reader_start
+
+
+def test_a_cancelled_promise_leaves_its_facts_and_its_day(org):
+    """A fact whose source no longer qualifies is deleted, and its day recomputed."""
+    kept = promise(org.maria, org.east, at(9))
+    cancelled = promise(org.maria, org.east, at(9))
+    refresh()
+    assert set(PromiseFact.objects.values_list("followup_id", flat=True)) == {
+        kept.pk,
+        cancelled.pk,
+    }
+    _age_sources()
+
+    FollowUp.objects.filter(pk=cancelled.pk).update(
+        status="cancelled",
+        cancel_reason="Customer withdrew",
+        next_action_at=None,
+        updated_at=datetime.now(tz=UTC),
+    )
+    result = refresh()
+
+    assert result.days["promises"] == 1
+    assert list(PromiseFact.objects.values_list("followup_id", flat=True)) == [kept.pk]
+    everyone = PromiseDay.objects.filter(day=date(2026, 4, 9), level=0)
+    assert sum(everyone.values_list("due", flat=True)) == 1

@@ -82,6 +82,20 @@ def test_a_late_sweep_does_every_missed_transition_in_one_pass(customer, rep, su
     assert not Notification.objects.filter(kind="remind").exists()
 
 
+def test_a_batch_stamps_updated_at_with_when_it_writes_not_with_the_sweeps_now(customer, rep):
+    """A sweep decides what is due at one `now` but its batches commit over time;
+    readers of updated_at (the metrics rollup, change feeds) read past times they have
+    seen, so a row stamped with the sweep's start would reach them too late."""
+    followup = _promise(customer, rep)
+    before = datetime.now(tz=UTC)
+
+    assert sweep.followup_sweep(now=DUE + timedelta(minutes=1)) == 2
+
+    followup.refresh_from_db()
+    assert followup.is_overdue
+    assert before <= followup.updated_at <= datetime.now(tz=UTC)
+
+
 def test_closed_promises_get_no_transition(customer, rep):
     done = _promise(customer, rep)
     cancelled = _promise(customer, rep)
