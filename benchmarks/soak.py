@@ -1,7 +1,9 @@
 """A day under load (`make soak`): a 200-rep contact centre's traffic at 10x speed.
 
-gunicorn (the production command: config/gunicorn.py, `--web-workers` workers), a
-Celery worker and beat run against a fresh PostgreSQL database and Redis while
+gunicorn (the production command: config/gunicorn.py, `--web-workers` workers, and
+the bulk pool for batch uploads at a lower CPU priority, as docs/operations.md
+deploys them), a Celery worker and beat run against a fresh PostgreSQL database and
+Redis while
 locust (headless) replays the day as browsers and integrations make it
 (benchmarks/soak_locustfile.py says how the rate and mix are derived): reps
 searching, opening customers (the page and the fragments it loads), logging
@@ -479,9 +481,9 @@ def main() -> None:
     parser.add_argument(
         "--bulk-workers",
         type=int,
-        default=0,
+        default=1,
         help="gunicorn workers of the bulk pool that sync and CDR uploads go to, at nice "
-        f"{BULK_NICE} (0: they share the reps' pool)",
+        f"{BULK_NICE}, as docs/operations.md deploys it (0: they share the reps' pool)",
     )
     parser.add_argument(
         "--no-sync",
@@ -720,6 +722,13 @@ def write_report(
         "VACUUM ANALYZE runs (s since start: seconds taken): "
         + (" ".join(f"{at}:{took:.1f}" for at, took in sampler.vacuums) or "none (autovacuum on)")
         + ".",
+        "",
+        "Memory over time (PSS MB; s since start: " + ", ".join(memory_start) + "), every 30 s:",
+        "",
+        " ".join(
+            f"{s['t']}:" + "/".join(f"{s['memory_mb'][role]['pss']:.0f}" for role in memory_start)
+            for s in samples[::6]
+        ),
         "",
         "Sweep lag over time (s since start: lag s, promises due):",
         "",

@@ -285,3 +285,27 @@ def test_server_processes_freeze_their_loaded_application():
         gc.unfreeze()
     # Connected strongly (weak=False): the receiver itself is held.
     assert _gc_freeze in [receiver for _, receiver in worker_process_init.receivers]
+
+
+def _unit(name: str) -> dict[str, str]:
+    """A systemd unit's Key=value lines (the last one of a key wins, as in systemd)."""
+    lines = (ROOT / "deploy" / "systemd" / name).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_the_target_starts_every_unit_the_guide_ships_and_only_those():
+    shipped = {path.name for path in (ROOT / "deploy" / "systemd").glob("*.service")}
+    assert set(_unit("rapport.target")["Wants"].split()) == shipped
+
+
+def test_the_bulk_pool_is_the_web_command_on_its_own_port_at_a_lower_priority():
+    web, bulk = _unit("rapport-web.service"), _unit("rapport-web-bulk.service")
+    assert int(bulk.get("Nice", "0")) > int(web.get("Nice", "0"))
+    web_command = web["ExecStart"].split(" --bind ")[0]
+    assert bulk["ExecStart"].startswith(web_command + " ")
+    assert "--workers 1" in bulk["ExecStart"]
+    assert web["ExecStart"].split(" --bind ")[1] != bulk["ExecStart"].split(" --bind ")[1]
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    assert "rapport-web-bulk.service" in operations
+    bind = bulk["ExecStart"].split(" --bind ")[1]
+    assert f"server {bind};" in operations  # the proxy example routes to that pool
