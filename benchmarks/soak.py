@@ -46,6 +46,9 @@ from benchmarks.common import bench_database_url, recreate_database, setup_djang
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "var" / "bench"
+# Each request of the mixed run (soak_locustfile.py): end time, route, ms waited, failed.
+REQUEST_LOG = REPORTS / "soak-requests.tsv"
+TIMELINE_SECONDS = 10
 PASSWORD = "soak-password"  # noqa: S105 - a throw-away database's demo users
 # Who waits for each route (the goal p99 < 300 ms is the reps'); everything a rep's
 # browser loads for its pages counts, the nav's fragments included.
@@ -398,6 +401,8 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         import psycopg
 
+        from reporting.metrics_rollup import LOCK_KEY  # the refresh's advisory lock
+
         started = time.monotonic()
         vacuumed = started
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -422,6 +427,11 @@ class Sampler(threading.Thread):
                 (connections,) = conn.execute(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 ).fetchone()
+                (rollup,) = conn.execute(
+                    "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND objid = %s AND granted",
+                    [LOCK_KEY],
+                ).fetchone()
                 self.samples.append(
                     {
                         "t": round(time.monotonic() - started),
@@ -430,12 +440,21 @@ class Sampler(threading.Thread):
                         "db_connections": connections - 1,  # less the sampler's own
                         "memory_mb": self.processes.memory_mb(),
                         "load": os.getloadavg()[0],
+                        "rollup": rollup,
+                        "at": time.time(),
                     }
                 )
 
 
 def run_locust(
-    *, host: str, data_file: Path, seconds: int, users: int, classes: list[str], prefix: str
+    *,
+    host: str,
+    data_file: Path,
+    seconds: int,
+    users: int,
+    classes: list[str],
+    prefix: str,
+    request_log: Path | None = None,
 ) -> dict:
     csv_prefix = REPORTS / prefix
     command = [
@@ -448,7 +467,11 @@ def run_locust(
         subprocess.run(
             command,
             cwd=ROOT,
-            env={**os.environ, "SOAK_DATA": str(data_file)},
+            env={
+                **os.environ,
+                "SOAK_DATA": str(data_file),
+                **({"SOAK_REQUEST_LOG": str(request_log)} if request_log else {}),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,
@@ -493,6 +516,7 @@ def main() -> None:
     args = parser.parse_args()
 
     REPORTS.mkdir(parents=True, exist_ok=True)
+    REQUEST_LOG.unlink(missing_ok=True)
     url = bench_database_url("soak")
     recreate_database(url)
     os.environ["FOLLOWUP_SWEEP_SECONDS"] = str(args.sweep_seconds)
@@ -545,7 +569,7 @@ def main() -> None:
         routes = run_locust(host=host, data_file=data_file, seconds=args.seconds, users=users,
                             classes=["Rep", "Supervisor", "ScreenPop", "CdrUpload",
                                      *([] if args.no_sync else ["Sync"])],
-                            prefix="soak")  # fmt: skip
+                            prefix="soak", request_log=REQUEST_LOG)  # fmt: skip
         sampler.stopping.set()
         sampler.join()
         sampler.cpu.sample()
@@ -733,10 +757,50 @@ def write_report(
         "Sweep lag over time (s since start: lag s, promises due):",
         "",
         " ".join(f"{s['t']}:{s['sweep_lag_s']:.0f}/{s['due']}" for s in samples),
+        *rep_timeline(samples),
         "",
     ]
     (REPORTS / "soak.md").write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+def rep_timeline(samples: list[dict]) -> list[str]:
+    """The reps' p99 in each TIMELINE_SECONDS of the mixed run, beside what ran then:
+    the metrics rollup (the sampler saw its lock held), a VACUUM of the sampler's.
+    Slow answers that bunch where the rollup runs say where their time went."""
+    if not REQUEST_LOG.exists():
+        return []
+    windows: dict[int, list[float]] = {}
+    first = None
+    with open(REQUEST_LOG) as lines:
+        rows = [line.rstrip("\n").split("\t") for line in lines]
+    rows = [row for row in rows if len(row) == 4 and row[1] in REP_FACING]
+    if not rows:
+        return []
+    first = min(float(row[0]) for row in rows)
+    for at, _name, waited, _failed in rows:
+        windows.setdefault(int((float(at) - first) // TIMELINE_SECONDS), []).append(float(waited))
+    rollup_windows = {
+        int((sample["at"] - first) // TIMELINE_SECONDS) for sample in samples if sample["rollup"]
+    }
+    cells = []
+    for window in sorted(windows):
+        values = windows[window]
+        mark = "R" if window in rollup_windows else ""
+        cells.append(
+            f"{window * TIMELINE_SECONDS}:{_percentile(values, 0.99):.0f}/{max(values):.0f}{mark}"
+        )
+    over = [window for window in windows if _percentile(windows[window], 0.99) >= 300]
+    return [
+        "",
+        f"The reps' answers over time (s since the first: p99/max ms of the "
+        f"{TIMELINE_SECONDS} s; R: the metrics rollup was seen running in it). "
+        f"{len(over)} of {len(windows)} windows had a p99 at or over 300 ms, "
+        f"{len([w for w in over if w in rollup_windows])} of them with the rollup seen "
+        f"(it was seen in {len(rollup_windows & set(windows))}):",
+        "",
+        " ".join(cells),
+    ]
 
 
 def arrival_line(per_second: list[int]) -> str:

@@ -32,7 +32,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import gevent
-from locust import between, constant, task
+from locust import between, constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
 DATA = json.loads(open(os.environ["SOAK_DATA"]).read())  # noqa: SIM115
@@ -42,6 +42,24 @@ BULK = DATA.get("bulk_host", "")
 CONTACT_SECONDS = float(os.environ.get("SOAK_CONTACT_SECONDS", "10"))
 CDR_SECONDS = 10.0
 LOG_FORM_TIME = "%Y-%m-%dT%H:%M"  # the form's datetime-local, in the rep's clock (UTC here)
+# Every request's end time, name and time waited, one line each (soak.py puts the reps'
+# p99 on a timeline beside the worker's tasks: when the slow answers happen).
+REQUEST_LOG = os.environ.get("SOAK_REQUEST_LOG")
+_request_lines = open(REQUEST_LOG, "a", buffering=1 << 16) if REQUEST_LOG else None  # noqa: SIM115
+
+
+@events.request.add_listener
+def _log_request(request_type, name, response_time, exception=None, **_) -> None:  # noqa: ANN001
+    if _request_lines is not None:
+        _request_lines.write(
+            f"{time.time():.3f}\t{name}\t{response_time:.1f}\t{int(bool(exception))}\n"
+        )
+
+
+@events.quitting.add_listener
+def _close_request_log(**_) -> None:  # noqa: ANN003
+    if _request_lines is not None:
+        _request_lines.flush()
 
 
 def _now() -> datetime:

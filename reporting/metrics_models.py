@@ -37,6 +37,9 @@ class RollupState(models.Model):
     # Rolling re-check of old days (rows moved to another day leave no trace).
     recheck_day = models.DateField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The oldest transaction id still running when the last refresh began to read
+    # (pg_snapshot_xmin): rows written by older transactions were folded in by it.
+    snapshot_xmin = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "followups_rollupstate"  # born in followups (reporting/0001)
@@ -78,6 +81,26 @@ class ContactDay(_Keyed):
             models.Index(fields=["level", "rep_id", "day"], name="followups_contactday_rep"),
             models.Index(fields=["day"], name="followups_contactday_day"),
         ]
+
+
+class MatterDeletion(models.Model):
+    """A matter deleted since the last metrics refresh (an emptied matter goes when its
+    last contact moves to another): its fact and day are still to be corrected.
+
+    Written only by the database: a trigger on interactions_matter (migration 0002)
+    records every delete, whatever path it takes; the refresh takes the rows it
+    corrects. Before, a refresh found such facts by checking every fact of every
+    customer it saw contacted against the matters: most of a refresh under a busy
+    sync, and more with every matter an install has ever had."""
+
+    matter_id = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        managed = False
+        db_table = "reporting_matterdeletion"
+
+    def __str__(self) -> str:
+        return f"matter {self.matter_id} deleted"
 
 
 class MatterFact(models.Model):

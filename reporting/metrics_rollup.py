@@ -60,6 +60,18 @@ LOCK_KEY = 7_000_007  # pg_advisory_xact_lock: one refresh at a time
 # materialized rows small, whatever the interval held.
 FACT_CHUNK_ROWS = 5_000
 
+# A row written by a transaction that the last refresh saw committed was folded in by
+# it: only rows whose xmin is at or after the oldest transaction then still running
+# (RollupState.snapshot_xmin) are recomputed, in modulo-2^32 order as PostgreSQL
+# compares transaction ids (the rows updated_at finds are recent ones). Subtransaction
+# ids (a savepoint's writes) are never below their transaction's, so they count too.
+# updated_at alone reaches back over WATERMARK_OVERLAP and the longest writer: each
+# matter of a busy sync was recomputed by three refreshes in a row.
+_WRITTEN_SINCE = (
+    "(%(xmin)s::bigint IS NULL OR "
+    "((xmin::text::bigint - %(xmin)s::bigint) & 4294967295) < 2147483648)"
+)
+
 # Lateness buckets: 0 under a minute, then 16 a doubling (each ~4.4 % wide).
 LATENESS_BUCKETS_PER_DOUBLING = 16
 
@@ -133,9 +145,14 @@ _MATTER_FACT_SELECT = f"""
         SELECT team_id, rep_id, channel FROM interactions_interaction
         WHERE id = m.first_interaction_id LIMIT 1
     ) fi ON true
+    -- A repeat shares the matter's category, so an uncategorized matter (each
+    -- uncategorized contact opens its own: a phone system's synced calls) has none:
+    -- the outer-only condition gates the probe, which otherwise walked every later
+    -- contact of the customer (160 of a chunk's 199 ms under the soak's sync).
     LEFT JOIN LATERAL (
         SELECT i.id, i.occurred_at FROM interactions_interaction i
-        WHERE i.customer_id = m.customer_id AND i.category_id = m.category_id
+        WHERE m.category_id IS NOT NULL
+            AND i.customer_id = m.customer_id AND i.category_id = m.category_id
             AND i.direction = 'inbound' AND i.occurred_at > m.opened_at
             AND i.occurred_at <= m.opened_at + interval '{REPEAT_WINDOW_DAYS} days'
             AND i.id IS DISTINCT FROM m.first_interaction_id
@@ -241,10 +258,10 @@ def _replace_facts(
     touched_params: dict,
     select_sql: str,
     covered_from: date,
-) -> set[date]:
+) -> tuple[set[date], int]:
     """Recompute the facts of the ids `touched_sql` finds (ids whose source row is gone,
     or now falls before `covered_from`, lose their fact); write only those that
-    changed; return the days (old and new) they touch. The ids come from a
+    changed; return the days (old and new) they touch and how many ids it recomputed. The ids come from a
     server-side cursor FACT_CHUNK_ROWS at a time, and each chunk is compared and
     written inside the database, all in the caller's transaction: the worker holds
     one chunk of ids and the touched days, whatever the interval held (fetching every
@@ -286,6 +303,7 @@ def _replace_facts(
         UNION SELECT old.day FROM old JOIN written USING ({key})
     """  # noqa: S608 - our own tables and columns
     days: set[date] = set()
+    recomputed = 0
     # A cursor sees the rows as they were when it was opened, not the facts written
     # between its fetches.
     with connection.chunked_cursor() as touched:
@@ -293,7 +311,8 @@ def _replace_facts(
         while chunk := [row[0] for row in touched.fetchmany(FACT_CHUNK_ROWS)]:
             cursor.execute(statement, {"ids": chunk, "covered_from": covered_from})
             days |= {row[0] for row in cursor.fetchall()}
-    return days
+            recomputed += len(chunk)
+    return days, recomputed
 
 
 # --- one refresh -------------------------------------------------------------------------
@@ -302,28 +321,44 @@ def _replace_facts(
 # Matters whose fact may have changed since `since`: their own rows, the matters of
 # touched interactions, the facts a touched interaction may make a repeat of, and the
 # facts of matters since deleted.
-_MATTERS_TOUCHED_SQL = """
+#
+# Earlier matters are looked up by customer, one index probe per touched contact
+# with a category (OFFSET 0 keeps the lateral a probe: pulled up into a plain join,
+# the planner, which cannot count a CTE's rows, merged it against every fact ever
+# made, 0.5 s of each refresh at the soak's half a million matters and growing with
+# the install's history). Deleted matters are the ids the database recorded
+# (MatterDeletion), taken in this transaction.
+_MATTERS_TOUCHED_SQL = f"""
     WITH touched AS (
         SELECT id, customer_id, category_id, occurred_at, matter_id
-        FROM interactions_interaction WHERE updated_at > %(since)s
+        FROM interactions_interaction
+        WHERE updated_at > %(since)s AND {_WRITTEN_SINCE}
     )
-    SELECT id FROM interactions_matter WHERE updated_at > %(since)s
+    SELECT id FROM interactions_matter
+    WHERE updated_at > %(since)s AND {_WRITTEN_SINCE}
     UNION SELECT matter_id FROM touched WHERE matter_id IS NOT NULL
-    UNION SELECT mf.matter_id FROM touched t JOIN followups_matterfact mf
-        ON mf.customer_id = t.customer_id AND mf.category_id = t.category_id
-        AND mf.opened_at < t.occurred_at
-        AND mf.opened_at >= t.occurred_at - %(window)s
+    UNION SELECT earlier.matter_id FROM touched t CROSS JOIN LATERAL (
+        SELECT mf.matter_id FROM followups_matterfact mf
+        WHERE mf.customer_id = t.customer_id AND mf.category_id = t.category_id
+            AND mf.opened_at < t.occurred_at AND mf.opened_at >= t.occurred_at - %(window)s
+        OFFSET 0
+    ) earlier
+    WHERE t.category_id IS NOT NULL
     UNION SELECT mf.matter_id FROM followups_matterfact mf
         WHERE mf.repeat_interaction_id IN (SELECT id FROM touched)
-    UNION SELECT mf.matter_id FROM followups_matterfact mf
-        WHERE mf.customer_id IN (SELECT customer_id FROM touched)
-        AND NOT EXISTS (SELECT 1 FROM interactions_matter m WHERE m.id = mf.matter_id)
+    UNION SELECT unnest(%(deleted)s::bigint[])
+"""  # noqa: S608 - our own SQL
+
+
+_PROMISES_TOUCHED_SQL = f"""
+    SELECT id FROM followups_followup WHERE updated_at > %(since)s AND {_WRITTEN_SINCE}
 """  # noqa: S608 - our own SQL
 
 
 @dataclass
 class RefreshResult:
     days: dict[str, int] = field(default_factory=dict)  # days recomputed per rollup
+    facts: dict[str, int] = field(default_factory=dict)  # facts recomputed (matters, promises)
     backfilled: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     skipped: bool = False
@@ -347,7 +382,9 @@ def metrics_rollup_refresh(
             today = today or now.date()
             states = _states()
             for name in ROLLUPS:
-                result.days[name] = _incremental(cursor, states[name], horizon=horizon, today=today)
+                result.days[name], result.facts[name] = _incremental(
+                    cursor, states[name], horizon=horizon, today=today
+                )
             result.days[CONTACTS] += _recheck_contacts(cursor, states[CONTACTS], today=today)
             for state in states.values():
                 state.refreshed_at = now
@@ -411,8 +448,15 @@ def _incremental(  # noqa: C901
     *,
     horizon: datetime,
     today: date,
-) -> int:
+) -> tuple[int, int]:
+    """Fold the rows changed since the last refresh into one rollup: how many days it
+    recomputed, and how many facts."""
+    # Before this rollup reads anything: every transaction older than this one has
+    # ended, and what it wrote is read now (the next refresh need not read it again).
+    cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    snapshot_xmin = cursor.fetchone()[0]
     if state.watermark is None:
+        state.snapshot_xmin = snapshot_xmin
         # First run: everything from tomorrow on is "covered" (nothing there yet
         # or computed below), older days are back-filled.
         state.watermark = horizon
@@ -421,10 +465,11 @@ def _incremental(  # noqa: C901
             cursor.execute("SELECT COALESCE(max(id), 0) FROM interactions_feedback")
             state.feedback_id = cursor.fetchone()[0]
         _start_backfill(cursor, state)
-        return 0
+        return 0, 0
     since = state.watermark - WATERMARK_OVERLAP
     covered_from = state.covered_from
     days: set[date] = set()
+    facts = 0
     if state.name == CONTACTS:
         cursor.execute(
             "SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM interactions_interaction "
@@ -446,33 +491,47 @@ def _incremental(  # noqa: C901
         for day in sorted(days):
             _contact_days(cursor, day, day + timedelta(days=1))
     elif state.name == MATTERS:
-        days = _replace_facts(
+        days, facts = _replace_facts(
             cursor,
             table="followups_matterfact",
             key="matter_id",
             columns=_MATTER_FACT_COLUMNS,
             touched_sql=_MATTERS_TOUCHED_SQL,
-            touched_params={"since": since, "window": timedelta(days=REPEAT_WINDOW_DAYS)},
+            touched_params={
+                "since": since,
+                "window": timedelta(days=REPEAT_WINDOW_DAYS),
+                "deleted": _matter_deletions_take(cursor),
+                "xmin": state.snapshot_xmin,
+            },
             select_sql=_MATTER_FACT_SELECT + " WHERE m.id = ANY(%(ids)s)",
             covered_from=covered_from,
         )
         days = {day for day in days if day >= covered_from}
         _matter_days(cursor, days)
     else:
-        days = _replace_facts(
+        days, facts = _replace_facts(
             cursor,
             table="followups_promisefact",
             key="followup_id",
             columns=_PROMISE_FACT_COLUMNS,
-            touched_sql="SELECT id FROM followups_followup WHERE updated_at > %(since)s",
-            touched_params={"since": since},
+            touched_sql=_PROMISES_TOUCHED_SQL,
+            touched_params={"since": since, "xmin": state.snapshot_xmin},
             select_sql=_PROMISE_FACT_SELECT.format(where="f.id = ANY(%(ids)s)"),
             covered_from=covered_from,
         )
         days = {day for day in days if day >= covered_from}
         _promise_days(cursor, days)
     state.watermark = horizon
-    return len(days)
+    state.snapshot_xmin = snapshot_xmin
+    return len(days), facts
+
+
+def _matter_deletions_take(cursor) -> list[int]:  # noqa: ANN001
+    """The matters deleted since the last refresh, removed from the record in this
+    refresh's transaction (kept if it fails). A deletion committed after this
+    statement's snapshot stays for the next refresh."""
+    cursor.execute("DELETE FROM reporting_matterdeletion RETURNING matter_id")
+    return [row[0] for row in cursor.fetchall()]
 
 
 def _recheck_contacts(cursor, state: RollupState, *, today: date) -> int:  # noqa: ANN001

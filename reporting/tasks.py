@@ -17,4 +17,7 @@ def metrics_refresh() -> dict[str, int]:
     """Beat fires this every FOLLOWUP_SWEEP_SECONDS, so the metrics page's figures
     are never older than one sweep interval; safe to run twice at once."""
     result = metrics_rollup.metrics_rollup_refresh(max_seconds=METRICS_REFRESH_MAX_SECONDS)
-    return {f"{name} days": days for name, days in result.days.items()}
+    return {
+        **{f"{name} days": days for name, days in result.days.items()},
+        **{f"{name} facts": facts for name, facts in result.facts.items()},
+    }

@@ -450,11 +450,14 @@ def test_histogram_median_is_percentile_cont_for_lone_values():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_transaction_open_across_a_refresh_is_folded_in_by_the_next(monkeypatch):
+@pytest.mark.parametrize("savepoint", [False, True], ids=["in the transaction", "in a savepoint"])
+def test_a_transaction_open_across_a_refresh_is_folded_in_by_the_next(monkeypatch, savepoint):
     """A row written by a transaction still open while a refresh runs commits later,
     with an updated_at older than that refresh; the next refresh reaches back to the
-    start of that transaction (the watermark), however long it was open. (Promises:
-    the contacts rollup also re-checks a day a run, which would hide a miss.)"""
+    start of that transaction (the watermark), however long it was open, and its
+    transaction id is not one the last refresh saw end (a savepoint's own id neither:
+    a snapshot does not list subtransactions). (Promises: the contacts rollup also
+    re-checks a day a run, which would hide a miss.)"""
     import time
 
     import psycopg
@@ -468,6 +471,9 @@ def test_a_transaction_open_across_a_refresh_is_folded_in_by_the_next(monkeypatc
 
     assert renegotiations() == 0
     with psycopg.connect(**connection.get_connection_params()) as late:
+        if savepoint:
+            late.execute("SELECT count(*) FROM followups_followup")
+            late.execute("SAVEPOINT sync_record")
         late.execute(
             "UPDATE followups_followup SET renegotiation_count = 7, updated_at = now() "
             "WHERE id = %s",
@@ -524,3 +530,54 @@ def test_a_cancelled_promise_leaves_its_facts_and_its_day(org):
     assert list(PromiseFact.objects.values_list("followup_id", flat=True)) == [kept.pk]
     everyone = PromiseDay.objects.filter(day=date(2026, 4, 9), level=0)
     assert sum(everyone.values_list("due", flat=True)) == 1
+
+
+def test_a_matter_emptied_by_a_link_leaves_its_fact_and_its_day(org, contacts, settings):
+    """Linking a matter's only contact to another matter deletes the emptied matter (the
+    database records it, reporting/0002); the next refresh drops its fact and
+    recomputes its day, whichever customers it saw contacted."""
+    from interactions import matters
+
+    refresh()
+    _age_sources()
+    b_matter = Matter.objects.get(first_interaction__occurred_at=at(8), category_id="question")
+    a_later = Matter.objects.get(first_interaction__occurred_at=at(10))
+    a_first = Matter.objects.get(first_interaction__occurred_at=at(7, 9))
+    matters.interaction_matter_link(interaction=a_later.first_interaction, matter=a_first)
+    assert not Matter.objects.filter(pk=a_later.pk).exists()
+    # The contacts look old (the matter that grew does not): only the recorded
+    # deletion leads to the emptied matter's fact.
+    Interaction.objects.update(updated_at=datetime.now(UTC) - timedelta(days=1))
+    assert MatterFact.objects.filter(matter_id=a_later.pk).exists()
+
+    result = refresh()
+
+    assert not MatterFact.objects.filter(matter_id=a_later.pk).exists()
+    assert MatterFact.objects.filter(matter_id=b_matter.pk).exists()
+    assert result.days["matters"] >= 1
+    live, rolled = both_paths(settings, org.sam)
+    assert rolled.contacts == live.contacts
+    assert rolled.matter_weeks == live.matter_weeks
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM reporting_matterdeletion")
+        assert cursor.fetchone()[0] == 0  # taken by the refresh that corrected it
+
+
+@pytest.mark.django_db(transaction=True)  # each write committed, as in production
+def test_rows_a_refresh_read_are_not_recomputed_by_the_next(org):
+    """updated_at reaches back over WATERMARK_OVERLAP, but a row whose transaction had
+    ended when the last refresh read is left alone: only the promise written since is
+    recomputed (under a busy sync each matter was recomputed three times)."""
+    first = promise(org.maria, org.east, at(9))
+    second = promise(org.maria, org.east, at(10))
+    refresh()
+    assert refresh().facts["promises"] == 0
+
+    FollowUp.objects.filter(pk=second.pk).update(
+        renegotiation_count=1, updated_at=datetime.now(tz=UTC)
+    )
+    result = refresh()
+
+    assert result.facts["promises"] == 1
+    assert PromiseFact.objects.get(followup_id=second.pk).renegotiation_count == 1
+    assert PromiseFact.objects.get(followup_id=first.pk).renegotiation_count == 0
