@@ -34,8 +34,6 @@ class RollupState(models.Model):
     watermark = models.DateTimeField(null=True, blank=True)
     # Feedback has no updated_at: the highest id already folded in.
     feedback_id = models.BigIntegerField(default=0)
-    # Rolling re-check of old days (rows moved to another day leave no trace).
-    recheck_day = models.DateField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     # The oldest transaction id still running when the last refresh began to read
     # (pg_snapshot_xmin): rows written by older transactions were folded in by it.
@@ -76,11 +74,62 @@ class ContactDay(_Keyed):
 
     class Meta:
         db_table = "followups_contactday"  # born in followups (reporting/0001)
+        # One row per key: a refresh adds each change's difference to its row.
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day", "level", "team_id", "rep_id", "channel", "outcome",
+                    "complaint_category",
+                ],
+                name="reporting_contactday_key",
+            )
+        ]  # fmt: skip
         indexes = [
             models.Index(fields=["level", "team_id", "day"], name="followups_contactday_team"),
             models.Index(fields=["level", "rep_id", "day"], name="followups_contactday_rep"),
             models.Index(fields=["day"], name="followups_contactday_day"),
         ]
+
+
+class ContactFact(models.Model):
+    """One interaction's part of its ContactDay row: a refresh subtracts the part it
+    recorded and adds the new one, for the interactions written since the last,
+    instead of regrouping every interaction of each day it touched (a second a
+    refresh once a day holds a million; a busy sync's day does)."""
+
+    interaction_id = models.BigIntegerField(primary_key=True)
+    day = models.DateField()
+    team_id = models.BigIntegerField()
+    rep_id = models.BigIntegerField()
+    channel = models.CharField(max_length=16, blank=True)
+    outcome = models.CharField(max_length=32, blank=True)
+    complaint_category = models.CharField(max_length=40, blank=True)
+    with_customer = models.BooleanField()
+    responded = models.BooleanField()  # feedback, on a contact with a customer
+    score = models.IntegerField(null=True, blank=True)  # that feedback's score
+    duration_seconds = models.BigIntegerField()
+
+    class Meta:
+        db_table = "reporting_contactfact"
+        indexes = [models.Index(fields=["day"], name="reporting_contactfact_day")]
+
+    def __str__(self) -> str:
+        return f"interaction {self.interaction_id} on {self.day}"
+
+
+class InteractionDeletion(models.Model):
+    """An interaction deleted since the last metrics refresh: its ContactFact is still
+    to be taken off its day. Written only by a trigger on interactions_interaction
+    (migration 0004), as MatterDeletion is."""
+
+    interaction_id = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        managed = False
+        db_table = "reporting_interactiondeletion"
+
+    def __str__(self) -> str:
+        return f"interaction {self.interaction_id} deleted"
 
 
 class MatterDeletion(models.Model):
@@ -150,6 +199,13 @@ class MatterDay(_Keyed):
 
     class Meta:
         db_table = "followups_matterday"  # born in followups (reporting/0001)
+        # One row per key: a refresh adds each change's difference to its row.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "level", "team_id", "rep_id", "channel"],
+                name="reporting_matterday_key",
+            )
+        ]
         indexes = [
             models.Index(fields=["level", "team_id", "day"], name="followups_matterday_team"),
             models.Index(fields=["level", "rep_id", "day"], name="followups_matterday_rep"),

@@ -4,25 +4,26 @@
 task every FOLLOWUP_SWEEP_SECONDS. Each run, per rollup:
 
 1. Incremental: source rows changed since the rollup's watermark (minus
-   WATERMARK_OVERLAP) are found by indexed updated_at (feedback by id). The
-   watermark is not the refresh's own instant but the start of the oldest
-   transaction then still open on the database that has written
-   (`pg_stat_activity`): a row such a transaction wrote, invisible to the
-   refresh, is committed later with an older updated_at, and the next refresh
-   still reaches back to it however long the transaction ran. WATERMARK_OVERLAP
-   only covers what the database cannot see: the moment between an application
-   process reading its clock for updated_at and writing the row, and the clocks'
-   skew. The days they touch are
-   recomputed from the source (interactions) or from per-row facts (matters,
-   promises: the fact keeps the old day, so a row that moved leaves its old day
-   too). Recomputing a day replaces its rows, so a run is idempotent, and only
-   touched days are read, so it is incremental.
+   WATERMARK_OVERLAP) are found by indexed updated_at (feedback by id), less
+   those whose transaction had ended when the last refresh read (xmin against
+   RollupState.snapshot_xmin); deleted rows are recorded by triggers
+   (MatterDeletion, InteractionDeletion). The watermark is not the refresh's own
+   instant but the start of the oldest transaction then still open on the
+   database that has written (`pg_stat_activity`): a row such a transaction
+   wrote, invisible to the refresh, is committed later with an older updated_at,
+   and the next refresh still reaches back to it however long the transaction
+   ran. WATERMARK_OVERLAP only covers what the database cannot see: the moment
+   between an application process reading its clock for updated_at and writing
+   the row, and the clocks' skew. Each changed row's fact (one per interaction,
+   matter or promise) is recomputed; contact and matter day rows are kept by
+   difference (the old fact subtracted, the new one added: the cost is the
+   changes', whatever a day holds), promise days are recomputed from their facts.
+   A fact keeps its old day, so a row that moved leaves its old day too; a run
+   that finds nothing new changes nothing.
 2. Back-fill: on a fresh install, days before `covered_from` are computed a
-   chunk at a time, newest first, within a time budget; the metrics page
-   computes on the request any range that reaches before `covered_from`.
-3. Re-check (interactions only): one old day per run is recomputed, so an
-   interaction moved to another day (its old day is not recorded anywhere)
-   is corrected within a bounded number of runs.
+   chunk at a time (facts, then their day rows), newest first, within a time
+   budget; the metrics page computes on the request any range that reaches
+   before `covered_from`.
 
 All SQL is PostgreSQL (GROUPING SETS).
 """
@@ -98,35 +99,76 @@ def _grouping_sets(dims: str) -> str:
 # --- recomputing days -------------------------------------------------------------------
 
 
-def _contact_days(cursor, start: date, end: date) -> None:  # noqa: ANN001
-    """Replace ContactDay rows of days [start, end) from the interactions."""
-    cursor.execute("DELETE FROM followups_contactday WHERE day >= %s AND day < %s", [start, end])
+def _contact_days(cursor, days: Iterable[date]) -> None:  # noqa: ANN001
+    """Replace the ContactDay rows of `days` from their facts."""
+    days = sorted(set(days))
+    if not days:
+        return
     dims = "channel, outcome, complaint_category"
+    cursor.execute("DELETE FROM followups_contactday WHERE day = ANY(%s)", [days])
     cursor.execute(
         f"""
         INSERT INTO followups_contactday (level, day, team_id, rep_id, {dims},
             interactions, with_customer, responses, score_sum, duration_sum)
         SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), {dims},
-            count(*), count(*) FILTER (WHERE with_customer),
-            count(feedback_id) FILTER (WHERE with_customer),
-            COALESCE(sum(score) FILTER (WHERE with_customer), 0),
-            COALESCE(sum(duration_seconds), 0)
-        FROM (
-            SELECT (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
-                COALESCE(i.team_id, 0) AS team_id, COALESCE(i.rep_id, 0) AS rep_id,
-                i.channel, i.outcome,
-                CASE WHEN i.category_id LIKE %s THEN i.category_id ELSE '' END
-                    AS complaint_category,
-                i.customer_id IS NOT NULL AS with_customer, i.duration_seconds,
-                f.id AS feedback_id, f.score
-            FROM interactions_interaction i
-            LEFT JOIN interactions_feedback f ON f.interaction_id = i.id
-            WHERE i.occurred_at >= %s AND i.occurred_at < %s
-        ) s
+            {", ".join(f"sum({expression})" for expression in _CONTACT_SUMS.values())}
+        FROM reporting_contactfact WHERE day = ANY(%s)
         GROUP BY {_grouping_sets(dims)}
         """,  # noqa: S608 - our own SQL
-        ["%complaint%", _midnight(start), _midnight(end)],
+        [days],
     )
+
+
+# A contact's part of its day: CSAT counts only contacts with a customer.
+_CONTACT_FACT_SELECT = """
+    SELECT i.id, (i.occurred_at AT TIME ZONE 'UTC')::date,
+        COALESCE(i.team_id, 0), COALESCE(i.rep_id, 0), i.channel, i.outcome,
+        CASE WHEN i.category_id LIKE '%%complaint%%' THEN i.category_id ELSE '' END,
+        i.customer_id IS NOT NULL, i.customer_id IS NOT NULL AND f.id IS NOT NULL,
+        CASE WHEN i.customer_id IS NOT NULL THEN f.score END, i.duration_seconds
+    FROM interactions_interaction i
+    LEFT JOIN interactions_feedback f ON f.interaction_id = i.id
+"""
+_CONTACT_FACT_COLUMNS = (
+    "interaction_id, day, team_id, rep_id, channel, outcome, complaint_category, "
+    "with_customer, responded, score, duration_seconds"
+)
+# ContactDay's figures, as sums over facts (a fact counts 1, or -1 when taken back).
+_CONTACT_SUMS = {
+    "interactions": "1",
+    "with_customer": "with_customer::int",
+    "responses": "responded::int",
+    "score_sum": "COALESCE(score, 0)",
+    "duration_sum": "duration_seconds",
+}
+_MATTER_SUMS = {
+    "matters": "1",
+    "resolved_first_contact": "resolved_first_contact::int",
+    "repeat_7d": "repeat_7d::int",
+    "repeat_30d": "repeat_30d::int",
+}
+
+
+@dataclass(frozen=True)
+class _DayDelta:
+    """The day rows a fact table feeds, kept by difference: the facts a refresh
+    changes are subtracted as they were and added as they are, so the cost is the
+    changes', not the touched days' (regrouping a day's every fact took a second a
+    refresh once a busy sync's day held a million contacts)."""
+
+    table: str
+    dims: str  # grouped besides the day, team and rep
+    sums: dict[str, str]  # day column: its part of a fact
+
+    @property
+    def count(self) -> str:
+        return next(iter(self.sums))
+
+
+_CONTACT_DAYS = _DayDelta(
+    "followups_contactday", "channel, outcome, complaint_category", _CONTACT_SUMS
+)
+_MATTER_DAYS = _DayDelta("followups_matterday", "channel", _MATTER_SUMS)
 
 
 _MATTER_FACT_SELECT = f"""
@@ -258,17 +300,19 @@ def _replace_facts(
     touched_params: dict,
     select_sql: str,
     covered_from: date,
+    day_delta: _DayDelta | None = None,
 ) -> tuple[set[date], int]:
     """Recompute the facts of the ids `touched_sql` finds (ids whose source row is gone,
     or now falls before `covered_from`, lose their fact); write only those that
-    changed; return the days (old and new) they touch and how many ids it recomputed. The ids come from a
-    server-side cursor FACT_CHUNK_ROWS at a time, and each chunk is compared and
+    changed, and (`day_delta`) add the difference they make to their day rows; return
+    the days (old and new) they touch and how many ids it recomputed. The ids come
+    from a server-side cursor FACT_CHUNK_ROWS at a time, and each chunk is compared and
     written inside the database, all in the caller's transaction: the worker holds
     one chunk of ids and the touched days, whatever the interval held (fetching every
     id, and each chunk's old and new rows to compare them in Python, took half of a
     refresh under a busy sync and left the worker's heap 25 MB larger each time).
 
-    One statement: its parts see the same snapshot, so `old` holds the facts as they
+    One statement: its parts see the same snapshot, so `cur` holds the facts as they
     were before it, and the delete and the upsert never meet (an id is either kept
     or not)."""
     names = [name.strip() for name in columns.split(",")]
@@ -276,31 +320,31 @@ def _replace_facts(
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in values)
     current = ", ".join(f"cur.{name}" for name in values)
     fresh = ", ".join(f"kept.{name}" for name in values)
-    kept_columns = ", ".join(f"kept.{name}" for name in names)
     statement = f"""
         WITH new ({columns}) AS MATERIALIZED ({select_sql}),
         kept AS (SELECT * FROM new WHERE day >= %(covered_from)s),
-        old AS (SELECT {key}, day FROM {table} WHERE {key} = ANY(%(ids)s)),
+        cur AS MATERIALIZED (SELECT {columns} FROM {table} WHERE {key} = ANY(%(ids)s)),
+        -- Only new and changed facts are written: ON CONFLICT locks every row it
+        -- meets, so an unchanged one would still be written (its lock, in the heap
+        -- and the WAL) at every refresh that reads it again.
+        changed AS MATERIALIZED (
+            SELECT kept.* FROM kept LEFT JOIN cur USING ({key})
+            WHERE cur.{key} IS NULL OR ({current}) IS DISTINCT FROM ({fresh})
+        ),
         gone AS (
             DELETE FROM {table} WHERE {key} = ANY(ARRAY(
                 SELECT unnest(%(ids)s::bigint[]) EXCEPT SELECT {key} FROM kept
             ))
-            RETURNING day
+            RETURNING {columns}
         ),
-        -- Only new and changed facts reach the INSERT: ON CONFLICT locks every row it
-        -- meets, so an unchanged one would still be written (its lock, in the heap
-        -- and the WAL) at every refresh that reads it again.
         written AS (
-            INSERT INTO {table} ({columns})
-            SELECT {kept_columns} FROM kept
-            LEFT JOIN (SELECT * FROM {table} WHERE {key} = ANY(%(ids)s)) cur USING ({key})
-            WHERE cur.{key} IS NULL OR ({current}) IS DISTINCT FROM ({fresh})
+            INSERT INTO {table} ({columns}) SELECT * FROM changed
             ON CONFLICT ({key}) DO UPDATE SET {updates}
             RETURNING {table}.{key}, {table}.day
-        )
+        ){_day_delta_sql(day_delta, key) if day_delta else ""}
         SELECT day FROM gone
         UNION SELECT day FROM written
-        UNION SELECT old.day FROM old JOIN written USING ({key})
+        UNION SELECT cur.day FROM cur JOIN written USING ({key})
     """  # noqa: S608 - our own tables and columns
     days: set[date] = set()
     recomputed = 0
@@ -312,7 +356,36 @@ def _replace_facts(
             cursor.execute(statement, {"ids": chunk, "covered_from": covered_from})
             days |= {row[0] for row in cursor.fetchall()}
             recomputed += len(chunk)
+    if day_delta and days:
+        # Keys whose every fact went elsewhere: nothing to show.
+        cursor.execute(
+            f"DELETE FROM {day_delta.table} WHERE day = ANY(%s) AND {day_delta.count} = 0",  # noqa: S608
+            [sorted(days)],
+        )
     return days, recomputed
+
+
+def _day_delta_sql(delta: _DayDelta, key: str) -> str:
+    """CTEs that add to `delta.table` the difference the statement's facts make: each
+    changed fact's new part, less its old part and the part of each fact gone."""
+    group = f"team_id, rep_id, {delta.dims}"
+    nonzero = " OR ".join(f"sum(sign * ({part})) <> 0" for part in delta.sums.values())
+    return f""",
+        difference AS (
+            SELECT 1 AS sign, * FROM changed
+            UNION ALL SELECT -1, * FROM cur WHERE {key} IN (SELECT {key} FROM changed)
+            UNION ALL SELECT -1, * FROM gone
+        ),
+        added AS (
+            INSERT INTO {delta.table} AS total (level, day, {group}, {", ".join(delta.sums)})
+            SELECT {_LEVEL_SQL}, day, COALESCE(team_id, 0), COALESCE(rep_id, 0), {delta.dims},
+                {", ".join(f"sum(sign * ({part}))" for part in delta.sums.values())}
+            FROM difference
+            GROUP BY {_grouping_sets(delta.dims)}
+            HAVING {nonzero}
+            ON CONFLICT (day, level, {group}) DO UPDATE SET
+                {", ".join(f"{name} = total.{name} + EXCLUDED.{name}" for name in delta.sums)}
+        )"""  # noqa: S608 - our own tables and columns
 
 
 # --- one refresh -------------------------------------------------------------------------
@@ -350,6 +423,16 @@ _MATTERS_TOUCHED_SQL = f"""
 """  # noqa: S608 - our own SQL
 
 
+# Contacts written since, those with new feedback (feedback has no updated_at: ids
+# after the last refresh's highest, less FEEDBACK_ID_OVERLAP for ids committed out of
+# order), and those deleted (recorded by the database, reporting/0004).
+_CONTACTS_TOUCHED_SQL = f"""
+    SELECT id FROM interactions_interaction WHERE updated_at > %(since)s AND {_WRITTEN_SINCE}
+    UNION SELECT interaction_id FROM interactions_feedback
+    WHERE id > %(feedback_from)s AND created_at > %(since)s AND {_WRITTEN_SINCE}
+    UNION SELECT unnest(%(deleted)s::bigint[])
+"""  # noqa: S608 - our own SQL
+
 _PROMISES_TOUCHED_SQL = f"""
     SELECT id FROM followups_followup WHERE updated_at > %(since)s AND {_WRITTEN_SINCE}
 """  # noqa: S608 - our own SQL
@@ -385,7 +468,6 @@ def metrics_rollup_refresh(
                 result.days[name], result.facts[name] = _incremental(
                     cursor, states[name], horizon=horizon, today=today
                 )
-            result.days[CONTACTS] += _recheck_contacts(cursor, states[CONTACTS], today=today)
             for state in states.values():
                 state.refreshed_at = now
                 state.save()
@@ -471,25 +553,25 @@ def _incremental(  # noqa: C901
     days: set[date] = set()
     facts = 0
     if state.name == CONTACTS:
-        cursor.execute(
-            "SELECT DISTINCT (occurred_at AT TIME ZONE 'UTC')::date FROM interactions_interaction "
-            "WHERE updated_at > %s",
-            [since],
+        cursor.execute("SELECT COALESCE(max(id), 0) FROM interactions_feedback")
+        feedback_id = cursor.fetchone()[0]
+        days, facts = _replace_facts(
+            cursor,
+            table="reporting_contactfact",
+            key="interaction_id",
+            columns=_CONTACT_FACT_COLUMNS,
+            touched_sql=_CONTACTS_TOUCHED_SQL,
+            touched_params={
+                "since": since,
+                "feedback_from": max(state.feedback_id - FEEDBACK_ID_OVERLAP, 0),
+                "deleted": _deletions_take(cursor, "reporting_interactiondeletion"),
+                "xmin": state.snapshot_xmin,
+            },
+            select_sql=_CONTACT_FACT_SELECT + " WHERE i.id = ANY(%(ids)s)",
+            covered_from=covered_from,
+            day_delta=_CONTACT_DAYS,
         )
-        days |= {row[0] for row in cursor.fetchall()}
-        cursor.execute(
-            "SELECT DISTINCT (i.occurred_at AT TIME ZONE 'UTC')::date, max(f.id) OVER () "
-            "FROM interactions_feedback f JOIN interactions_interaction i ON i.id = f.interaction_id "
-            "WHERE f.id > %s AND f.created_at > %s",
-            [max(state.feedback_id - FEEDBACK_ID_OVERLAP, 0), since],
-        )
-        rows = cursor.fetchall()
-        days |= {row[0] for row in rows}
-        if rows:
-            state.feedback_id = max(state.feedback_id, rows[0][1])
-        days = {day for day in days if day >= covered_from}
-        for day in sorted(days):
-            _contact_days(cursor, day, day + timedelta(days=1))
+        state.feedback_id = max(state.feedback_id, feedback_id)
     elif state.name == MATTERS:
         days, facts = _replace_facts(
             cursor,
@@ -500,14 +582,13 @@ def _incremental(  # noqa: C901
             touched_params={
                 "since": since,
                 "window": timedelta(days=REPEAT_WINDOW_DAYS),
-                "deleted": _matter_deletions_take(cursor),
+                "deleted": _deletions_take(cursor, "reporting_matterdeletion"),
                 "xmin": state.snapshot_xmin,
             },
             select_sql=_MATTER_FACT_SELECT + " WHERE m.id = ANY(%(ids)s)",
             covered_from=covered_from,
+            day_delta=_MATTER_DAYS,
         )
-        days = {day for day in days if day >= covered_from}
-        _matter_days(cursor, days)
     else:
         days, facts = _replace_facts(
             cursor,
@@ -526,24 +607,13 @@ def _incremental(  # noqa: C901
     return len(days), facts
 
 
-def _matter_deletions_take(cursor) -> list[int]:  # noqa: ANN001
-    """The matters deleted since the last refresh, removed from the record in this
-    refresh's transaction (kept if it fails). A deletion committed after this
-    statement's snapshot stays for the next refresh."""
-    cursor.execute("DELETE FROM reporting_matterdeletion RETURNING matter_id")
+def _deletions_take(cursor, table: str) -> list[int]:  # noqa: ANN001
+    """The source rows deleted since the last refresh (recorded by a trigger,
+    reporting/0002 and 0004), removed from the record in this refresh's transaction
+    (kept if it fails). A deletion committed after this statement's snapshot stays
+    for the next refresh."""
+    cursor.execute(f"DELETE FROM {table} RETURNING *")  # noqa: S608 - our own one-column table
     return [row[0] for row in cursor.fetchall()]
-
-
-def _recheck_contacts(cursor, state: RollupState, *, today: date) -> int:  # noqa: ANN001
-    """Recompute one old day of interactions per run, walking back from today."""
-    if state.covered_from is None or state.covered_from > today:
-        return 0
-    day = state.recheck_day
-    if day is None or day < state.covered_from:
-        day = today
-    _contact_days(cursor, day, day + timedelta(days=1))
-    state.recheck_day = day - timedelta(days=1)
-    return 1
 
 
 # --- back-fill ---------------------------------------------------------------------------
@@ -577,7 +647,15 @@ def _oldest_day(cursor, name: str) -> date | None:  # noqa: ANN001
 
 def _backfill_range(cursor, name: str, start: date, end: date) -> None:  # noqa: ANN001
     if name == CONTACTS:
-        _contact_days(cursor, start, end)
+        cursor.execute(
+            "DELETE FROM reporting_contactfact WHERE day >= %s AND day < %s", [start, end]
+        )
+        cursor.execute(
+            f"INSERT INTO reporting_contactfact ({_CONTACT_FACT_COLUMNS}) {_CONTACT_FACT_SELECT} "
+            "WHERE i.occurred_at >= %s AND i.occurred_at < %s",  # noqa: S608
+            [_midnight(start), _midnight(end)],
+        )
+        _contact_days(cursor, _days(start, end))
     elif name == MATTERS:
         cursor.execute(
             "DELETE FROM followups_matterfact WHERE day >= %s AND day < %s", [start, end]

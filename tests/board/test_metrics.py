@@ -12,6 +12,7 @@ from interactions.models import Feedback, Interaction, InteractionCategory, Matt
 from reporting import board_selectors, metrics_rollup, metrics_selectors
 from reporting.metrics_models import (
     ContactDay,
+    ContactFact,
     MatterDay,
     MatterFact,
     PromiseDay,
@@ -368,7 +369,8 @@ def test_rollup_equals_live_for_every_filter(org, promises, contacts, settings, 
 
 def _rollup_tables() -> dict[str, list]:
     tables = {}
-    for model in (ContactDay, MatterDay, MatterFact, PromiseDay, PromiseFact, PromiseLateness):
+    models = (ContactDay, ContactFact, MatterDay, MatterFact, PromiseDay, PromiseFact)
+    for model in (*models, PromiseLateness):
         fields = [f.attname for f in model._meta.concrete_fields if f.attname != "id"]
         tables[model.__name__] = sorted(model.objects.values_list(*fields))
     return tables
@@ -395,8 +397,9 @@ def test_refresh_is_idempotent_and_incremental(
     before = _rollup_tables()
     _age_sources()
 
-    again = refresh()  # nothing changed: only the rolling re-check of one day
-    assert again.days == {"contacts": 1, "matters": 0, "promises": 0}
+    again = refresh()  # nothing changed: nothing recomputed
+    assert again.days == {"contacts": 0, "matters": 0, "promises": 0}
+    assert again.facts == {"contacts": 0, "matters": 0, "promises": 0}
     assert _rollup_tables() == before
 
     # One sweep interval's writes: A is back 2 days after A2 (A2 becomes a
@@ -416,7 +419,7 @@ def test_refresh_is_idempotent_and_incremental(
     # promises: 15 April, and the renegotiated one's old (8th) and new (13th) day.
     assert result.days["matters"] == 1
     assert result.days["promises"] == 3
-    assert result.days["contacts"] <= 2  # the new contact's day (+ the re-check)
+    assert result.days["contacts"] == 1  # the new contact's day
     live, rolled = both_paths(settings, org.sam)
     assert rolled.contacts == live.contacts
     assert rolled.contacts.repeat_7d == 3
@@ -570,6 +573,15 @@ def test_rows_a_refresh_read_are_not_recomputed_by_the_next(org):
     recomputed (under a busy sync each matter was recomputed three times)."""
     first = promise(org.maria, org.east, at(9))
     second = promise(org.maria, org.east, at(10))
+    with connection.cursor() as cursor:
+        # The oldest transaction id running anywhere on the server: a session of
+        # another database (a second test run sharing the server) holds it back too.
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "> max(xmin::text::bigint) FROM followups_followup"
+        )
+        if not cursor.fetchone()[0]:
+            pytest.skip("another session on this server holds an older transaction open")
     refresh()
     assert refresh().facts["promises"] == 0
 
@@ -581,3 +593,44 @@ def test_rows_a_refresh_read_are_not_recomputed_by_the_next(org):
     assert result.facts["promises"] == 1
     assert PromiseFact.objects.get(followup_id=second.pk).renegotiation_count == 1
     assert PromiseFact.objects.get(followup_id=first.pk).renegotiation_count == 0
+
+
+def _rebuilt_tables() -> dict[str, list]:
+    """The rollup tables as a fresh install computes them from the sources."""
+    for model in (ContactDay, ContactFact, MatterDay, MatterFact, PromiseDay, PromiseFact):
+        model.objects.all().delete()
+    PromiseLateness.objects.all().delete()
+    RollupState.objects.all().delete()
+    refresh()
+    return _rollup_tables()
+
+
+def test_day_rows_kept_by_difference_equal_a_rebuild(org, promises, contacts, settings):
+    """Each refresh adds the difference its changed facts make to the day rows; after
+    edits, a new contact, a moved contact, feedback and a deleted contact (recorded by
+    the database, reporting/0004) they hold what a rebuild from the sources holds."""
+    refresh()
+    _age_sources()
+    a1 = Interaction.objects.get(occurred_at=at(7, 9))
+    a1.outcome, a1.channel = "resolved", "email"
+    a1.save()
+    moved = Interaction.objects.get(occurred_at=at(14))
+    moved.occurred_at = at(15, 11)
+    moved.save()
+    new = contact(
+        factories.CustomerFactory(), at(16, 12), "complaint", team=org.east, rep=org.james
+    )
+    Feedback.objects.create(interaction=new, score=5)
+    gone = Interaction.objects.get(occurred_at=at(9))  # F's unanswered call, no matter
+    gone.delete()
+
+    result = refresh()
+
+    assert result.facts["contacts"] == 4
+    assert result.days["contacts"] == 5  # 7, 9, 14, 15 and 16 April
+    incremental = _rollup_tables()
+    live, rolled = both_paths(settings, org.sam)
+    assert rolled.contacts == live.contacts
+    assert rolled.csat_weeks == live.csat_weeks
+    assert rolled.handle_time_by_outcome == live.handle_time_by_outcome
+    assert incremental == _rebuilt_tables()
