@@ -295,6 +295,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 FOLLOWUP_SWEEP_SECONDS = env.int("FOLLOWUP_SWEEP_SECONDS", default=60)
+# The metrics refresh rests this long, relative to each chunk's time, between chunks
+# (reporting.metrics_rollup._pause): 0 when PostgreSQL has cores of its own.
+METRICS_REFRESH_PAUSE_RATIO = env.float("METRICS_REFRESH_PAUSE_RATIO", default=1.0)
 # /readyz answers 503 when the oldest due transition waits longer than this
 # (config/health.py); 0 turns the check off. Default: five sweep intervals,
 # at least five minutes.

@@ -634,3 +634,25 @@ def test_day_rows_kept_by_difference_equal_a_rebuild(org, promises, contacts, se
     assert rolled.csat_weeks == live.csat_weeks
     assert rolled.handle_time_by_outcome == live.handle_time_by_outcome
     assert incremental == _rebuilt_tables()
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.0])
+def test_a_refresh_rests_between_chunks_as_long_as_each_took(org, settings, monkeypatch, ratio):
+    """Background work on the reps' database: after each chunk of facts the refresh
+    pauses that chunk's time times METRICS_REFRESH_PAUSE_RATIO (0: no pause)."""
+    settings.METRICS_REFRESH_PAUSE_RATIO = ratio
+    monkeypatch.setattr(metrics_rollup, "FACT_CHUNK_ROWS", 1)
+    refresh()
+    promise(org.maria, org.east, at(9))
+    promise(org.maria, org.east, at(10))
+    pauses: list[float] = []
+    monkeypatch.setattr(metrics_rollup, "sleep", pauses.append)
+
+    result = refresh()
+
+    assert result.facts["promises"] == 2
+    if ratio:
+        assert len(pauses) == 2  # one chunk a promise: 2 chunks, 2 pauses
+        assert all(pause > 0 for pause in pauses)
+    else:
+        assert pauses == []
