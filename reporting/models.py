@@ -7,7 +7,10 @@ them here without touching the database.
 from reporting.board_models import EscalationAcknowledgement
 from reporting.metrics_models import (
     ContactDay,
+    ContactFact,
+    InteractionDeletion,
     MatterDay,
+    MatterDeletion,
     MatterFact,
     PromiseDay,
     PromiseFact,
@@ -17,8 +20,11 @@ from reporting.metrics_models import (
 
 __all__ = [
     "ContactDay",
+    "ContactFact",
     "EscalationAcknowledgement",
+    "InteractionDeletion",
     "MatterDay",
+    "MatterDeletion",
     "MatterFact",
     "PromiseDay",
     "PromiseFact",
