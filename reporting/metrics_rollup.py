@@ -662,37 +662,40 @@ def _oldest_day(cursor, name: str) -> date | None:  # noqa: ANN001
     return oldest.date() if oldest is not None else None
 
 
+# Per rollup: its fact table and columns, the facts of a range of days (the
+# source's own time column, %s twice: midnight of the first day and of the day after
+# the last) and what recomputes those days' rows from the facts.
+_BACKFILL = {
+    CONTACTS: (
+        "reporting_contactfact",
+        _CONTACT_FACT_COLUMNS,
+        _CONTACT_FACT_SELECT + " WHERE i.occurred_at >= %s AND i.occurred_at < %s",
+        _contact_days,
+    ),
+    MATTERS: (
+        "followups_matterfact",
+        _MATTER_FACT_COLUMNS,
+        _MATTER_FACT_SELECT + " WHERE m.opened_at >= %s AND m.opened_at < %s",
+        _matter_days,
+    ),
+    PROMISES: (
+        "followups_promisefact",
+        _PROMISE_FACT_COLUMNS,
+        _PROMISE_FACT_SELECT.format(where="f.due_at >= %s AND f.due_at < %s"),
+        _promise_days,
+    ),
+}
+
+
 def _backfill_range(cursor, name: str, start: date, end: date) -> None:  # noqa: ANN001
-    if name == CONTACTS:
-        cursor.execute(
-            "DELETE FROM reporting_contactfact WHERE day >= %s AND day < %s", [start, end]
-        )
-        cursor.execute(
-            f"INSERT INTO reporting_contactfact ({_CONTACT_FACT_COLUMNS}) {_CONTACT_FACT_SELECT} "
-            "WHERE i.occurred_at >= %s AND i.occurred_at < %s",  # noqa: S608
-            [_midnight(start), _midnight(end)],
-        )
-        _contact_days(cursor, _days(start, end))
-    elif name == MATTERS:
-        cursor.execute(
-            "DELETE FROM followups_matterfact WHERE day >= %s AND day < %s", [start, end]
-        )
-        cursor.execute(
-            f"INSERT INTO followups_matterfact ({_MATTER_FACT_COLUMNS}) {_MATTER_FACT_SELECT} "
-            "WHERE m.opened_at >= %s AND m.opened_at < %s",  # noqa: S608
-            [_midnight(start), _midnight(end)],
-        )
-        _matter_days(cursor, _days(start, end))
-    else:
-        cursor.execute(
-            "DELETE FROM followups_promisefact WHERE day >= %s AND day < %s", [start, end]
-        )
-        cursor.execute(
-            f"INSERT INTO followups_promisefact ({_PROMISE_FACT_COLUMNS}) "  # noqa: S608
-            + _PROMISE_FACT_SELECT.format(where="f.due_at >= %s AND f.due_at < %s"),
-            [_midnight(start), _midnight(end)],
-        )
-        _promise_days(cursor, _days(start, end))
+    """The facts of days [start, end) from the source, then those days' rows."""
+    table, columns, select_sql, recompute_days = _BACKFILL[name]
+    cursor.execute(f"DELETE FROM {table} WHERE day >= %s AND day < %s", [start, end])  # noqa: S608
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) {select_sql}",  # noqa: S608 - our own SQL
+        [_midnight(start), _midnight(end)],
+    )
+    recompute_days(cursor, _days(start, end))
 
 
 def _backfill_chunk(name: str) -> bool:
